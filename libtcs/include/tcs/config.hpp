@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tcs/error.hpp"
+
+/**
+ * @file
+ * The services.yaml model: loading, validation and typed access.
+ *
+ * The schema is upstream ocabox-tcs's (every config it accepts loads here with the same
+ * meaning) plus tcs's additions; doc/config.md is the reference. Loading never yields a
+ * half-valid model silently: file-level problems throw tcs::ConfigError, per-service
+ * problems drop that service and add an error Diagnostic, so callers decide whether a
+ * partial config is acceptable (the systemd generator: yes; `tcs-unitgen CONFIG`: no).
+ *
+ * Everything here is immutable after load and safe to share between threads.
+ */
+namespace tcs::config {
+
+/** @brief 1-based position in the YAML file; 0 = unknown (e.g. a value from the environment). */
+struct Mark {
+  int line = 0;
+  int column = 0;
+};
+
+/**
+ * @brief One immutable YAML value after environment expansion, with where it came from.
+ *
+ * Scalars are typed the way upstream's PyYAML (YAML 1.1) types them: an unquoted `no`
+ * is a bool, `5` an int, `5.0` a double, a quoted value always a string.
+ */
+class Value {
+ public:
+  enum class Kind { Null, Bool, Int, Double, String, Sequence, Mapping };
+  using Entries = std::vector<std::pair<std::string, Value>>;
+
+  Value() = default;
+  static Value null(std::string path, Mark mark);
+  static Value boolean(bool v, std::string path, Mark mark);
+  static Value integer(std::int64_t v, std::string path, Mark mark);
+  static Value real(double v, std::string path, Mark mark);
+  static Value string(std::string v, std::string path, Mark mark);
+  static Value sequence(std::vector<Value> items, std::string path, Mark mark);
+  static Value mapping(Entries entries, std::string path, Mark mark);
+
+  Kind kind() const noexcept { return kind_; }
+  bool isNull() const noexcept { return kind_ == Kind::Null; }
+  bool isScalar() const noexcept { return kind_ != Kind::Sequence && kind_ != Kind::Mapping; }
+  /** @brief YAML path such as `services[2].interval`, or `$NAME (environment)`. */
+  const std::string& path() const noexcept { return path_; }
+  Mark mark() const noexcept { return mark_; }
+
+  bool boolValue() const noexcept { return bool_; }
+  std::int64_t intValue() const noexcept { return int_; }
+  double doubleValue() const noexcept { return double_; }
+  const std::string& stringValue() const noexcept { return string_; }
+  const std::vector<Value>& items() const noexcept { return items_; }
+  const Entries& entries() const noexcept { return entries_; }
+  /** @return the value under @p key of a mapping, or nullptr. */
+  const Value* find(std::string_view key) const noexcept;
+
+  /** @brief Human form for messages: `'abc'`, `5`, `true`, `null`, `a list`, `a mapping`. */
+  std::string describe() const;
+  /** @brief Name of the kind for messages: "a string", "an integer", … */
+  static std::string_view kindName(Kind kind) noexcept;
+
+ private:
+  Kind kind_ = Kind::Null;
+  bool bool_ = false;
+  std::int64_t int_ = 0;
+  double double_ = 0;
+  std::string string_;
+  std::vector<Value> items_;
+  Entries entries_;
+  std::string path_;
+  Mark mark_;
+};
+
+/**
+ * @brief A service's own settings (everything in its merged entry), with typed access.
+ *
+ * `get<double>("interval", 3.0)` returns the default when the key is absent or null and
+ * throws tcs::ConfigError naming file, line, YAML path and the bad value when present with
+ * the wrong type. Supported T: bool, int, std::int64_t, double, std::string,
+ * std::vector<std::string>. An integer is accepted where a double is asked for; a double is
+ * accepted as an integer only when it is whole.
+ */
+class Settings {
+ public:
+  Settings() = default;
+  Settings(std::string file, Value mapping);
+
+  template <typename T>
+  T get(std::string_view key, T fallback) const;
+  /** @throws tcs::ConfigError when the key is absent. */
+  template <typename T>
+  T require(std::string_view key) const;
+  bool contains(std::string_view key) const noexcept;
+  const Value* find(std::string_view key) const noexcept { return root_.find(key); }
+  const Value& root() const noexcept { return root_; }
+  const std::string& file() const noexcept { return file_; }
+
+ private:
+  std::string file_;
+  Value root_;
+};
+
+enum class RestartPolicy { No, OnFailure, OnAbnormal, Always };
+/** @return `no`, `on-failure`, `on-abnormal` or `always` (the systemd Restart= word). */
+std::string_view toString(RestartPolicy policy) noexcept;
+
+enum class LogLevel { Debug, Info, Warning, Error, Critical };
+/** @return `DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`. */
+std::string_view toString(LogLevel level) noexcept;
+/** @brief Case-insensitive parse of the five upstream level names (and `WARN`). */
+std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept;
+
+/** @brief One configured service instance, validated. */
+struct ServiceConfig {
+  std::string type;
+  std::string variant;
+  int index = 0;  ///< position in `services:`
+  Mark mark;      ///< where the entry starts
+
+  std::string id() const;        ///< `<type>.<variant>`
+  std::string unitName() const;  ///< `tcs@<type>:<variant>.service`
+  std::string yamlPath() const;  ///< `services[<index>]`
+
+  std::filesystem::path executable;  ///< resolved from `registry`
+  RestartPolicy restart = RestartPolicy::No;
+  double restartSec = 5.0;
+  int restartMax = 0;  ///< restarts allowed within restartWindow; 0 = unlimited
+  double restartWindow = 60.0;
+  LogLevel logLevel = LogLevel::Info;
+  bool enabled = true;
+  std::optional<double> watchdogSec;  ///< absent = the template's default; 0 = off
+  std::vector<std::string> after;     ///< service ids
+  std::vector<std::string> requires_;  ///< service ids (`requires` is a C++20 keyword)
+  std::vector<std::pair<std::string, std::string>> environment;  ///< in file order
+  std::optional<std::string> user;
+  std::optional<std::string> memoryMax;  ///< systemd MemoryMax= syntax, validated
+  std::optional<std::string> cpuQuota;   ///< systemd CPUQuota= syntax (`50%`), validated
+  std::optional<std::string> description;
+
+  Settings settings;  ///< the merged entry (globals under it, env overrides under both)
+};
+
+/** @brief The `nats:` section (connection only; used by the NATS layer). */
+struct NatsConfig {
+  bool present = false;  ///< whether the file had a `nats:` section at all
+  std::string host = "localhost";
+  int port = 4222;
+  std::vector<std::string> servers;  ///< `nats.servers`, overrides host/port when given
+  bool required = true;              ///< default true when the section exists
+  std::string subjectPrefix = "svc";
+  std::optional<std::string> user;
+  std::optional<std::string> password;
+  std::optional<std::filesystem::path> passwordFile;
+  std::optional<std::string> token;
+  std::optional<std::filesystem::path> tokenFile;
+  std::optional<std::filesystem::path> credsFile;
+  std::optional<std::filesystem::path> nkeySeedFile;
+  std::optional<std::filesystem::path> tlsCa;
+  std::optional<std::filesystem::path> tlsCert;
+  std::optional<std::filesystem::path> tlsKey;
+};
+
+/** @brief A problem found while loading, located in the file. */
+struct Diagnostic {
+  enum class Severity { Warning, Error };
+  Severity severity = Severity::Error;
+  std::string file;
+  Mark mark;
+  std::string yamlPath;  ///< empty for file-level problems
+  std::string message;
+  /** @return `file:line:col: error: path: message` (missing parts left out). */
+  std::string format() const;
+};
+
+/** @brief Environment seen by the loader (injectable for tests). */
+using Environment = std::map<std::string, std::string, std::less<>>;
+/** @brief The calling process's environment. */
+Environment processEnvironment();
+
+struct LoadOptions {
+  Environment environment = processEnvironment();
+  /** @brief Where `registry: {type: ~}` binaries live (`<dir>/<type>`). */
+  std::filesystem::path builtinServiceDir;
+};
+
+/** @brief A loaded configuration. Only valid services are in services(). */
+class Config {
+ public:
+  Config() = default;
+
+  /** @brief The config file as given (absolute when loaded through load()). */
+  const std::filesystem::path& path() const noexcept { return path_; }
+  const NatsConfig& nats() const noexcept { return nats_; }
+  const std::vector<ServiceConfig>& services() const noexcept { return services_; }
+  const ServiceConfig* find(std::string_view type, std::string_view variant) const noexcept;
+  const ServiceConfig* findById(std::string_view serviceId) const noexcept;
+
+ private:
+  friend class Loader;
+  std::filesystem::path path_;
+  NatsConfig nats_;
+  std::vector<ServiceConfig> services_;
+};
+
+struct LoadResult {
+  Config config;
+  std::vector<Diagnostic> diagnostics;
+  /** @brief No error diagnostics (warnings allowed). */
+  bool ok() const noexcept;
+  std::size_t errorCount() const noexcept;
+};
+
+/**
+ * @brief Loads and validates @p file.
+ * @throws tcs::ConfigError when the file cannot be read, is not YAML, or its top level is
+ *         not a mapping — never returns an empty config for a broken file.
+ */
+LoadResult load(const std::filesystem::path& file, const LoadOptions& options = {});
+
+/** @brief As load(), from text; @p fileName is used in messages and to resolve paths. */
+LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName,
+                 const LoadOptions& options = {});
+
+/**
+ * @brief Expands `${NAME}` and `${NAME:-default}` in @p text like upstream.
+ * @param[out] unresolved names referenced without a value and without a default (kept verbatim)
+ */
+std::string expandEnvironment(std::string_view text, const Environment& env,
+                              std::vector<std::string>* unresolved = nullptr);
+
+}  // namespace tcs::config

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+#include "cli.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include "render.hpp"
+#include "tcs/config.hpp"
+#include "tcs/unit_name.hpp"
+#include "writer.hpp"
+
+namespace tcs::unitgen {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kUsage = R"(Usage: tcs-unitgen [OPTIONS] [CONFIG]
+
+Turn a tcs services.yaml into systemd units: for every configured service a drop-in
+tcs@<type>:<variant>.service.d/50-tcs.conf for the shipped template tcs@.service, and for
+every enabled one a tcs.target.wants/ link. Output is deterministic; files are replaced
+atomically and files of services removed from the config are deleted.
+
+Arguments:
+  CONFIG                 services.yaml to read (default: {config})
+
+Options:
+  -o, --output-dir DIR   write units below DIR (default: {output})
+  -n, --dry-run          print every file that would be written, in a stable order
+      --check            validate CONFIG only; exit 1 if it has any error
+  -q, --quiet            print errors and warnings only
+      --generator DIR [EARLY_DIR LATE_DIR]
+                         run as a systemd generator (also selected when invoked as
+                         'tcs-generator'): read {config}, write units for the
+                         valid services into DIR, report invalid ones to the kernel log
+      --not-configured INSTANCE
+                         explain why tcs@INSTANCE.service has no configuration and exit
+                         78 (used by the template's default ExecStart)
+  -h, --help             show this help
+      --version          show the version
+
+Exit status: 0 success, 1 configuration errors (nothing written), 2 usage error,
+3 writing failed (previous units left intact).
+After writing to /etc/systemd/system, run 'systemctl daemon-reload'.
+)";
+
+struct Options {
+  std::optional<std::string> config;
+  std::string outputDir;
+  bool dryRun = false;
+  bool check = false;
+  bool quiet = false;
+  bool generator = false;
+  std::vector<std::string> generatorDirs;
+  std::optional<std::string> notConfigured;
+};
+
+class Reporter {
+ public:
+  Reporter(std::FILE* err, bool kmsg) : err_(err) {
+    if (kmsg) kmsgFd_ = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  }
+  ~Reporter() {
+    if (kmsgFd_ >= 0) ::close(kmsgFd_);
+  }
+  Reporter(const Reporter&) = delete;
+  Reporter& operator=(const Reporter&) = delete;
+
+  // priority: 3 error, 4 warning, 6 info (syslog levels for /dev/kmsg)
+  void print(int priority, const std::string& text) {
+    if (kmsgFd_ >= 0) {
+      const std::string line = fmt::format("<{}>tcs-unitgen[{}]: {}\n", priority, ::getpid(), text);
+      if (::write(kmsgFd_, line.data(), line.size()) == static_cast<ssize_t>(line.size())) return;
+    }
+    fmt::print(err_, "{}\n", text);
+  }
+
+ private:
+  std::FILE* err_;
+  int kmsgFd_ = -1;
+};
+
+std::optional<std::string> parse(const std::vector<std::string>& args, Options& o, std::FILE* out,
+                                 const Defaults& d, bool& exitNow) {
+  exitNow = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& dest) -> bool {
+      if (i + 1 >= args.size()) return false;
+      dest = args[++i];
+      return true;
+    };
+    if (a == "-h" || a == "--help") {
+      fmt::print(out, kUsage, fmt::arg("config", d.configPath), fmt::arg("output", d.outputDir));
+      exitNow = true;
+      return std::nullopt;
+    }
+    if (a == "--version") {
+      fmt::print(out, "tcs-unitgen {}\n", d.version);
+      exitNow = true;
+      return std::nullopt;
+    }
+    if (a == "-o" || a == "--output-dir") {
+      if (!value(o.outputDir)) return fmt::format("{} needs a directory", a);
+    } else if (a.starts_with("--output-dir=")) {
+      o.outputDir = a.substr(13);
+    } else if (a == "-n" || a == "--dry-run") {
+      o.dryRun = true;
+    } else if (a == "--check") {
+      o.check = true;
+    } else if (a == "-q" || a == "--quiet") {
+      o.quiet = true;
+    } else if (a == "--generator") {
+      o.generator = true;
+      while (i + 1 < args.size() && !args[i + 1].starts_with("-")) o.generatorDirs.push_back(args[++i]);
+    } else if (a == "--not-configured") {
+      std::string inst;
+      if (!value(inst)) return "--not-configured needs an instance name";
+      o.notConfigured = inst;
+    } else if (a.starts_with("-") && a != "-") {
+      return fmt::format("unknown option '{}'", a);
+    } else if (!o.config) {
+      o.config = a;
+    } else {
+      return fmt::format("unexpected argument '{}' (only one CONFIG may be given)", a);
+    }
+  }
+  if (o.generator && o.generatorDirs.size() != 1 && o.generatorDirs.size() != 3)
+    return fmt::format("generator mode needs 1 or 3 directories, got {}", o.generatorDirs.size());
+  if (o.dryRun && o.check) return "--dry-run and --check exclude each other";
+  return std::nullopt;
+}
+
+void report(Reporter& r, const std::vector<config::Diagnostic>& diags) {
+  for (const auto& d : diags) r.print(d.severity == config::Diagnostic::Severity::Error ? 3 : 4, d.format());
+}
+
+int notConfigured(const std::string& inst, const std::string& configPath, const Defaults& d, std::FILE* err) {
+  // Runs as the template's ExecStart for an instance without drop-in: say why, precisely.
+  const std::string unit = fmt::format("tcs@{}.service", inst);
+  const auto colon = inst.find(':');
+  const auto parsed = unit_name::parseUnitName(unit);
+  if (!parsed) {
+    fmt::print(err,
+               "{}: '{}' is not a valid tcs instance: expected <type>:<variant>, each part matching {} "
+               "(types may have dot-separated parts)\n",
+               unit, inst, unit_name::kTokenPattern);
+    return kExitConfig;
+  }
+  (void)colon;
+  const std::string id = unit_name::serviceId(parsed->type, parsed->variant);
+  try {
+    config::LoadOptions lo;
+    lo.builtinServiceDir = d.serviceBinDir;
+    const auto result = config::load(configPath, lo);
+    if (result.config.findById(id)) {
+      fmt::print(err, "{}: '{}' is configured in {} but its units are not generated yet: run 'tcs-unitgen' or "
+                      "'systemctl daemon-reload'\n", unit, id, configPath);
+      return kExitConfig;
+    }
+    for (const auto& diag : result.diagnostics)
+      if (diag.severity == config::Diagnostic::Severity::Error)
+        fmt::print(err, "{}: config error: {}\n", unit, diag.format());
+    fmt::print(err, "{}: service '{}' is not configured (or invalid) in {}; add an entry with type: {} and "
+                    "variant: {}, then run 'systemctl daemon-reload'\n", unit, id, configPath, parsed->type,
+               parsed->variant);
+  } catch (const ConfigError& e) {
+    fmt::print(err, "{}: service '{}' has no units because the config cannot be loaded: {}\n", unit, id, e.what());
+  }
+  return kExitConfig;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& argsIn, const Defaults& d, std::FILE* out, std::FILE* err) {
+  std::vector<std::string> args(argsIn.begin() + (argsIn.empty() ? 0 : 1), argsIn.end());
+  Options o;
+  o.outputDir = d.outputDir;
+  const std::string argv0 = argsIn.empty() ? "" : fs::path(argsIn[0]).filename().string();
+  if (argv0 == "tcs-generator") {
+    // systemd calls generators with exactly 1 or 3 directory arguments.
+    o.generator = true;
+    o.generatorDirs = args;
+    args.clear();
+  }
+  bool exitNow = false;
+  if (auto problem = parse(args, o, out, d, exitNow)) {
+    fmt::print(err, "tcs-unitgen: {}\nTry 'tcs-unitgen --help'.\n", *problem);
+    return 2;
+  }
+  if (exitNow) return 0;
+
+  const std::string configPath = o.config.value_or(d.configPath);
+  if (o.notConfigured) return notConfigured(*o.notConfigured, configPath, d, err);
+
+  Reporter reporter(err, o.generator);
+  const auto started = std::chrono::steady_clock::now();
+  config::LoadOptions lo;
+  lo.builtinServiceDir = d.serviceBinDir;
+  config::LoadResult loaded;
+  try {
+    if (o.generator && !o.config && !fs::exists(configPath)) return 0;  // nothing configured on this host
+    loaded = config::load(configPath, lo);
+  } catch (const ConfigError& e) {
+    reporter.print(3, fmt::format("{}: error: {}", o.generator ? "tcs-generator" : "tcs-unitgen", e.what()));
+    if (!o.generator) reporter.print(3, "tcs-unitgen: nothing written");
+    return 1;
+  }
+  report(reporter, loaded.diagnostics);
+
+  const auto& services = loaded.config.services();
+  if (o.check) {
+    if (!loaded.ok()) {
+      reporter.print(3, fmt::format("{}: {} error(s); {} of the configured services are valid", configPath,
+                                    loaded.errorCount(), services.size()));
+      return 1;
+    }
+    if (!o.quiet) fmt::print(out, "{}: OK, {} service(s)\n", configPath, services.size());
+    return 0;
+  }
+
+  RenderOptions ro;
+  ro.templateUnit = d.templateUnit;
+  const UnitSet units = render(loaded.config, ro);
+
+  if (o.dryRun) {
+    fmt::print(out, "{}", formatDryRun(units));
+    return loaded.ok() ? 0 : 1;
+  }
+  // Outside generator mode a config with errors changes nothing: the units of the last good
+  // config stay in place rather than half of the new one.
+  if (!loaded.ok() && !o.generator) {
+    reporter.print(3, fmt::format("tcs-unitgen: {} error(s) in {}; nothing written", loaded.errorCount(), configPath));
+    return 1;
+  }
+  const fs::path dir = o.generator ? fs::path(o.generatorDirs.front()) : fs::path(o.outputDir);
+  try {
+    const WriteReport w = writeUnitSet(units, dir);
+    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (!o.quiet && !o.generator) {
+      std::size_t enabled = 0;
+      for (const auto& s : services) enabled += s.enabled ? 1 : 0;
+      fmt::print(out, "tcs-unitgen: {} service(s) ({} enabled) from {} → {}: {} written, {} unchanged, {} removed ({:.0f} ms)\n",
+                 services.size(), enabled, configPath, dir.string(), w.written.size(), w.unchanged.size(),
+                 w.removed.size(), ms);
+      for (const auto& r : w.removed) fmt::print(out, "  removed {}\n", r);
+      if (!w.written.empty() || !w.removed.empty()) fmt::print(out, "Run 'systemctl daemon-reload' to apply.\n");
+    }
+  } catch (const fs::filesystem_error& e) {
+    reporter.print(3, fmt::format("tcs-unitgen: {}: {}; previous units left intact", e.path1().string(),
+                                  e.code().message()));
+    return 3;
+  }
+  if (o.generator && !loaded.ok()) return 1;
+  return 0;
+}
+
+}  // namespace tcs::unitgen

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace tcs::unitgen {
+
+/** @brief Compile-time defaults (CMake fills them from the install layout). */
+struct Defaults {
+  std::string configPath;    ///< /etc/tcs/services.yaml
+  std::string outputDir;     ///< /etc/systemd/system
+  std::string templateUnit;  ///< <unitdir>/tcs@.service
+  std::string serviceBinDir; ///< <libexecdir>/tcs
+  std::string version;
+};
+
+/** @brief Exit status for a configuration error (sysexits EX_CONFIG), also used by the template. */
+inline constexpr int kExitConfig = 78;
+
+/**
+ * @brief The whole tcs-unitgen command: argv in, exit status out.
+ *
+ * Selects generator mode when invoked as `tcs-generator` (the symlink installed into systemd's
+ * generator directory) or with `--generator`; messages then go to /dev/kmsg like quadlet's.
+ */
+int run(const std::vector<std::string>& args, const Defaults& defaults, std::FILE* out, std::FILE* err);
+
+}  // namespace tcs::unitgen

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#include "render.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "tcs/unit_name.hpp"
+
+namespace tcs::unitgen {
+
+std::string formatTimespan(double seconds) {
+  const auto us = static_cast<long long>(std::llround(seconds * 1e6));
+  if (us == 0) return "0";
+  if (us % 1000000 == 0) return fmt::format("{}s", us / 1000000);
+  if (us % 1000 == 0) return fmt::format("{}ms", us / 1000);
+  return fmt::format("{}us", us);
+}
+
+std::string escapeSpecifiers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '%') out += '%';
+    out += c;
+  }
+  return out;
+}
+
+namespace {
+
+// Inside double quotes systemd applies C unescaping, so `\` and `"` need a backslash.
+std::string quoteWith(std::string_view text, bool escapeDollar) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '%': out += "%%"; break;
+      case '$':
+        out += escapeDollar ? "$$" : "$";
+        break;
+      default: out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string quoteExecArgument(std::string_view word) { return quoteWith(word, true); }
+
+// Environment= expands specifiers but not $VARIABLES, so `$` stays as it is.
+std::string quoteEnvironmentAssignment(std::string_view assignment) { return quoteWith(assignment, false); }
+
+namespace {
+
+std::string dropIn(const config::Config& config, const config::ServiceConfig& s, const RenderOptions& options) {
+  using config::toString;
+  const std::string configPath = config.path().string();
+  // %l is the manager's short hostname: the launcher id follows the host without a rerun.
+  const std::string launcherId = fmt::format("%l{}", unit_name::kLauncherSuffix);
+  const std::string parent = "launcher." + launcherId;
+  const std::string runnerId = fmt::format("{}.{}", launcherId, s.type);
+
+  std::string out;
+  auto line = [&out](std::string_view key, std::string_view value) { out += fmt::format("{}={}\n", key, value); };
+
+  out += fmt::format("{}{} from {} ({}).\n", kHeaderPrefix, options.generator, escapeSpecifiers(configPath), s.yamlPath());
+  out += "# Do not edit: change the config and run tcs-unitgen (or systemctl daemon-reload).\n";
+  out += "[Unit]\n";
+  line("Description", escapeSpecifiers(s.description.value_or(fmt::format("tcs service {}", s.id()))));
+  line("SourcePath", escapeSpecifiers(configPath));
+  for (const auto& id : s.requires_) {
+    const auto ref = unit_name::parseServiceId(id);
+    line("Requires", unit_name::unitName(ref->type, ref->variant));
+  }
+  for (const auto& list : {&s.requires_, &s.after}) {
+    for (const auto& id : *list) {
+      const auto ref = unit_name::parseServiceId(id);
+      line("After", unit_name::unitName(ref->type, ref->variant));
+    }
+  }
+  // restart_max counts restarts; systemd's burst counts starts (the first one included).
+  if (s.restartMax > 0) {
+    line("StartLimitIntervalSec", formatTimespan(s.restartWindow));
+    line("StartLimitBurst", std::to_string(s.restartMax + 1));
+  } else {
+    line("StartLimitIntervalSec", "0");
+  }
+
+  out += "\n[Service]\n";
+  line("Environment", quoteEnvironmentAssignment("TCS_CONFIG=" + configPath));
+  line("Environment", quoteEnvironmentAssignment("TCS_SERVICE_TYPE=" + s.type));
+  line("Environment", quoteEnvironmentAssignment("TCS_VARIANT=" + s.variant));
+  line("Environment", quoteEnvironmentAssignment("TCS_SERVICE_ID=" + s.id()));
+  line("Environment", fmt::format("\"TCS_PARENT_NAME={}\"", parent));
+  line("Environment", fmt::format("\"TCS_RUNNER_ID={}\"", runnerId));
+  line("Environment", quoteEnvironmentAssignment(fmt::format("TCS_LOG_LEVEL={}", toString(s.logLevel))));
+  for (const auto& [name, value] : s.environment) line("Environment", quoteEnvironmentAssignment(name + "=" + value));
+  line("ExecStart", "");  // reset the template's "not configured" command
+  line("ExecStart", fmt::format("{} {} {} --runner-id \"{}\" --parent-name \"{}\" --no-banner",
+                                quoteExecArgument(s.executable.string()), quoteExecArgument(configPath),
+                                quoteExecArgument(s.variant), runnerId, parent));
+  line("Restart", toString(s.restart));
+  line("RestartSec", formatTimespan(s.restartSec));
+  if (s.watchdogSec) line("WatchdogSec", formatTimespan(*s.watchdogSec));
+  if (s.user) line("User", *s.user);
+  if (s.memoryMax) line("MemoryMax", *s.memoryMax);
+  if (s.cpuQuota) line("CPUQuota", escapeSpecifiers(*s.cpuQuota));
+  return out;
+}
+
+}  // namespace
+
+UnitSet render(const config::Config& config, const RenderOptions& options) {
+  UnitSet set;
+  for (const auto& s : config.services()) {
+    const std::string unit = s.unitName();
+    set[fmt::format("{}.d/{}", unit, kDropInName)] = {Entry::Kind::File, dropIn(config, s, options)};
+    if (s.enabled) set["tcs.target.wants/" + unit] = {Entry::Kind::Symlink, options.templateUnit.string()};
+  }
+  return set;
+}
+
+}  // namespace tcs::unitgen

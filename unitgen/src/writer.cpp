@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+#include "writer.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <set>
+#include <system_error>
+
+#include "tcs/unit_name.hpp"
+
+namespace tcs::unitgen {
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void throwErrno(const std::string& what, const fs::path& p) {
+  throw fs::filesystem_error(what, p, std::error_code(errno, std::generic_category()));
+}
+
+std::string tempName(const fs::path& dest) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format(".#{}.{:016x}", dest.filename().string(), rng());
+}
+
+std::optional<std::string> readFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+bool isCurrent(const fs::path& dest, const Entry& e) {
+  std::error_code ec;
+  const auto st = fs::symlink_status(dest, ec);
+  if (ec) return false;
+  if (e.kind == Entry::Kind::Symlink) return fs::is_symlink(st) && fs::read_symlink(dest, ec) == fs::path(e.content);
+  return fs::is_regular_file(st) && readFile(dest) == e.content;
+}
+
+void writeTemp(const fs::path& tmp, const Entry& e) {
+  if (e.kind == Entry::Kind::Symlink) {
+    if (::symlink(e.content.c_str(), tmp.c_str()) != 0) throwErrno("cannot create symlink", tmp);
+    return;
+  }
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throwErrno("cannot create", tmp);
+  const char* p = e.content.data();
+  std::size_t left = e.content.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      errno = err;
+      throwErrno("cannot write", tmp);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  // Unit files are read at boot: make the content durable before the rename publishes it.
+  if (::fsync(fd) != 0 || ::close(fd) != 0) throwErrno("cannot write", tmp);
+}
+
+bool isOwnedDropIn(const fs::path& p) {
+  std::ifstream in(p);
+  std::string first;
+  std::getline(in, first);
+  return first.starts_with(kHeaderPrefix);
+}
+
+}  // namespace
+
+WriteReport writeUnitSet(const UnitSet& units, const fs::path& dir) {
+  WriteReport report;
+  fs::create_directories(dir);
+
+  // Phase 1: every changed file to a temporary beside its destination.
+  std::vector<std::pair<fs::path, fs::path>> pending;  // tmp → dest
+  try {
+    for (const auto& [rel, entry] : units) {
+      const fs::path dest = dir / rel;
+      if (isCurrent(dest, entry)) {
+        report.unchanged.push_back(rel);
+        continue;
+      }
+      fs::create_directories(dest.parent_path());
+      const fs::path tmp = dest.parent_path() / tempName(dest);
+      pending.emplace_back(tmp, dest);
+      writeTemp(tmp, entry);
+      report.written.push_back(rel);
+    }
+  } catch (...) {
+    std::error_code ec;
+    for (const auto& [tmp, dest] : pending) fs::remove(tmp, ec);
+    throw;
+  }
+  // Phase 2: publish. rename() replaces a file or a symlink atomically.
+  for (const auto& [tmp, dest] : pending) {
+    std::error_code ec;
+    if (fs::is_directory(fs::symlink_status(dest, ec))) {
+      for (const auto& [t, d] : pending) fs::remove(t, ec);
+      throw fs::filesystem_error("a directory is in the way of", dest, std::make_error_code(std::errc::is_a_directory));
+    }
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) throwErrno("cannot rename into place", dest);
+  }
+
+  // Phase 3: stale files of services that are no longer configured.
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(dir, ec)) {
+    const std::string name = d.path().filename().string();
+    if (!d.is_directory() || !name.ends_with(".service.d") || !name.starts_with(unit_name::kTemplatePrefix)) continue;
+    const std::string rel = fmt::format("{}/{}", name, kDropInName);
+    const fs::path dropIn = d.path() / kDropInName;
+    if (units.count(rel) || !fs::is_regular_file(dropIn) || !isOwnedDropIn(dropIn)) continue;
+    fs::remove(dropIn);
+    report.removed.push_back(rel);
+    if (fs::is_empty(d.path(), ec)) fs::remove(d.path(), ec);
+  }
+  const fs::path wants = dir / "tcs.target.wants";
+  for (const auto& d : fs::directory_iterator(wants, ec)) {
+    const std::string name = d.path().filename().string();
+    const std::string rel = "tcs.target.wants/" + name;
+    if (units.count(rel) || !d.is_symlink() || !unit_name::parseUnitName(name)) continue;
+    if (fs::read_symlink(d.path(), ec).filename() != "tcs@.service") continue;
+    fs::remove(d.path());
+    report.removed.push_back(rel);
+  }
+  if (fs::is_directory(wants, ec) && fs::is_empty(wants, ec)) fs::remove(wants, ec);
+  return report;
+}
+
+std::string formatDryRun(const UnitSet& units) {
+  std::string out;
+  for (const auto& [rel, entry] : units) {
+    if (entry.kind == Entry::Kind::Symlink)
+      out += fmt::format("--- {} -> {} ---\n", rel, entry.content);
+    else
+      out += fmt::format("--- {} ---\n{}", rel, entry.content);
+  }
+  return out;
+}
+
+}  // namespace tcs::unitgen
