@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tcs/unit_name.hpp"
 
@@ -75,11 +77,15 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
     const auto ref = unit_name::parseServiceId(id);
     line("Requires", unit_name::unitName(ref->type, ref->variant));
   }
-  for (const auto& list : {&s.requires_, &s.after}) {
-    for (const auto& id : *list) {
-      const auto ref = unit_name::parseServiceId(id);
-      line("After", unit_name::unitName(ref->type, ref->variant));
-    }
+  // requires: implies ordering too (upstream has no ordering; starting a dependency later
+  // than its user would be surprising).
+  std::vector<std::string> after;
+  for (const auto* list : {&s.requires_, &s.after})
+    for (const auto& id : *list)
+      if (std::find(after.begin(), after.end(), id) == after.end()) after.push_back(id);
+  for (const auto& id : after) {
+    const auto ref = unit_name::parseServiceId(id);
+    line("After", unit_name::unitName(ref->type, ref->variant));
   }
   // restart_max counts restarts; systemd's burst counts starts (the first one included).
   if (s.restartMax > 0) {
@@ -104,10 +110,10 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
                                 quoteExecArgument(s.variant), runnerId, parent));
   line("Restart", toString(s.restart));
   line("RestartSec", formatTimespan(s.restartSec));
-  if (s.watchdogSec) line("WatchdogSec", formatTimespan(*s.watchdogSec));
+  line("WatchdogSec", formatTimespan(s.watchdogSec));
   if (s.user) line("User", *s.user);
   if (s.memoryMax) line("MemoryMax", *s.memoryMax);
-  if (s.cpuQuota) line("CPUQuota", escapeSpecifiers(*s.cpuQuota));
+  if (s.cpuQuota) line("CPUQuota", *s.cpuQuota);  // CPUQuota= expands no specifiers
   return out;
 }
 

@@ -125,6 +125,9 @@ std::string_view toString(LogLevel level) noexcept;
 /** @brief Case-insensitive parse of the five upstream level names (and `WARN`). */
 std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept;
 
+/** @brief Default `watchdog_sec` (also the template's WatchdogSec=). */
+inline constexpr double kDefaultWatchdogSec = 30.0;
+
 /** @brief One configured service instance, validated. */
 struct ServiceConfig {
   std::string type;
@@ -143,7 +146,7 @@ struct ServiceConfig {
   double restartWindow = 60.0;
   LogLevel logLevel = LogLevel::Info;
   bool enabled = true;
-  std::optional<double> watchdogSec;  ///< absent = the template's default; 0 = off
+  double watchdogSec = kDefaultWatchdogSec;  ///< WatchdogSec=; 0 = off
   std::vector<std::string> after;     ///< service ids
   std::vector<std::string> requires_;  ///< service ids (`requires` is a C++20 keyword)
   std::vector<std::pair<std::string, std::string>> environment;  ///< in file order

@@ -846,7 +846,11 @@ class Loader {
         s.cpuQuota = *str;
     });
     withValue(merged, "description", [&](const Value& v) {
-      if (auto str = unitString(v, "a string")) s.description = *str;
+      auto str = unitString(v, "a string");
+      if (str && str->ends_with('\\'))  // systemd would join the next line to Description=
+        error(v, fmt::format("description {} may not end with a backslash", v.describe()));
+      else if (str)
+        s.description = *str;
     });
     withValue(entry, "module", [&](const Value& v) {
       warn(v.mark(), v.path(), "'module' is ignored since upstream 1.0; map the type to an executable under 'registry:'");
