@@ -1,2 +1,125 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
+
+#include "render.hpp"
+#include "tcs/config.hpp"
+
+using tcs::unitgen::escapeSpecifiers;
+using tcs::unitgen::formatTimespan;
+using tcs::unitgen::quoteEnvironmentAssignment;
+using tcs::unitgen::quoteExecArgument;
+using tcs::unitgen::render;
+
+namespace {
+
+tcs::config::Config load(const std::string& yaml) {
+  tcs::config::LoadOptions o;
+  o.environment = {};
+  o.builtinServiceDir = "/usr/libexec/tcs";
+  auto r = tcs::config::parse(yaml, "/etc/tcs/services.yaml", o);
+  EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics.front().format());
+  return r.config;
+}
+
+TEST(FormatTimespan, UsesTheLargestExactUnit) {
+  const std::pair<double, const char*> table[] = {
+      {0, "0"}, {5, "5s"}, {60, "60s"}, {2.5, "2500ms"}, {0.1, "100ms"}, {0.00025, "250us"}, {1.0000001, "1s"}};
+  for (const auto& [in, out] : table) EXPECT_EQ(formatTimespan(in), out) << in;
+}
+
+TEST(QuoteExecArgument, EscapesQuotesBackslashesSpecifiersAndDollars) {
+  EXPECT_EQ(quoteExecArgument("/usr/bin/x"), R"("/usr/bin/x")");
+  EXPECT_EQ(quoteExecArgument(R"(a "b" c\d)"), R"("a \"b\" c\\d")");
+  EXPECT_EQ(quoteExecArgument("50%$HOME"), R"("50%%$$HOME")");
+}
+
+TEST(QuoteEnvironmentAssignment, KeepsDollarsBecauseEnvironmentDoesNotExpandThem) {
+  EXPECT_EQ(quoteEnvironmentAssignment("A=$x %i \"q\""), R"("A=$x %%i \"q\"")");
+}
+
+TEST(EscapeSpecifiers, DoublesEveryPercent) { EXPECT_EQ(escapeSpecifiers("100% %n"), "100%% %%n"); }
+
+TEST(Render, WritesOneDropInPerServiceAndAWantsLinkPerEnabledOne) {
+  const auto units = render(load(R"(
+services:
+  - {type: a, variant: one}
+  - {type: a, variant: two, enabled: false}
+  - {type: b.c, variant: x}
+)"));
+  std::vector<std::string> paths;
+  for (const auto& [p, e] : units) paths.push_back(p);
+  EXPECT_EQ(paths, (std::vector<std::string>{"tcs.target.wants/tcs@a:one.service", "tcs.target.wants/tcs@b.c:x.service",
+                                             "tcs@a:one.service.d/50-tcs.conf", "tcs@a:two.service.d/50-tcs.conf",
+                                             "tcs@b.c:x.service.d/50-tcs.conf"}));
+  const auto& link = units.at("tcs.target.wants/tcs@a:one.service");
+  EXPECT_EQ(link.kind, tcs::unitgen::Entry::Kind::Symlink);
+  EXPECT_EQ(link.content, "/lib/systemd/system/tcs@.service");
+}
+
+TEST(Render, IsDeterministic) {
+  const std::string yaml = "services:\n  - {type: a, variant: x, restart: always, after: [a.y]}\n  - {type: a, variant: y}\n";
+  EXPECT_EQ(render(load(yaml)), render(load(yaml)));
+}
+
+TEST(Render, MapsRestartMaxToABurstThatCountsTheFirstStart) {
+  const auto units = render(load("services:\n  - {type: a, variant: x, restart: on-failure, restart_max: 2, restart_window: 30}\n"));
+  const auto& text = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  EXPECT_NE(text.find("\nStartLimitBurst=3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nStartLimitIntervalSec=30s\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nRestart=on-failure\n"), std::string::npos) << text;
+}
+
+TEST(Render, DisablesTheStartLimitWhenRestartsAreUnlimited) {
+  const auto units = render(load("services:\n  - {type: a, variant: x, restart: always}\n"));
+  const auto& text = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  EXPECT_NE(text.find("\nStartLimitIntervalSec=0\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("StartLimitBurst"), std::string::npos) << text;
+}
+
+TEST(Render, ResetsTheTemplateExecStartBeforeSettingItsOwn) {
+  const auto units = render(load("services:\n  - {type: a, variant: x}\n"));
+  const auto& text = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  const auto reset = text.find("\nExecStart=\n");
+  const auto set = text.find("\nExecStart=\"/usr/libexec/tcs/a\" \"/etc/tcs/services.yaml\" \"x\" --runner-id");
+  ASSERT_NE(reset, std::string::npos) << text;
+  ASSERT_NE(set, std::string::npos) << text;
+  EXPECT_LT(reset, set);
+}
+
+TEST(Render, CannotBeMadeToAddADirectiveThroughAValue) {
+  // Newlines never get this far (the loader rejects them); what does get here is escaped.
+  const auto units = render(load(R"(
+registry:
+  a: "/opt/we ird/%n$x"
+services:
+  - type: a
+    variant: x
+    description: "100% sure"
+    environment: {GREETING: "hi \"there\" $USER %i"}
+)"));
+  const auto& text = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  EXPECT_NE(text.find("Description=100%% sure\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(ExecStart="/opt/we ird/%%n$$x")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(Environment="GREETING=hi \"there\" $USER %%i")"), std::string::npos) << text;
+}
+
+TEST(Render, OrdersAfterEveryRequiredServiceOnce) {
+  const auto units = render(load(R"(
+services:
+  - {type: a, variant: x, requires: a.y, after: [a.y, a.z]}
+  - {type: a, variant: y}
+  - {type: a, variant: z}
+)"));
+  const auto& text = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  EXPECT_NE(text.find("Requires=tcs@a:y.service\nAfter=tcs@a:y.service\nAfter=tcs@a:z.service\n"), std::string::npos)
+      << text;
+}
+
+TEST(Render, EveryFileNamesItsGeneratorAndSource) {
+  const auto units = render(load("services:\n  - {type: a, variant: x}\n"));
+  const auto& text = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  EXPECT_TRUE(text.starts_with("# Automatically generated by tcs-unitgen from /etc/tcs/services.yaml (services[0]).\n"));
+  EXPECT_NE(text.find("\nSourcePath=/etc/tcs/services.yaml\n"), std::string::npos);
+}
+
+}  // namespace

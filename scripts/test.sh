@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test tier; this is what CI runs
+# (.ci/run). Needs root: it installs packages and boots throwaway systemd containers.
+#
+#   scripts/test.sh            setup + sanitizer build (unit, golden) + full build, all tiers
+#   TCS_SKIP_ASAN=1 ...        skip the sanitizer build
+#   TCS_CTEST_ARGS="-L unit"   pass extra arguments to the final ctest
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+JOBS=$(nproc)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Installing build and test dependencies"
+scripts/setup.sh
+
+if [[ -z ${TCS_SKIP_ASAN:-} ]]; then
+  step "AddressSanitizer + UBSan build: unit and golden tiers"
+  cmake -S "$ROOT" -B "$ROOT/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTCS_SANITIZE=ON -DTCS_WERROR=ON >/dev/null
+  cmake --build "$ROOT/build-asan" -j "$JOBS"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$ROOT/build-asan" -L 'unit|golden' -j "$JOBS" --output-on-failure
+fi
+
+step "Release build"
+cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCS_WERROR=ON >/dev/null
+cmake --build "$ROOT/build" -j "$JOBS"
+
+step "All tiers: unit, golden, integration, system"
+# shellcheck disable=SC2086
+ctest --test-dir "$ROOT/build" -j "$JOBS" --output-on-failure ${TCS_CTEST_ARGS:-}
