@@ -52,6 +52,8 @@ std::string quoteWith(std::string_view text, bool escapeDollar) {
 
 std::string quoteExecArgument(std::string_view word) { return quoteWith(word, true); }
 
+std::string quoteExecPath(std::string_view path) { return quoteWith(path, false); }
+
 // Environment= expands specifiers but not $VARIABLES, so `$` stays as it is.
 std::string quoteEnvironmentAssignment(std::string_view assignment) { return quoteWith(assignment, false); }
 
@@ -106,7 +108,7 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   for (const auto& [name, value] : s.environment) line("Environment", quoteEnvironmentAssignment(name + "=" + value));
   line("ExecStart", "");  // reset the template's "not configured" command
   line("ExecStart", fmt::format("{} {} {} --runner-id \"{}\" --parent-name \"{}\" --no-banner",
-                                quoteExecArgument(s.executable.string()), quoteExecArgument(configPath),
+                                quoteExecPath(s.executable.string()), quoteExecArgument(configPath),
                                 quoteExecArgument(s.variant), runnerId, parent));
   line("Restart", toString(s.restart));
   line("RestartSec", formatTimespan(s.restartSec));

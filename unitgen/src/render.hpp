@@ -42,8 +42,14 @@ UnitSet render(const config::Config& config, const RenderOptions& options = {});
 /** @brief Formats seconds as a systemd time span (`5s`, `2500ms`, `250us`, `0`). */
 std::string formatTimespan(double seconds);
 
-/** @brief Quotes one ExecStart= word: `"…"` with `\`, `"` escaped, `%`→`%%`, `$`→`$$`. */
+/** @brief Quotes one ExecStart= argument: `"…"` with `\`, `"` escaped, `%`→`%%`, `$`→`$$`. */
 std::string quoteExecArgument(std::string_view word);
+
+/**
+ * @brief Quotes the ExecStart= program path: like an argument, but `$` stays as it is —
+ * systemd never expands variables in the program word, so `$$` would reach exec() verbatim.
+ */
+std::string quoteExecPath(std::string_view path);
 
 /** @brief Quotes one `NAME=value` assignment for Environment=: `"…"`, `%`→`%%`. */
 std::string quoteEnvironmentAssignment(std::string_view assignment);
