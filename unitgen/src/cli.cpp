@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -60,10 +61,25 @@ struct Options {
   std::optional<std::string> notConfigured;
 };
 
+bool stderrIsDevNull() {
+  struct stat err {}, null {};
+  return ::fstat(STDERR_FILENO, &err) == 0 && ::stat("/dev/null", &null) == 0 && S_ISCHR(err.st_mode) &&
+         err.st_rdev == null.st_rdev;
+}
+
 class Reporter {
  public:
   Reporter(std::FILE* err, bool kmsg) : err_(err) {
-    if (kmsg) kmsgFd_ = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (kmsg) {
+      // Generators must not use syslog or the journal. Like systemd's own, log to the kernel
+      // log, or to the console where there is none (containers have no /dev/kmsg, and
+      // systemd runs generators with stderr on /dev/null).
+      kmsgFd_ = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+      if (kmsgFd_ < 0 && stderrIsDevNull()) {
+        kmsgFd_ = ::open("/dev/console", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        console_ = kmsgFd_ >= 0;
+      }
+    }
   }
   ~Reporter() {
     if (kmsgFd_ >= 0) ::close(kmsgFd_);
@@ -74,7 +90,8 @@ class Reporter {
   // priority: 3 error, 4 warning, 6 info (syslog levels for /dev/kmsg)
   void print(int priority, const std::string& text) {
     if (kmsgFd_ >= 0) {
-      const std::string line = fmt::format("<{}>tcs-unitgen[{}]: {}\n", priority, ::getpid(), text);
+      const std::string line = console_ ? fmt::format("tcs-generator: {}\n", text)
+                                        : fmt::format("<{}>tcs-generator[{}]: {}\n", priority, ::getpid(), text);
       if (::write(kmsgFd_, line.data(), line.size()) == static_cast<ssize_t>(line.size())) return;
     }
     fmt::print(err_, "{}\n", text);
@@ -83,6 +100,7 @@ class Reporter {
  private:
   std::FILE* err_;
   int kmsgFd_ = -1;
+  bool console_ = false;
 };
 
 std::optional<std::string> parse(const std::vector<std::string>& args, Options& o, std::FILE* out,

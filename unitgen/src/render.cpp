@@ -70,7 +70,8 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   std::string out;
   auto line = [&out](std::string_view key, std::string_view value) { out += fmt::format("{}={}\n", key, value); };
 
-  out += fmt::format("{}{} from {} ({}).\n", kHeaderPrefix, options.generator, escapeSpecifiers(configPath), s.yamlPath());
+  // Named by id, not by position: removing one entry must not rewrite every later drop-in.
+  out += fmt::format("{}{} from {} (service {}).\n", kHeaderPrefix, options.generator, escapeSpecifiers(configPath), s.id());
   out += "# Do not edit: change the config and run tcs-unitgen (or systemctl daemon-reload).\n";
   out += "[Unit]\n";
   line("Description", escapeSpecifiers(s.description.value_or(fmt::format("tcs service {}", s.id()))));
@@ -113,7 +114,10 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   line("Restart", toString(s.restart));
   line("RestartSec", formatTimespan(s.restartSec));
   line("WatchdogSec", formatTimespan(s.watchdogSec));
-  if (s.user) line("User", *s.user);
+  if (s.user) {
+    line("User", *s.user);
+    line("Group", "");  // the user's own primary group, not the template's Group=tcs
+  }
   if (s.memoryMax) line("MemoryMax", *s.memoryMax);
   if (s.cpuQuota) line("CPUQuota", *s.cpuQuota);  // CPUQuota= expands no specifiers
   return out;

@@ -218,9 +218,15 @@ Value resolvePlain(const std::string& s, std::string path, Mark mark) {
   static const std::set<std::string, std::less<>> nulls{"", "~", "null", "Null", "NULL"};
   static const std::set<std::string, std::less<>> trues{"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
   static const std::set<std::string, std::less<>> falses{"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
-  if (nulls.count(s)) return Value::null(std::move(path), mark);
-  if (trues.count(s)) return Value::boolean(true, std::move(path), mark);
-  if (falses.count(s)) return Value::boolean(false, std::move(path), mark);
+  if (s.size() <= 5) {
+    if (nulls.count(s)) return Value::null(std::move(path), mark);
+    if (trues.count(s)) return Value::boolean(true, std::move(path), mark);
+    if (falses.count(s)) return Value::boolean(false, std::move(path), mark);
+  }
+  // Every int and float form starts with a digit, a sign or a dot; skip the regexes otherwise.
+  const char first = s.empty() ? '\0' : s.front();
+  if (!std::isdigit(static_cast<unsigned char>(first)) && first != '-' && first != '+' && first != '.')
+    return Value::string(s, std::move(path), mark);
 
   static const std::regex decInt{R"([-+]?(0|[1-9][0-9_]*))"};
   static const std::regex octInt{R"([-+]?0[0-7_]+)"};
@@ -341,6 +347,7 @@ class Loader {
     if (hasControlChars(file_.string()))
       throw ConfigError(fileName_, 0, 0, "", "the config path contains a control character");
     YAML::Node doc;
+    text_ = text;
     try {
       doc = YAML::Load(std::string{text});
     } catch (const YAML::Exception& e) {
@@ -375,6 +382,14 @@ class Loader {
   void warn(Mark mark, std::string path, std::string message) {
     add(Severity::Warning, mark, std::move(path), std::move(message));
   }
+  // Whether an error was reported at @p path or below it (e.g. a duplicate key inside an entry
+  // found while reading the YAML, before the entry was validated).
+  bool hasErrorBelow(const std::string& path) const {
+    return std::any_of(diagnostics_.begin(), diagnostics_.end(), [&](const Diagnostic& d) {
+      if (d.severity != Severity::Error || !d.yamlPath.starts_with(path)) return false;
+      return d.yamlPath.size() == path.size() || d.yamlPath[path.size()] == '.' || d.yamlPath[path.size()] == '[';
+    });
+  }
   std::size_t errorCount() const {
     return static_cast<std::size_t>(
         std::count_if(diagnostics_.begin(), diagnostics_.end(), [](const auto& d) { return d.severity == Severity::Error; }));
@@ -395,6 +410,7 @@ class Loader {
       }
       case YAML::NodeType::Map: {
         Value::Entries entries;
+        Value::Entries merged;  // from YAML 1.1 merge keys (`<<: *defaults`), which PyYAML honours
         std::map<std::string, Mark> seen;
         for (const auto& kv : node) {
           const Mark keyMark = toMark(kv.first.Mark());
@@ -403,17 +419,82 @@ class Loader {
             continue;
           }
           const std::string key = kv.first.Scalar();
+          if (key == "<<" && kv.first.Tag() == "?") {
+            mergeKey(kv.second, path, merged);
+            continue;
+          }
           const std::string p = childPath(path, key);
           if (auto [it, inserted] = seen.emplace(key, keyMark); !inserted) {
             error(keyMark, p, fmt::format("duplicate key '{}' (first at line {})", key, it->second.line));
+            // PyYAML keeps the last value; do the same so a partial (generator) run means
+            // what upstream would have meant.
+            auto old = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
+            if (old != entries.end()) old->second = convert(kv.second, p);
             continue;
           }
           entries.emplace_back(key, convert(kv.second, p));
+        }
+        if (!merged.empty()) {
+          // PyYAML's order: merged keys first, explicit keys override them.
+          for (auto& [key, value] : merged) {
+            auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
+            if (it != entries.end()) {
+              value = std::move(it->second);
+              entries.erase(it);
+            }
+          }
+          merged.insert(merged.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
+          entries = std::move(merged);
         }
         return Value::mapping(std::move(entries), path, mark);
       }
     }
     return Value::null(path, mark);
+  }
+
+  // `<<: mapping` or `<<: [mapping, …]` into @p merged; an earlier mapping wins over a later one.
+  void mergeKey(const YAML::Node& node, const std::string& path, Value::Entries& merged) {
+    std::vector<YAML::Node> sources;
+    if (node.IsMap()) sources.push_back(node);
+    if (node.IsSequence())
+      for (const auto& item : node) sources.push_back(item);
+    for (const auto& source : sources) {
+      if (!source.IsMap()) {
+        const Mark m = toMark(source.Mark());
+        error(m, childPath(path, "<<"), "the merge key '<<' needs a mapping or a list of mappings (such as *defaults)");
+        return;
+      }
+      const Value converted = convert(source, path);
+      for (const auto& [key, value] : converted.entries())
+        if (std::none_of(merged.begin(), merged.end(), [&](const auto& e) { return e.first == key; }))
+          merged.emplace_back(key, value);
+    }
+    if (sources.empty())
+      error(toMark(node.Mark()), childPath(path, "<<"),
+            "the merge key '<<' needs a mapping or a list of mappings (such as *defaults)");
+  }
+
+  // yaml-cpp 0.7 ends a quoted scalar that has no closing quote at the end of the file, silently
+  // swallowing everything after it; PyYAML rejects it.
+  void checkQuoteTerminated(const YAML::Node& node) {
+    const YAML::Mark m = node.Mark();
+    if (m.is_null() || m.pos < 0 || static_cast<std::size_t>(m.pos) >= text_.size()) return;
+    const char quote = text_[static_cast<std::size_t>(m.pos)];
+    if (quote != '"' && quote != '\'') return;
+    for (std::size_t i = static_cast<std::size_t>(m.pos) + 1; i < text_.size(); ++i) {
+      if (quote == '"' && text_[i] == '\\') {
+        ++i;
+      } else if (text_[i] == quote) {
+        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;
+          continue;
+        }
+        return;
+      }
+    }
+    const Mark at = toMark(m);
+    throw ConfigError(fileName_, at.line, at.column, "",
+                      fmt::format("invalid YAML: unterminated {}-quoted string", quote == '"' ? "double" : "single"));
   }
 
   Value convertScalar(const YAML::Node& node, const std::string& path, Mark mark) {
@@ -429,6 +510,7 @@ class Loader {
       if (v.kind() == Kind::String) error(mark, path, fmt::format("'{}' does not match its tag {}", text, tag));
       return v;
     }
+    if (tag == "!") checkQuoteTerminated(node);
     return expand(text, path, mark);  // quoted ("!") or !!str or an unknown tag: a string
   }
 
@@ -474,7 +556,8 @@ class Loader {
     for (std::size_t i = 0; i < services->items().size(); ++i) {
       const std::size_t before = errorCount();
       auto svc = loadService(services->items()[i], static_cast<int>(i));
-      if (svc && errorCount() == before) candidates.push_back(std::move(*svc));
+      if (svc && errorCount() == before && !hasErrorBelow(services->items()[i].path()))
+        candidates.push_back(std::move(*svc));
     }
     checkDuplicatesAndReferences(candidates, config.services_);
   }
@@ -502,9 +585,10 @@ class Loader {
     const auto& env = options_.environment;
     if (auto it = env.find("NATS_HOST"); it != env.end() && !it->second.empty()) nats.host = it->second;
     if (auto it = env.find("NATS_PORT"); it != env.end() && !it->second.empty()) {
+      const Value* configured = section && section->kind() == Kind::Mapping ? section->find("port") : nullptr;
       if (auto p = pythonInt(it->second); p && *p > 0 && *p < 65536)
         nats.port = static_cast<int>(*p);
-      else
+      else if (!configured || configured->isNull())  // like upstream, unread when nats.port is set
         error(Mark{}, "$NATS_PORT (environment)", fmt::format("invalid port '{}' (expected 1-65535)", it->second));
     }
     nats.present = section != nullptr;
@@ -624,6 +708,15 @@ class Loader {
         registry_[type] = std::nullopt;
         continue;
       }
+      // systemd refuses these in an ExecStart= program path ("contains special characters",
+      // "specifies a directory"); a leading ~ is not expanded by anyone.
+      if (s.find_first_of("\"'\\") != std::string::npos || s.back() == '/' || s.front() == '~') {
+        error(value, fmt::format("path {} cannot be an ExecStart= program: no quotes, backslashes, leading '~' or "
+                                 "trailing '/'",
+                                 value.describe()));
+        registry_[type] = std::nullopt;
+        continue;
+      }
       std::filesystem::path p{s};
       if (p.is_relative()) p = file_.parent_path() / p;
       registry_[type] = p.lexically_normal();
@@ -637,12 +730,16 @@ class Loader {
     if (v && !v->isNull()) f(*v);
   }
 
-  std::optional<double> number(const Value& v, double min, bool allowMin, std::string_view what) {
+  // Seconds above a year are surely a mistake, and would overflow systemd's usec fields.
+  static constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+
+  std::optional<double> number(const Value& v, double min, bool allowMin, std::string_view what,
+                               double max = kMaxSeconds) {
     std::optional<double> d;
     if (v.kind() == Kind::Int) d = static_cast<double>(v.intValue());
     if (v.kind() == Kind::Double) d = v.doubleValue();
     if (v.kind() == Kind::String) d = pythonFloat(v.stringValue());  // upstream: float(value)
-    if (!d || !std::isfinite(*d) || *d < min || (!allowMin && *d == min)) {
+    if (!d || !std::isfinite(*d) || *d < min || (!allowMin && *d == min) || *d > max) {
       error(v, fmt::format("invalid value {} (expected {})", v.describe(), what));
       return std::nullopt;
     }
@@ -666,7 +763,7 @@ class Loader {
     return s;
   }
 
-  std::vector<std::string> serviceIds(const Value& v) {
+  std::vector<std::string> serviceIds(const Value& v, int index) {
     std::vector<Value> items = v.kind() == Kind::Sequence ? v.items() : std::vector<Value>{v};
     std::vector<std::string> ids;
     for (const auto& item : items) {
@@ -675,6 +772,7 @@ class Loader {
         continue;
       }
       ids.push_back(item.stringValue());
+      refs_.push_back({index, item.stringValue(), item.mark(), item.path()});
     }
     return ids;
   }
@@ -708,9 +806,18 @@ class Loader {
     s.type = type->stringValue();
     const Value* variant = entry.find("variant");
     const Value* legacy = entry.find("instance_context");
+    for (const Value* v : {variant, legacy}) {
+      if (v && v->kind() == Kind::Bool) {
+        error(*v, fmt::format("{} was read as a YAML boolean (unquoted yes/no/on/off/true/false); quote the variant, "
+                              "e.g. \"off\"",
+                              v->describe()));
+        return std::nullopt;
+      }
+    }
+    // Upstream: `variant or instance_context or "dev"` (Python truthiness: "" and 0 are false).
     auto truthy = [](const Value* v) {
       return v && !v->isNull() && !(v->kind() == Kind::String && v->stringValue().empty()) &&
-             !(v->kind() == Kind::Bool && !v->boolValue());
+             !(v->kind() == Kind::Int && v->intValue() == 0);
     };
     const Value* chosen = truthy(variant) ? variant : (truthy(legacy) ? legacy : nullptr);
     if (truthy(variant) && truthy(legacy) && variant->describe() != legacy->describe())
@@ -760,7 +867,7 @@ class Loader {
         error(v, fmt::format("invalid value {} (expected one of: \"no\", on-failure, on-abnormal, always)", v.describe()));
     });
     withValue(merged, "restart_sec", [&](const Value& v) {
-      if (auto d = number(v, 0, true, "seconds >= 0")) s.restartSec = *d;
+      if (auto d = number(v, 0, true, "seconds from 0 to 31536000")) s.restartSec = *d;
     });
     withValue(merged, "restart_max", [&](const Value& v) {
       std::optional<std::int64_t> i;
@@ -773,7 +880,7 @@ class Loader {
         s.restartMax = static_cast<int>(*i);
     });
     withValue(merged, "restart_window", [&](const Value& v) {
-      if (auto d = number(v, 0, false, "seconds > 0")) s.restartWindow = *d;
+      if (auto d = number(v, 0, false, "seconds > 0, at most 31536000")) s.restartWindow = *d;
     });
     withValue(merged, "log_level", [&](const Value& v) {
       auto level = v.kind() == Kind::String ? parseLogLevel(v.stringValue()) : std::nullopt;
@@ -789,10 +896,10 @@ class Loader {
         s.enabled = v.boolValue();
     });
     withValue(merged, "watchdog_sec", [&](const Value& v) {
-      if (auto d = number(v, 0, true, "seconds >= 0; 0 disables the watchdog")) s.watchdogSec = *d;
+      if (auto d = number(v, 0, true, "seconds from 0 to 31536000; 0 disables the watchdog")) s.watchdogSec = *d;
     });
-    withValue(merged, "after", [&](const Value& v) { s.after = serviceIds(v); });
-    withValue(merged, "requires", [&](const Value& v) { s.requires_ = serviceIds(v); });
+    withValue(merged, "after", [&](const Value& v) { s.after = serviceIds(v, index); });
+    withValue(merged, "requires", [&](const Value& v) { s.requires_ = serviceIds(v, index); });
     withValue(merged, "environment", [&](const Value& v) {
       if (v.kind() != Kind::Mapping) {
         error(v, fmt::format("expected a mapping NAME: value, got {}", Value::kindName(v.kind())));
@@ -823,25 +930,34 @@ class Loader {
         s.user = v.stringValue();
     });
     withValue(merged, "memory_max", [&](const Value& v) {
-      static const std::regex re{R"([0-9]+(\.[0-9]+)?[KMGT]?|[0-9]+(\.[0-9]+)?%|infinity)"};
+      // systemd: whole bytes, or a fraction with a K/M/G/T suffix, or a percentage with at most
+      // two decimals; anything else it silently reads differently or ignores.
+      static const std::regex re{R"([0-9]+|[0-9]+(\.[0-9]+)?[KMGT]|[0-9]+(\.[0-9]{1,2})?%|infinity)"};
       auto str = unitString(v, "a size such as 512M");
       if (!str) return;
       if (!std::regex_match(*str, re))
-        error(v, fmt::format("invalid value {} (expected bytes with an optional K/M/G/T suffix, a percentage, or infinity)",
+        error(v, fmt::format("invalid value {} (expected whole bytes, a size with a K/M/G/T suffix such as 1.5G, a "
+                             "percentage with at most two decimals, or infinity)",
                              v.describe()));
       else
         s.memoryMax = *str;
     });
     withValue(merged, "cpu_quota", [&](const Value& v) {
-      static const std::regex re{R"([0-9]+(\.[0-9]+)?%)"};
+      static const std::regex re{R"([0-9]+(\.[0-9]{1,2})?%)"};  // systemd takes two decimals at most
       if (v.kind() == Kind::Int || v.kind() == Kind::Double) {
-        if (auto d = number(v, 0, false, "a percentage > 0 such as 50%")) s.cpuQuota = fmt::format("{}%", *d);
+        auto d = number(v, 0, false, "a percentage > 0 such as 50%", 1e6);
+        if (d && std::abs(*d * 100 - std::round(*d * 100)) > 1e-6)
+          error(v, fmt::format("invalid value {} (at most two decimals, such as 33.33)", v.describe()));
+        else if (d)
+          s.cpuQuota = fmt::format("{}%", *d);
         return;
       }
       auto str = unitString(v, "a percentage such as 50%");
       if (!str) return;
       if (!std::regex_match(*str, re) || pythonFloat(str->substr(0, str->size() - 1)).value_or(0) <= 0)
-        error(v, fmt::format("invalid value {} (expected a percentage > 0 such as 50% or 150%)", v.describe()));
+        error(v, fmt::format("invalid value {} (expected a percentage > 0 with at most two decimals, such as 50% or "
+                             "150%)",
+                             v.describe()));
       else
         s.cpuQuota = *str;
     });
@@ -912,24 +1028,38 @@ class Loader {
       for (const auto& [id, n] : counts)
         if (n > 1) duplicated.insert(id);
     }
-    for (auto& s : candidates) {
-      if (duplicated.count(s.id())) continue;
-      bool ok = true;
-      auto checkRefs = [&](const std::vector<std::string>& refs, std::string_view key) {
-        for (const auto& ref : refs) {
-          if (ref == s.id()) {
-            error(s.mark, fmt::format("{}.{}", s.yamlPath(), key), fmt::format("'{}' refers to the service itself", ref));
+    for (auto& s : candidates)
+      if (!duplicated.count(s.id())) unique.push_back(std::move(s));
+    // A reference must name a service that survives validation; dropping one service can
+    // invalidate services that require it, so repeat until nothing changes.
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::set<std::string> valid;
+      for (const auto& s : unique) valid.insert(s.id());
+      for (auto it = unique.begin(); it != unique.end();) {
+        bool ok = true;
+        for (const auto& ref : refs_) {
+          if (ref.index != it->index) continue;
+          if (ref.id == it->id()) {
+            error(ref.mark, ref.path, fmt::format("'{}' refers to the service itself", ref.id));
             ok = false;
-          } else if (!byId.count(ref)) {
-            error(s.mark, fmt::format("{}.{}", s.yamlPath(), key),
-                  fmt::format("'{}' is not a configured service", ref));
+          } else if (duplicated.count(ref.id)) {
+            error(ref.mark, ref.path, fmt::format("'{}' is defined more than once and was dropped", ref.id));
+            ok = false;
+          } else if (!valid.count(ref.id)) {
+            error(ref.mark, ref.path,
+                  fmt::format("'{}' is not a configured service{}", ref.id,
+                              byId.count(ref.id) ? " (its entry has errors)" : ""));
             ok = false;
           }
         }
-      };
-      checkRefs(s.after, "after");
-      checkRefs(s.requires_, "requires");
-      if (ok) unique.push_back(std::move(s));
+        if (ok) {
+          ++it;
+        } else {
+          it = unique.erase(it);
+          changed = true;
+        }
+      }
     }
     out = std::move(unique);
   }
@@ -937,9 +1067,17 @@ class Loader {
   std::filesystem::path file_;
   std::string fileName_;
   const LoadOptions& options_;
+  std::string_view text_;
   std::vector<Diagnostic> diagnostics_;
   Value globals_;
   std::map<std::string, std::optional<std::filesystem::path>, std::less<>> registry_;
+  struct Reference {
+    int index;  ///< of the referring service
+    std::string id;
+    Mark mark;
+    std::string path;
+  };
+  std::vector<Reference> refs_;
 };
 
 LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName, const LoadOptions& options) {
@@ -949,6 +1087,8 @@ LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName, c
 LoadResult load(const std::filesystem::path& file, const LoadOptions& options) {
   std::error_code ec;
   const auto absolute = std::filesystem::absolute(file, ec).lexically_normal();
+  if (std::filesystem::is_directory(file, ec))  // an ifstream opens it and reads nothing
+    throw ConfigError(file.string(), 0, 0, "", fmt::format("cannot read: {}", std::strerror(EISDIR)));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError(file.string(), 0, 0, "", fmt::format("cannot open: {}", std::strerror(errno)));
   std::ostringstream text;
