@@ -122,7 +122,7 @@ tcs_nspawn_init() {
   # Machine names: [a-zA-Z0-9-], no dots (the container's hostname is the machine name and
   # %l is the short hostname), unique per run so tests can run in parallel.
   local suffix
-  suffix=$(tr -dc 'a-z0-9' </dev/urandom | head -c 6)
+  suffix=$(printf '%04x%02x' "$RANDOM" "$((RANDOM % 256))")  # no pipeline: callers may use pipefail
   TCS_MACHINE="tcs-${TCS_TEST_NAME//[^a-zA-Z0-9]/-}-$$-${suffix}"
   TCS_MACHINE=${TCS_MACHINE:0:64}
   trap _tcs_nspawn_on_exit EXIT
@@ -218,7 +218,7 @@ tcs_nspawn_start() {
     local left=$((deadline - SECONDS))
     ((left > 0)) || _tcs_boot_skip "container not up after ${timeout}s (last state '${state:-unknown}')"
     state=$(timeout "$left" nsenter -t "$TCS_CONTAINER_PID1" -m -u -i -n -p -- \
-      systemctl is-system-running --wait 2>/dev/null)
+      systemctl is-system-running --wait 2>/dev/null) || true  # non-zero until running
     case "$state" in
       running | degraded) break ;;
       # offline: PID 1 is not answering as a manager yet

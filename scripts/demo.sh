@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine (as root): install dependencies, build, and run
+# the demo in a real, throwaway systemd — a container booted from a volatile overlay of this
+# machine's root, so nothing it does reaches the host.
+#
+# Today the demo shows the foundation: what tcs-unitgen makes of config/examples.yaml, and
+# that fleet loaded into systemd 252 through the generator (units, restart policies, start
+# limits, watchdogs, sandbox score, the unconfigured-instance guard). The tutorial service
+# binaries and NATS arrive with later issues; the demo grows with them.
+#
+# Usage: scripts/demo.sh [--shell] [CONFIG]
+#   --shell   open a shell inside the container at the end (the container goes away on exit)
+#   CONFIG    services.yaml to load (default: config/examples.yaml)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+SHELL_AT_END=0
+CONFIG=$ROOT/config/examples.yaml
+for arg in "$@"; do
+  case $arg in
+    --shell) SHELL_AT_END=1 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "demo.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+    *) CONFIG=$(realpath "$arg") ;;
+  esac
+done
+[[ -f $CONFIG ]] || { echo "demo.sh: $CONFIG: no such file" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "demo.sh: run as root (it installs packages and boots a container)" >&2; exit 1; }
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Installing dependencies"
+scripts/setup.sh
+step "Building (build/)"
+cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$ROOT/build" -j "$(nproc)" --target tcs-unitgen
+UNITGEN=$ROOT/build/unitgen/tcs-unitgen
+
+step "Validating $CONFIG"
+"$UNITGEN" --check "$CONFIG"
+step "What tcs-unitgen generates for it (--dry-run)"
+"$UNITGEN" --dry-run "$CONFIG"
+
+step "Booting a throwaway systemd (nspawn, volatile overlay of /)"
+# shellcheck source=../tests/support/nspawn.sh
+source "$ROOT/tests/support/nspawn.sh"
+# The library reports failures itself (tcs_fail) and checks its own steps; like the tests
+# that use it, run it without errexit/pipefail.
+set +e +o pipefail
+tcs_skip() { echo "demo.sh: cannot boot a container here: $*" >&2; exit 1; }
+tcs_nspawn_init demo
+tcs_nspawn_start --bind-ro="$ROOT" --bind-ro="$ROOT/build"
+tcs_nspawn_install "$ROOT/build"
+
+step "Loading the config through the generator: /etc/tcs/services.yaml + daemon-reload"
+tcs_sh 'mkdir -p /etc/tcs && cat >/etc/tcs/services.yaml' <"$CONFIG"
+tcs_exec systemctl daemon-reload
+tcs_exec find /run/systemd/generator -path '*tcs*' -newer /etc/tcs/services.yaml | sort
+step "tcs.target and its instances"
+tcs_exec systemctl list-dependencies --plain --no-pager tcs.target || true
+
+step "What systemd made of each instance"
+# Every configured instance has a drop-in directory in the generator's output.
+mapfile -t UNITS < <(tcs_exec ls /run/systemd/generator | sed -n 's/^\(tcs@.*\.service\)\.d$/\1/p')
+printf '%-40s %-12s %-9s %-10s %-13s %-9s %s\n' UNIT Restart RestartSec StartBurst StartInterval Watchdog User
+for unit in "${UNITS[@]}"; do
+  declare -A p=()
+  while IFS='=' read -r k v; do p[$k]=$v; done < <(tcs_exec systemctl show "$unit" \
+    -p Restart,RestartUSec,StartLimitBurst,StartLimitIntervalUSec,User)
+  # systemd 252 shows WatchdogUSec=infinity until an instance has run once: read the unit.
+  p[WatchdogUSec]=$(tcs_exec systemctl cat "$unit" | sed -n 's/^WatchdogSec=//p' | tail -n 1)
+  printf '%-40s %-12s %-9s %-10s %-13s %-9s %s\n' "$unit" "${p[Restart]}" "${p[RestartUSec]}" \
+    "${p[StartLimitBurst]}" "${p[StartLimitIntervalUSec]}" "${p[WatchdogUSec]}" "${p[User]}"
+  unset p
+done
+first=${UNITS[0]:-}
+if [[ -n $first ]]; then
+  step "systemctl cat $first"
+  tcs_exec systemctl cat --no-pager "$first" | sed -n '/^# \/.*50-tcs.conf$/,$p'
+  step "Sandbox score of $first (systemd-analyze security)"
+  tcs_exec systemd-analyze security --no-pager "$first" | tail -n 1
+fi
+
+step "Starting an instance that is not in the config fails fast and says why"
+tcs_exec timeout 30 systemctl start tcs@guider:demo || true
+tcs_exec journalctl --no-pager -o cat -u tcs@guider:demo | grep -v '^$' | tail -n 4
+
+if ((SHELL_AT_END)); then
+  step "A shell inside the container (exit to tear it down)"
+  nsenter -t "$TCS_CONTAINER_PID1" -m -u -i -n -p -- env TERM="${TERM:-xterm}" bash -l || true
+fi
+step "Done: the container is removed on exit"
+tcs_pass
