@@ -192,3 +192,18 @@ check_running() {
   wait_for_journal_line "$unit" "tcs-systest env <TCS_PARENT_NAME=launcher.$LAUNCHER>"
   wait_for_journal_line "$unit" "tcs-systest env <TCS_SERVICE_ID=$id>"
 }
+
+# units_boot_container — boot a container with the source and build dirs (and the notifier)
+# bound, install the build, and set UNITGEN, TEMPLATE, HOST (the container's short hostname,
+# what %l expands to) and LAUNCHER. Needs SOURCE_DIR, BUILD_DIR, NOTIFIER.
+units_boot_container() {
+  local binds=(--bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR")
+  [[ "$NOTIFIER" == "$BUILD_DIR"/* ]] || binds+=(--bind-ro="$NOTIFIER")
+  tcs_nspawn_start "${binds[@]}"
+  tcs_nspawn_install "$BUILD_DIR"
+  UNITGEN="$TCS_INSTALL_BINDIR/tcs-unitgen"
+  TEMPLATE="$TCS_INSTALL_UNITDIR/tcs@.service"
+  HOST=$(tcs_exec hostname -s)
+  tcs_log "container short hostname (%l): $HOST"
+  LAUNCHER="${HOST}-systemd-launcher"
+}

@@ -113,14 +113,7 @@ reload() {
 journal_since_reload() { tcs_exec journalctl --no-pager -o cat --after-cursor="$CURSOR"; }
 
 # ---- container ---------------------------------------------------------------------------------
-binds=(--bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR")
-[[ "$NOTIFIER" == "$BUILD_DIR"/* ]] || binds+=(--bind-ro="$NOTIFIER")
-tcs_nspawn_start "${binds[@]}"
-tcs_nspawn_install "$BUILD_DIR"
-UNITGEN="$TCS_INSTALL_BINDIR/tcs-unitgen"
-TEMPLATE="$TCS_INSTALL_UNITDIR/tcs@.service"
-HOST=$(tcs_exec hostname -s)
-LAUNCHER="${HOST}-systemd-launcher"
+units_boot_container
 DEFAULT_BURST=$(tcs_exec systemctl show -P DefaultStartLimitBurst)
 GENERATOR=$(tcs_sh 'for d in /usr/lib/systemd/system-generators /lib/systemd/system-generators; do
                       [ -L "$d/tcs-generator" ] && { echo "$d/tcs-generator"; exit 0; }; done; exit 1') ||

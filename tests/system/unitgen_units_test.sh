@@ -127,15 +127,7 @@ EXPECTED_ENV=(
 STARTED=(cam.ccd.north plain.a plain.b plain.c)  # Type=notify instances run by the notifier
 
 # ---- container ---------------------------------------------------------------------------------
-binds=(--bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR")
-[[ "$NOTIFIER" == "$BUILD_DIR"/* ]] || binds+=(--bind-ro="$NOTIFIER")
-tcs_nspawn_start "${binds[@]}"
-tcs_nspawn_install "$BUILD_DIR"
-UNITGEN="$TCS_INSTALL_BINDIR/tcs-unitgen"
-TEMPLATE="$TCS_INSTALL_UNITDIR/tcs@.service"
-HOST=$(tcs_exec hostname -s)
-tcs_log "container short hostname (%l): $HOST"
-LAUNCHER="${HOST}-systemd-launcher"
+units_boot_container
 DEFAULT_BURST=$(tcs_exec systemctl show -P DefaultStartLimitBurst)
 
 tcs_check "the generator link resolves to the installed tcs-unitgen" \
