@@ -52,8 +52,12 @@ std::vector<std::string> formatted(const cfg::LoadResult& r, Diagnostic::Severit
     if (d.severity == severity) out.push_back(d.format());
   return out;
 }
-std::vector<std::string> errors(const cfg::LoadResult& r) { return formatted(r, Diagnostic::Severity::Error); }
-std::vector<std::string> warnings(const cfg::LoadResult& r) { return formatted(r, Diagnostic::Severity::Warning); }
+std::vector<std::string> errors(const cfg::LoadResult& r) {
+  return formatted(r, Diagnostic::Severity::Error);
+}
+std::vector<std::string> warnings(const cfg::LoadResult& r) {
+  return formatted(r, Diagnostic::Severity::Warning);
+}
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string out;
@@ -66,8 +70,8 @@ cfg::ServiceConfig loadOne(std::string_view yaml, cfg::Environment env = {}) {
   auto r = parseYaml(yaml, std::move(env));
   EXPECT_TRUE(r.ok()) << joined(errors(r));
   if (r.config.services().size() != 1)
-    throw std::runtime_error("expected exactly one service, got " + std::to_string(r.config.services().size()) +
-                             "\n" + joined(errors(r)));
+    throw std::runtime_error("expected exactly one service, got " + std::to_string(r.config.services().size()) + "\n" +
+                             joined(errors(r)));
   return r.config.services()[0];
 }
 
@@ -93,7 +97,9 @@ Value settingOf(const std::string& yaml, std::string_view key, cfg::Environment 
   return *v;
 }
 
-std::string describeKind(Kind k) { return std::string{Value::kindName(k)}; }
+std::string describeKind(Kind k) {
+  return std::string{Value::kindName(k)};
+}
 
 std::string located(int line, int column) {
   return std::string{kFile} + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
@@ -147,10 +153,10 @@ TEST(ConfigLoad, ThrowsForBrokenYamlWithLineAndColumnInsteadOfAnEmptyConfig) {
     int line, column;
   };
   const std::vector<Case> cases = {
-      {"services: [\n  - type: a\n", 2, 3},                    // unclosed flow sequence
-      {"a: 1\n b: 2\n", 2, 3},                                  // bad indentation
-      {"services:\n\t- type: a\n", 2, 2},                       // tab indentation
-      {"services:\n  - type: a\n    x: {y: 1\n", 4, 1},       // unclosed flow mapping
+      {"services: [\n  - type: a\n", 2, 3},              // unclosed flow sequence
+      {"a: 1\n b: 2\n", 2, 3},                           // bad indentation
+      {"services:\n\t- type: a\n", 2, 2},                // tab indentation
+      {"services:\n  - type: a\n    x: {y: 1\n", 4, 1},  // unclosed flow mapping
       {"services:\n  - type: a\n    message: [1, 2\n  - type: b\n", 4, 9},
   };
   for (const auto& c : cases) {
@@ -283,7 +289,8 @@ TEST(ConfigMessages, NameFileLineColumnPathAndTheBadValue) {
       {oneService("restart: sometimes"),
        "services.yaml:4:14: error: services[0].restart: invalid value 'sometimes' "
        "(expected one of: \"no\", on-failure, on-abnormal, always)"},
-      {"services:\n  - type: a\n  - variant: x\n", "services.yaml:3:5: error: services[1]: missing required key 'type'"},
+      {"services:\n  - type: a\n  - variant: x\n",
+       "services.yaml:3:5: error: services[1]: missing required key 'type'"},
       {"nats:\n  port: abc\nservices:\n  - type: a\n",
        "services.yaml:2:9: error: nats.port: invalid port 'abc' (expected an integer 1-65535)"},
       {"services:\n  - type: hello_world\n    variant: main.v2\n",
@@ -377,8 +384,9 @@ TEST(ConfigMessages, AreErrorsThatDropOnlyTheBadService) {
 
 TEST(ConfigNames, RejectsInvalidTypesShowingTheAllowedPattern) {
   const std::vector<std::string> bad = {
-      "\"hello world\"", "\"a*\"", "\"a>\"", "a-b", "\"\"", "zażółć", std::string(65, 'a'), "\"a.\"",
-      "\".a\"", "a..b", "a/b", "\"a@b\"", "\"a\\\\b\"", "\"a:b\"", "5", "[a, b]",
+      "\"hello world\"",    "\"a*\"",  "\"a>\"", "a-b",    "\"\"", "zażółć",
+      std::string(65, 'a'), "\"a.\"",  "\".a\"", "a..b",   "a/b",  "\"a@b\"",
+      "\"a\\\\b\"",         "\"a:b\"", "5",      "[a, b]",
   };
   for (const auto& type : bad) {
     const auto r = parseYaml("services:\n  - type: " + type + "\n");
@@ -403,9 +411,17 @@ TEST(ConfigNames, RejectsInvalidVariantsShowingTheAllowedPattern) {
     std::string yaml, shown;
   };
   const std::vector<Case> cases = {
-      {"\"a b\"", "'a b'"}, {"\"*\"", "'*'"},     {"\">\"", "'>'"},         {"a-b", "'a-b'"},
-      {"ü", "'ü'"},         {"a/b", "'a/b'"},     {"\"a:b\"", "'a:b'"},     {"\"a@b\"", "'a@b'"},
-      {"\"a%i\"", "'a%i'"}, {"\"a\\tb\"", "'a\\x09b'"}, {std::string(65, 'v'), "'" + std::string(65, 'v') + "'"},
+      {"\"a b\"", "'a b'"},
+      {"\"*\"", "'*'"},
+      {"\">\"", "'>'"},
+      {"a-b", "'a-b'"},
+      {"ü", "'ü'"},
+      {"a/b", "'a/b'"},
+      {"\"a:b\"", "'a:b'"},
+      {"\"a@b\"", "'a@b'"},
+      {"\"a%i\"", "'a%i'"},
+      {"\"a\\tb\"", "'a\\x09b'"},
+      {std::string(65, 'v'), "'" + std::string(65, 'v') + "'"},
   };
   for (const auto& c : cases) {
     for (const std::string key : {"variant", "instance_context"}) {
@@ -599,7 +615,8 @@ TEST(ConfigNats, ReadsRequiredAsAnUnquotedBoolean) {
     std::string value;
     bool expected;
   };
-  for (const auto& c : std::vector<Case>{{"true", true}, {"false", false}, {"no", false}, {"yes", true}, {"off", false}}) {
+  for (const auto& c :
+       std::vector<Case>{{"true", true}, {"false", false}, {"no", false}, {"yes", true}, {"off", false}}) {
     const auto r = parseYaml("nats:\n  required: " + c.value + "\n");
     EXPECT_TRUE(r.ok()) << c.value;
     EXPECT_EQ(r.config.nats().required, c.expected) << c.value;
@@ -617,8 +634,12 @@ TEST(ConfigNats, ReadsHostAndPortIncludingANumericStringPort) {
     std::string port;
     int expected;
   };
-  for (const auto& c : std::vector<Case>{{"4333", 4333}, {"\"4333\"", 4333}, {"\" 4333 \"", 4333},
-                                         {"\"${P:-4444}\"", 4444}, {"1", 1}, {"65535", 65535}}) {
+  for (const auto& c : std::vector<Case>{{"4333", 4333},
+                                         {"\"4333\"", 4333},
+                                         {"\" 4333 \"", 4333},
+                                         {"\"${P:-4444}\"", 4444},
+                                         {"1", 1},
+                                         {"65535", 65535}}) {
     const auto r = parseYaml("nats:\n  host: nats.oca.lan\n  port: " + c.port + "\n");
     EXPECT_TRUE(r.ok()) << c.port << joined(errors(r));
     EXPECT_EQ(r.config.nats().host, "nats.oca.lan");
@@ -690,11 +711,10 @@ TEST(ConfigNats, AcceptsAListOfServersOrASingleOne) {
   EXPECT_THAT(r.config.nats().servers, ElementsAre("nats://only:4222"));
 
   r = parseYaml("nats:\n  servers: [nats://a:4222, 5, \"\"]\n");
-  EXPECT_THAT(errors(r),
-              ElementsAre("services.yaml:2:28: error: nats.servers[1]: expected a server URL such as "
-                          "'nats://host:4222', got 5",
-                          "services.yaml:2:31: error: nats.servers[2]: expected a server URL such as "
-                          "'nats://host:4222', got ''"));
+  EXPECT_THAT(errors(r), ElementsAre("services.yaml:2:28: error: nats.servers[1]: expected a server URL such as "
+                                     "'nats://host:4222', got 5",
+                                     "services.yaml:2:31: error: nats.servers[2]: expected a server URL such as "
+                                     "'nats://host:4222', got ''"));
   EXPECT_THAT(r.config.nats().servers, ElementsAre("nats://a:4222"));
 }
 
@@ -704,10 +724,10 @@ TEST(ConfigNats, ValidatesTheSubjectPrefixAsNatsTokens) {
     bool valid;
   };
   const std::vector<Case> cases = {
-      {"svc", true},          {"tcs", true},        {"oca.tcs", true},      {"a-b_c", true},
-      {"\"a b\"", false},     {"\"a.*\"", false},   {"\"a.>\"", false},     {"\">\"", false},
-      {"\"*\"", false},       {"\"\"", false},      {"a..b", false},        {"\".a\"", false},
-      {"\"a.\"", false},      {"\"$SYS\"", false},  {"\"a\\tb\"", false},   {"5", false},
+      {"svc", true},      {"tcs", true},       {"oca.tcs", true},    {"a-b_c", true},
+      {"\"a b\"", false}, {"\"a.*\"", false},  {"\"a.>\"", false},   {"\">\"", false},
+      {"\"*\"", false},   {"\"\"", false},     {"a..b", false},      {"\".a\"", false},
+      {"\"a.\"", false},  {"\"$SYS\"", false}, {"\"a\\tb\"", false}, {"5", false},
   };
   for (const auto& c : cases) {
     const auto r = parseYaml("nats:\n  subject_prefix: " + c.yaml + "\n");
@@ -752,8 +772,8 @@ TEST(ConfigNats, ReadsAuthenticationKeysAndResolvesFilesBesideTheConfig) {
 }
 
 TEST(ConfigNats, ReadsInlineSecretsAndExpandsThemFromTheEnvironment) {
-  const auto r = parseYaml("nats:\n  user: tcs\n  password: \"${NATS_PASSWORD}\"\n  token: abc\n",
-                           {{"NATS_PASSWORD", "s3cret"}});
+  const auto r =
+      parseYaml("nats:\n  user: tcs\n  password: \"${NATS_PASSWORD}\"\n  token: abc\n", {{"NATS_PASSWORD", "s3cret"}});
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.config.nats().password, "s3cret");
   EXPECT_EQ(r.config.nats().token, "abc");
@@ -775,7 +795,8 @@ TEST(ConfigNats, RejectsContradictoryOrIncompleteAuthentication) {
        "services.yaml:3:5: error: nats.tls: a client certificate needs both 'cert' and 'key'"},
       {"nats:\n  tls:\n    ca: /ca.pem\n    verify: false\n",
        "services.yaml:4:13: error: nats.tls.verify: unknown key 'verify' (allowed: ca, cert, key)"},
-      {"nats:\n  tls: true\n", "services.yaml:2:8: error: nats.tls: expected a mapping with ca/cert/key, got a boolean"},
+      {"nats:\n  tls: true\n",
+       "services.yaml:2:8: error: nats.tls: expected a mapping with ca/cert/key, got a boolean"},
       {"nats:\n  user: 5\n", "services.yaml:2:9: error: nats.user: expected a string, got an integer 5"},
       {"nats: localhost\n", "services.yaml:1:7: error: nats: expected a mapping, got a string"},
   };
@@ -881,8 +902,10 @@ TEST(ConfigRegistry, RejectsValuesThatAreNotPaths) {
     std::string yaml, expected;
   };
   const std::vector<Case> cases = {
-      {"  w: 5", "services.yaml:2:6: error: registry.w: expected ~ (the built-in binary) or a path to an executable, got 5"},
-      {"  w: \"\"", "services.yaml:2:6: error: registry.w: expected ~ (the built-in binary) or a path to an executable, got ''"},
+      {"  w: 5",
+       "services.yaml:2:6: error: registry.w: expected ~ (the built-in binary) or a path to an executable, got 5"},
+      {"  w: \"\"",
+       "services.yaml:2:6: error: registry.w: expected ~ (the built-in binary) or a path to an executable, got ''"},
       {"  w: [a/b]",
        "services.yaml:2:6: error: registry.w: expected ~ (the built-in binary) or a path to an executable, got a list"},
       {"  w: \"./a\\nb\"", "services.yaml:2:6: error: registry.w: path './a\\x0ab' contains a control character"},
@@ -960,11 +983,17 @@ TEST(ConfigServices, ReadRestartPoliciesIncludingAnUnquotedNo) {
     RestartPolicy expected;
   };
   const std::vector<Case> cases = {
-      {"\"no\"", RestartPolicy::No},       {"no", RestartPolicy::No},     // YAML 1.1 boolean false
-      {"false", RestartPolicy::No},        {"off", RestartPolicy::No},    {"'no'", RestartPolicy::No},
-      {"on-failure", RestartPolicy::OnFailure}, {"\"on-failure\"", RestartPolicy::OnFailure},
-      {"on-abnormal", RestartPolicy::OnAbnormal}, {"always", RestartPolicy::Always},
-      {"\"always\"", RestartPolicy::Always},      {"~", RestartPolicy::No},
+      {"\"no\"", RestartPolicy::No},
+      {"no", RestartPolicy::No},  // YAML 1.1 boolean false
+      {"false", RestartPolicy::No},
+      {"off", RestartPolicy::No},
+      {"'no'", RestartPolicy::No},
+      {"on-failure", RestartPolicy::OnFailure},
+      {"\"on-failure\"", RestartPolicy::OnFailure},
+      {"on-abnormal", RestartPolicy::OnAbnormal},
+      {"always", RestartPolicy::Always},
+      {"\"always\"", RestartPolicy::Always},
+      {"~", RestartPolicy::No},
   };
   for (const auto& c : cases) EXPECT_EQ(loadOne(oneService("restart: " + c.yaml)).restart, c.expected) << c.yaml;
 }
@@ -974,9 +1003,16 @@ TEST(ConfigServices, RejectUnknownRestartWordsQuotingThem) {
     std::string yaml, shown;
   };
   const std::vector<Case> cases = {
-      {"sometimes", "'sometimes'"}, {"yes", "true"},   {"true", "true"},         {"\"No\"", "'No'"},
-      {"on_failure", "'on_failure'"}, {"1", "1"},      {"\"\"", "''"},           {"[always]", "a list"},
-      {"on-success", "'on-success'"}, {"\"always \"", "'always '"},
+      {"sometimes", "'sometimes'"},
+      {"yes", "true"},
+      {"true", "true"},
+      {"\"No\"", "'No'"},
+      {"on_failure", "'on_failure'"},
+      {"1", "1"},
+      {"\"\"", "''"},
+      {"[always]", "a list"},
+      {"on-success", "'on-success'"},
+      {"\"always \"", "'always '"},
   };
   for (const auto& c : cases) {
     const auto r = parseYaml(oneService("restart: " + c.yaml));
@@ -993,10 +1029,11 @@ TEST(ConfigServices, ConvertRestartSecLikeUpstreamsFloat) {
     double expected;
   };
   const std::vector<Case> cases = {
-      {"2", 2.0},     {"2.5", 2.5},   {"0", 0.0},      {"\"2.5\"", 2.5}, {"\"7\"", 7.0},  {"\" 3 \"", 3.0},
-      {"1_0", 10.0},  {"\"1e1\"", 10.0}, {"0.1", 0.1}, {"\"${RS:-4}\"", 4.0},
+      {"2", 2.0},       {"2.5", 2.5},  {"0", 0.0},        {"\"2.5\"", 2.5}, {"\"7\"", 7.0},
+      {"\" 3 \"", 3.0}, {"1_0", 10.0}, {"\"1e1\"", 10.0}, {"0.1", 0.1},     {"\"${RS:-4}\"", 4.0},
   };
-  for (const auto& c : cases) EXPECT_DOUBLE_EQ(loadOne(oneService("restart_sec: " + c.yaml)).restartSec, c.expected) << c.yaml;
+  for (const auto& c : cases)
+    EXPECT_DOUBLE_EQ(loadOne(oneService("restart_sec: " + c.yaml)).restartSec, c.expected) << c.yaml;
 }
 
 TEST(ConfigServices, RejectRestartSecThatIsNotANonNegativeNumber) {
@@ -1004,8 +1041,8 @@ TEST(ConfigServices, RejectRestartSecThatIsNotANonNegativeNumber) {
     std::string yaml, shown;
   };
   const std::vector<Case> cases = {
-      {"-1", "-1"}, {"-0.5", "-0.5"}, {"abc", "'abc'"}, {"\"\"", "''"}, {".inf", "inf"}, {"\"nan\"", "'nan'"},
-      {"true", "true"}, {"[1]", "a list"}, {"\"5s\"", "'5s'"},
+      {"-1", "-1"},         {"-0.5", "-0.5"}, {"abc", "'abc'"},  {"\"\"", "''"},     {".inf", "inf"},
+      {"\"nan\"", "'nan'"}, {"true", "true"}, {"[1]", "a list"}, {"\"5s\"", "'5s'"},
   };
   for (const auto& c : cases) {
     const auto r = parseYaml(oneService("restart_sec: " + c.yaml));
@@ -1049,8 +1086,8 @@ TEST(ConfigServices, ReadLogLevelsCaseInsensitively) {
     LogLevel expected;
   };
   const std::vector<Case> cases = {
-      {"DEBUG", LogLevel::Debug},  {"debug", LogLevel::Debug},       {"INFO", LogLevel::Info},
-      {"Warning", LogLevel::Warning}, {"WARN", LogLevel::Warning},   {"ERROR", LogLevel::Error},
+      {"DEBUG", LogLevel::Debug},       {"debug", LogLevel::Debug},           {"INFO", LogLevel::Info},
+      {"Warning", LogLevel::Warning},   {"WARN", LogLevel::Warning},          {"ERROR", LogLevel::Error},
       {"CRITICAL", LogLevel::Critical}, {"\"critical\"", LogLevel::Critical},
   };
   for (const auto& c : cases) EXPECT_EQ(loadOne(oneService("log_level: " + c.yaml)).logLevel, c.expected) << c.yaml;
@@ -1099,15 +1136,15 @@ TEST(ConfigServices, ReadWatchdogSecWhereZeroDisablesIt) {
 }
 
 TEST(ConfigServices, ReadEnvironmentInFileOrder) {
-  const auto s = loadOne(oneService(
-      "environment:\n"
-      "  ZED: last\n"
-      "  ALPHA: 1\n"
-      "  RATIO: 2.5\n"
-      "  FLAG: yes\n"
-      "  EMPTY: ~\n"
-      "  _UNDER: \"100% $HOME\"\n"
-      "  FROM_ENV: ${SITE:-oca}"));
+  const auto s =
+      loadOne(oneService("environment:\n"
+                         "  ZED: last\n"
+                         "  ALPHA: 1\n"
+                         "  RATIO: 2.5\n"
+                         "  FLAG: yes\n"
+                         "  EMPTY: ~\n"
+                         "  _UNDER: \"100% $HOME\"\n"
+                         "  FROM_ENV: ${SITE:-oca}"));
   using P = std::pair<std::string, std::string>;
   EXPECT_THAT(s.environment, ElementsAre(P{"ZED", "last"}, P{"ALPHA", "1"}, P{"RATIO", "2.5"}, P{"FLAG", "true"},
                                          P{"EMPTY", ""}, P{"_UNDER", "100% $HOME"}, P{"FROM_ENV", "oca"}));
@@ -1130,8 +1167,10 @@ TEST(ConfigServices, RejectBadEnvironmentEntries) {
       {"environment:\n  A: \"x\\ny\"",
        "services.yaml:5:10: error: services[0].environment.A: value 'x\\x0ay' contains a newline or control "
        "character, which may not reach a unit file"},
-      {"environment:\n  A: [1, 2]", "services.yaml:5:10: error: services[0].environment.A: expected a scalar value, got a list"},
-      {"environment: [A=1]", "services.yaml:4:18: error: services[0].environment: expected a mapping NAME: value, got a list"},
+      {"environment:\n  A: [1, 2]",
+       "services.yaml:5:10: error: services[0].environment.A: expected a scalar value, got a list"},
+      {"environment: [A=1]",
+       "services.yaml:4:18: error: services[0].environment: expected a mapping NAME: value, got a list"},
   };
   for (const auto& c : cases) {
     const auto r = parseYaml(oneService(c.yaml));
@@ -1143,7 +1182,8 @@ TEST(ConfigServices, RejectBadEnvironmentEntries) {
 TEST(ConfigServices, ValidateUserNames) {
   for (const std::string& ok : std::vector<std::string>{"tcs", "_svc", "svc-user", "a1", std::string(32, 'u')})
     EXPECT_EQ(loadOne(oneService("user: " + ok)).user, ok);
-  for (const std::string& bad : std::vector<std::string>{"Root", "1abc", "\"a b\"", "\"\"", std::string(33, 'u'), "5", "\"-x\""}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"Root", "1abc", "\"a b\"", "\"\"", std::string(33, 'u'), "5", "\"-x\""}) {
     const auto r = parseYaml(oneService("user: " + bad));
     ASSERT_EQ(r.errorCount(), 1u) << bad;
     EXPECT_THAT(errors(r)[0], StartsWith("services.yaml:4:11: error: services[0].user: invalid user name ")) << bad;
@@ -1155,8 +1195,13 @@ TEST(ConfigServices, ValidateMemoryMaxInSystemdSyntax) {
   struct Case {
     std::string yaml, expected;
   };
-  for (const auto& c : std::vector<Case>{{"512M", "512M"}, {"1G", "1G"}, {"1.5G", "1.5G"}, {"\"50%\"", "50%"},
-                                         {"infinity", "infinity"}, {"1048576", "1048576"}, {"64K", "64K"}})
+  for (const auto& c : std::vector<Case>{{"512M", "512M"},
+                                         {"1G", "1G"},
+                                         {"1.5G", "1.5G"},
+                                         {"\"50%\"", "50%"},
+                                         {"infinity", "infinity"},
+                                         {"1048576", "1048576"},
+                                         {"64K", "64K"}})
     EXPECT_EQ(loadOne(oneService("memory_max: " + c.yaml)).memoryMax, c.expected) << c.yaml;
   for (const std::string bad : {"512MB", "lots", "-1", "\"\"", "512m", "\"512M\\n\""}) {
     const auto r = parseYaml(oneService("memory_max: " + bad));
@@ -1169,8 +1214,8 @@ TEST(ConfigServices, ValidateCpuQuotaAsAPositivePercentage) {
   struct Case {
     std::string yaml, expected;
   };
-  for (const auto& c : std::vector<Case>{{"\"50%\"", "50%"}, {"150%", "150%"}, {"50", "50%"}, {"12.5", "12.5%"},
-                                         {"\"0.5%\"", "0.5%"}})
+  for (const auto& c :
+       std::vector<Case>{{"\"50%\"", "50%"}, {"150%", "150%"}, {"50", "50%"}, {"12.5", "12.5%"}, {"\"0.5%\"", "0.5%"}})
     EXPECT_EQ(loadOne(oneService("cpu_quota: " + c.yaml)).cpuQuota, c.expected) << c.yaml;
   for (const std::string bad : {"\"0%\"", "\"50\"", "0", "-5", "\"abc%\"", "\"%\"", "true"}) {
     const auto r = parseYaml(oneService("cpu_quota: " + bad));
@@ -1346,9 +1391,8 @@ TEST(ConfigMerge, RejectsAMergeKeyThatIsNotAMapping) {
 }
 
 TEST(ConfigPrecedence, IsServiceEntryThenGlobalThenTypeEnvironmentThenDefault) {
-  const cfg::Environment env = {{"HELLO_WORLD_INTERVAL", "7"},
-                                {"HELLO_WORLD_MESSAGE", "from env"},
-                                {"HELLO_WORLD_THRESHOLD", "0.5"}};
+  const cfg::Environment env = {
+      {"HELLO_WORLD_INTERVAL", "7"}, {"HELLO_WORLD_MESSAGE", "from env"}, {"HELLO_WORLD_THRESHOLD", "0.5"}};
   const auto r = parseYaml(
       "threshold: 0.25\n"
       "services:\n"
@@ -1362,9 +1406,9 @@ TEST(ConfigPrecedence, IsServiceEntryThenGlobalThenTypeEnvironmentThenDefault) {
   const auto* a = r.config.find("hello_world", "a");
   const auto* b = r.config.find("hello_world", "b");
   ASSERT_TRUE(a && b);
-  EXPECT_DOUBLE_EQ(a->settings.get<double>("interval", 3.0), 5.0);           // entry
-  EXPECT_DOUBLE_EQ(b->settings.get<double>("interval", 3.0), 7.0);           // env
-  EXPECT_DOUBLE_EQ(a->settings.get<double>("threshold", 1.0), 0.25);         // global over env
+  EXPECT_DOUBLE_EQ(a->settings.get<double>("interval", 3.0), 5.0);            // entry
+  EXPECT_DOUBLE_EQ(b->settings.get<double>("interval", 3.0), 7.0);            // env
+  EXPECT_DOUBLE_EQ(a->settings.get<double>("threshold", 1.0), 0.25);          // global over env
   EXPECT_EQ(a->settings.get<std::string>("message", "default"), "from env");  // env over default
   EXPECT_EQ(a->settings.get<std::string>("greeting", "default"), "default");
   const auto* interval = b->settings.find("interval");
@@ -1392,9 +1436,8 @@ TEST(ConfigPrecedence, DerivesTheEnvironmentPrefixFromTheDottedType) {
 
 TEST(ConfigPrecedence, LeavesUnitSettingsAndIdentityToTheFile) {
   // upstream's launcher reads restart* from the YAML entry; {TYPE}_{FIELD} feeds the service config only
-  const cfg::Environment env = {{"HELLO_WORLD_RESTART", "always"},
-                                {"HELLO_WORLD_TYPE", "evil"},
-                                {"HELLO_WORLD_VARIANT", "evil"}};
+  const cfg::Environment env = {
+      {"HELLO_WORLD_RESTART", "always"}, {"HELLO_WORLD_TYPE", "evil"}, {"HELLO_WORLD_VARIANT", "evil"}};
   const auto s = loadOne("services:\n  - type: hello_world\n    variant: main\n", env);
   EXPECT_EQ(s.restart, RestartPolicy::No);
   EXPECT_EQ(s.id(), "hello_world.main");
@@ -1409,12 +1452,23 @@ TEST(ConfigPrecedence, ConvertsTypeEnvironmentValuesButKeepsOneAndZeroNumbers) {
     std::string shown;
   };
   const std::vector<Case> cases = {
-      {"true", Kind::Bool, "true"},   {"YES", Kind::Bool, "true"},   {"On", Kind::Bool, "true"},
-      {"false", Kind::Bool, "false"}, {"no", Kind::Bool, "false"},   {"OFF", Kind::Bool, "false"},
-      {"1", Kind::Int, "1"},          {"0", Kind::Int, "0"},         // upstream: True/False — not copied
-      {"42", Kind::Int, "42"},        {"-3", Kind::Int, "-3"},       {"007", Kind::Int, "7"},
-      {"2.5", Kind::Double, "2.5"},   {"1.", Kind::Double, "1"},     {"hello", Kind::String, "'hello'"},
-      {"1.2.3", Kind::String, "'1.2.3'"}, {"", Kind::String, "''"},  {"1e3", Kind::String, "'1e3'"},
+      {"true", Kind::Bool, "true"},
+      {"YES", Kind::Bool, "true"},
+      {"On", Kind::Bool, "true"},
+      {"false", Kind::Bool, "false"},
+      {"no", Kind::Bool, "false"},
+      {"OFF", Kind::Bool, "false"},
+      {"1", Kind::Int, "1"},
+      {"0", Kind::Int, "0"},  // upstream: True/False — not copied
+      {"42", Kind::Int, "42"},
+      {"-3", Kind::Int, "-3"},
+      {"007", Kind::Int, "7"},
+      {"2.5", Kind::Double, "2.5"},
+      {"1.", Kind::Double, "1"},
+      {"hello", Kind::String, "'hello'"},
+      {"1.2.3", Kind::String, "'1.2.3'"},
+      {"", Kind::String, "''"},
+      {"1e3", Kind::String, "'1e3'"},
   };
   for (const auto& c : cases) {
     const Value v = settingOf(oneService(""), "value", {{"HELLO_WORLD_VALUE", c.text}});
@@ -1451,8 +1505,8 @@ TEST(ConfigExpandEnvironment, SubstitutesLikeUpstream) {
       {"${MISSING:-}", "", {}},
       {"${URL:-http://localhost:8080/api}", "http://localhost:8080/api", {}},
       {"${MISSING:-a:b:c}", "a:b:c", {}},
-      {"${EMPTY}", "", {}},               // set but empty: its value
-      {"${EMPTY:-default}", "", {}},      // set wins over the default even when empty
+      {"${EMPTY}", "", {}},           // set but empty: its value
+      {"${EMPTY:-default}", "", {}},  // set wins over the default even when empty
       {"${MISSING}", "${MISSING}", {"MISSING"}},
       {"pre ${MISSING} post", "pre ${MISSING} post", {"MISSING"}},
       {"${MISSING} and ${OTHER}", "${MISSING} and ${OTHER}", {"MISSING", "OTHER"}},
@@ -1532,12 +1586,11 @@ TEST(ConfigExpandEnvironment, KeepsAnUnsetReferenceVerbatimWithAWarning) {
 }
 
 TEST(ConfigExpandEnvironment, ReachesNestedValuesAndListItemsButNotKeys) {
-  const auto s = loadOne(oneService(
-                             "hosts: [\"${H1:-a}\", \"${H2:-b}\"]\n"
-                             "nested:\n"
-                             "  deeper:\n"
-                             "    port: \"${P:-1}\"\n"
-                             "${KEY}: value"),
+  const auto s = loadOne(oneService("hosts: [\"${H1:-a}\", \"${H2:-b}\"]\n"
+                                    "nested:\n"
+                                    "  deeper:\n"
+                                    "    port: \"${P:-1}\"\n"
+                                    "${KEY}: value"),
                          {{"H1", "x"}, {"P", "9"}, {"KEY", "expanded"}});
   EXPECT_THAT(s.settings.get<std::vector<std::string>>("hosts", {}), ElementsAre("x", "b"));
   const Value* nested = s.settings.find("nested");
@@ -1605,9 +1658,9 @@ TEST(ConfigSettings, ReturnsTheFallbackWhenAKeyIsAbsentOrNull) {
 }
 
 TEST(ConfigSettings, ConvertsPresentValuesToTheAskedType) {
-  const auto s = loadOne(oneService(
-      "interval: 5\nratio: 2.5\nwhole: 2.0\nflag: yes\nmessage: \"Hello World!\"\nbig: 9000000000\n"
-      "tags: [a, \"b\", c]\nempty: []"));
+  const auto s =
+      loadOne(oneService("interval: 5\nratio: 2.5\nwhole: 2.0\nflag: yes\nmessage: \"Hello World!\"\nbig: 9000000000\n"
+                         "tags: [a, \"b\", c]\nempty: []"));
   EXPECT_DOUBLE_EQ(s.settings.get<double>("interval", 3.0), 5.0);  // int accepted as double
   EXPECT_EQ(s.settings.get<int>("interval", 0), 5);
   EXPECT_DOUBLE_EQ(s.settings.get<double>("ratio", 0), 2.5);
@@ -1622,8 +1675,9 @@ TEST(ConfigSettings, ConvertsPresentValuesToTheAskedType) {
 }
 
 TEST(ConfigSettings, ThrowsNamingFileLineAndPathForAWrongType) {
-  const auto s = loadOne(oneService("interval: fast\nratio: 2.5\nbig: 9000000000\nflag: \"true\"\nport: 4222\n"
-                                    "tags: [a, 5]\nlist: solo"));
+  const auto s =
+      loadOne(oneService("interval: fast\nratio: 2.5\nbig: 9000000000\nflag: \"true\"\nport: 4222\n"
+                         "tags: [a, 5]\nlist: solo"));
   struct Case {
     std::function<void()> call;
     std::string expected;
@@ -1631,8 +1685,10 @@ TEST(ConfigSettings, ThrowsNamingFileLineAndPathForAWrongType) {
   const std::vector<Case> cases = {
       {[&] { s.settings.get<double>("interval", 3.0); },
        "services.yaml:4:15: services[0].interval: expected a number, got a string 'fast'"},
-      {[&] { s.settings.get<int>("ratio", 0); }, "services.yaml:5:12: services[0].ratio: expected an integer, got a number 2.5"},
-      {[&] { s.settings.get<int>("big", 0); }, "services.yaml:6:10: services[0].big: integer 9000000000 is out of range"},
+      {[&] { s.settings.get<int>("ratio", 0); },
+       "services.yaml:5:12: services[0].ratio: expected an integer, got a number 2.5"},
+      {[&] { s.settings.get<int>("big", 0); },
+       "services.yaml:6:10: services[0].big: integer 9000000000 is out of range"},
       {[&] { s.settings.get<bool>("flag", false); },
        "services.yaml:7:11: services[0].flag: expected a boolean (true/false), got a string 'true'"},
       {[&] { s.settings.get<std::string>("port", ""); },
@@ -1671,7 +1727,8 @@ TEST(ConfigSettings, ExposesTheErrorPartsSeparately) {
 }
 
 TEST(ConfigSettings, IncludeTheWholeMergedEntryLikeUpstream) {
-  const auto s = loadOne("site: oca\nservices:\n  - type: hello_world\n    instance_context: main\n    restart: always\n");
+  const auto s =
+      loadOne("site: oca\nservices:\n  - type: hello_world\n    instance_context: main\n    restart: always\n");
   EXPECT_EQ(s.settings.get<std::string>("type", ""), "hello_world");
   EXPECT_EQ(s.settings.get<std::string>("instance_context", ""), "main");
   EXPECT_EQ(s.settings.get<std::string>("restart", ""), "always");
@@ -1689,25 +1746,62 @@ TEST(ConfigScalars, AreTypedLikePyYaml) {
     std::string shown;
   };
   const std::vector<Case> cases = {
-      {"yes", Kind::Bool, "true"},       {"Yes", Kind::Bool, "true"},       {"YES", Kind::Bool, "true"},
-      {"no", Kind::Bool, "false"},       {"No", Kind::Bool, "false"},       {"on", Kind::Bool, "true"},
-      {"On", Kind::Bool, "true"},        {"off", Kind::Bool, "false"},      {"OFF", Kind::Bool, "false"},
-      {"true", Kind::Bool, "true"},      {"True", Kind::Bool, "true"},      {"FALSE", Kind::Bool, "false"},
-      {"y", Kind::String, "'y'"},        {"n", Kind::String, "'n'"},        {"yES", Kind::String, "'yES'"},
-      {"~", Kind::Null, "null"},         {"null", Kind::Null, "null"},      {"Null", Kind::Null, "null"},
-      {"NULL", Kind::Null, "null"},      {"", Kind::Null, "null"},          {"nULL", Kind::String, "'nULL'"},
-      {"\"yes\"", Kind::String, "'yes'"}, {"'no'", Kind::String, "'no'"},   {"\"~\"", Kind::String, "'~'"},
-      {"\"5\"", Kind::String, "'5'"},    {"!!str 5", Kind::String, "'5'"},  {"!!int \"7\"", Kind::Int, "7"},
-      {"5", Kind::Int, "5"},             {"-5", Kind::Int, "-5"},           {"+5", Kind::Int, "5"},
-      {"0", Kind::Int, "0"},             {"010", Kind::Int, "8"},           {"-010", Kind::Int, "-8"},
-      {"0x1F", Kind::Int, "31"},         {"0b101", Kind::Int, "5"},         {"1_000", Kind::Int, "1000"},
-      {"08", Kind::String, "'08'"},      {"0o10", Kind::String, "'0o10'"},  {"0x", Kind::String, "'0x'"},
-      {"2.5", Kind::Double, "2.5"},      {"1.", Kind::Double, "1"},         {".5", Kind::Double, "0.5"},
-      {"1.0e+5", Kind::Double, "100000"}, {"1.5E-1", Kind::Double, "0.15"}, {"1e5", Kind::String, "'1e5'"},
-      {"1.0e5", Kind::String, "'1.0e5'"}, {"1_0.5", Kind::Double, "10.5"},
-      {".inf", Kind::Double, "inf"},     {"-.Inf", Kind::Double, "-inf"},   {"+.INF", Kind::Double, "inf"},
-      {".nan", Kind::Double, "nan"},     {".NaN", Kind::Double, "nan"},     {"inf", Kind::String, "'inf'"},
-      {"nan", Kind::String, "'nan'"},    {".", Kind::String, "'.'"},        {"hello", Kind::String, "'hello'"},
+      {"yes", Kind::Bool, "true"},
+      {"Yes", Kind::Bool, "true"},
+      {"YES", Kind::Bool, "true"},
+      {"no", Kind::Bool, "false"},
+      {"No", Kind::Bool, "false"},
+      {"on", Kind::Bool, "true"},
+      {"On", Kind::Bool, "true"},
+      {"off", Kind::Bool, "false"},
+      {"OFF", Kind::Bool, "false"},
+      {"true", Kind::Bool, "true"},
+      {"True", Kind::Bool, "true"},
+      {"FALSE", Kind::Bool, "false"},
+      {"y", Kind::String, "'y'"},
+      {"n", Kind::String, "'n'"},
+      {"yES", Kind::String, "'yES'"},
+      {"~", Kind::Null, "null"},
+      {"null", Kind::Null, "null"},
+      {"Null", Kind::Null, "null"},
+      {"NULL", Kind::Null, "null"},
+      {"", Kind::Null, "null"},
+      {"nULL", Kind::String, "'nULL'"},
+      {"\"yes\"", Kind::String, "'yes'"},
+      {"'no'", Kind::String, "'no'"},
+      {"\"~\"", Kind::String, "'~'"},
+      {"\"5\"", Kind::String, "'5'"},
+      {"!!str 5", Kind::String, "'5'"},
+      {"!!int \"7\"", Kind::Int, "7"},
+      {"5", Kind::Int, "5"},
+      {"-5", Kind::Int, "-5"},
+      {"+5", Kind::Int, "5"},
+      {"0", Kind::Int, "0"},
+      {"010", Kind::Int, "8"},
+      {"-010", Kind::Int, "-8"},
+      {"0x1F", Kind::Int, "31"},
+      {"0b101", Kind::Int, "5"},
+      {"1_000", Kind::Int, "1000"},
+      {"08", Kind::String, "'08'"},
+      {"0o10", Kind::String, "'0o10'"},
+      {"0x", Kind::String, "'0x'"},
+      {"2.5", Kind::Double, "2.5"},
+      {"1.", Kind::Double, "1"},
+      {".5", Kind::Double, "0.5"},
+      {"1.0e+5", Kind::Double, "100000"},
+      {"1.5E-1", Kind::Double, "0.15"},
+      {"1e5", Kind::String, "'1e5'"},
+      {"1.0e5", Kind::String, "'1.0e5'"},
+      {"1_0.5", Kind::Double, "10.5"},
+      {".inf", Kind::Double, "inf"},
+      {"-.Inf", Kind::Double, "-inf"},
+      {"+.INF", Kind::Double, "inf"},
+      {".nan", Kind::Double, "nan"},
+      {".NaN", Kind::Double, "nan"},
+      {"inf", Kind::String, "'inf'"},
+      {"nan", Kind::String, "'nan'"},
+      {".", Kind::String, "'.'"},
+      {"hello", Kind::String, "'hello'"},
       {"\"Hello World!\"", Kind::String, "'Hello World!'"},
   };
   for (const auto& c : cases) {
@@ -1915,10 +2009,12 @@ services:
   EXPECT_THAT(errs[0], StartsWith("services.yaml:6:21: error: registry.examples.minimal: "
                                   "'ocabox_tcs.services.examples.01_minimal' is not a path to an executable"));
   EXPECT_THAT(errs[1], StartsWith("services.yaml:7:19: error: registry.examples.basic: "));
-  EXPECT_EQ(errs[2], "services.yaml:9:5: error: services[0]: type 'examples.minimal' has no usable executable (see "
-                     "registry.examples.minimal)");
-  EXPECT_EQ(errs[3], "services.yaml:12:5: error: services[1]: type 'examples.basic' has no usable executable (see "
-                     "registry.examples.basic)");
+  EXPECT_EQ(errs[2],
+            "services.yaml:9:5: error: services[0]: type 'examples.minimal' has no usable executable (see "
+            "registry.examples.minimal)");
+  EXPECT_EQ(errs[3],
+            "services.yaml:12:5: error: services[1]: type 'examples.basic' has no usable executable (see "
+            "registry.examples.basic)");
   EXPECT_THAT(r.config.services(), IsEmpty());
 }
 

@@ -19,39 +19,31 @@ struct TokenCase {
   bool valid;
 };
 
-std::ostream& operator<<(std::ostream& os, const TokenCase& c) { return os << '"' << c.input << '"'; }
+std::ostream& operator<<(std::ostream& os, const TokenCase& c) {
+  return os << '"' << c.input << '"';
+}
 
-bool operator==(const un::Parsed& a, const un::Parsed& b) { return a.type == b.type && a.variant == b.variant; }
+bool operator==(const un::Parsed& a, const un::Parsed& b) {
+  return a.type == b.type && a.variant == b.variant;
+}
 
 }  // namespace
 
 TEST(UnitNameToken, AcceptsOnlyAsciiLettersDigitsAndUnderscoreUpTo64Characters) {
   const std::vector<TokenCase> cases = {
-      {"main", true},
-      {"dev", true},
-      {"Main_2", true},
-      {"_", true},
-      {"0", true},
-      {"hello_world", true},
-      {k64, true},
-      {k65, false},
-      {"", false},
-      {"a-b", false},   // '-' is systemd's escape for '/'
-      {"a/b", false},
-      {"a@b", false},   // '@' separates template and instance
-      {"a\\b", false},  // '\' starts systemd's \xNN escapes
-      {"a.b", false},   // '.' separates NATS tokens
-      {"a:b", false},   // ':' separates type and variant in the instance
-      {"a b", false},
-      {"a*", false},    // NATS wildcard
-      {">", false},     // NATS wildcard
-      {"a%b", false},   // systemd specifier
-      {"a$b", false},
-      {"zażółć", false},
-      {"ü", false},
-      {"a\tb", false},
-      {"a\nb", false},
-      {std::string("a\0b", 3), false},
+      {"main", true},  {"dev", true},     {"Main_2", true},
+      {"_", true},     {"0", true},       {"hello_world", true},
+      {k64, true},     {k65, false},      {"", false},
+      {"a-b", false},                   // '-' is systemd's escape for '/'
+      {"a/b", false},  {"a@b", false},  // '@' separates template and instance
+      {"a\\b", false},                  // '\' starts systemd's \xNN escapes
+      {"a.b", false},                   // '.' separates NATS tokens
+      {"a:b", false},                   // ':' separates type and variant in the instance
+      {"a b", false},  {"a*", false},   // NATS wildcard
+      {">", false},                     // NATS wildcard
+      {"a%b", false},                   // systemd specifier
+      {"a$b", false},  {"zażółć", false}, {"ü", false},
+      {"a\tb", false}, {"a\nb", false},   {std::string("a\0b", 3), false},
   };
   for (const auto& c : cases) EXPECT_EQ(un::isValidToken(c.input), c.valid) << c;
 }

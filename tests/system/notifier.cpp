@@ -27,7 +27,9 @@ namespace {
 
 volatile sig_atomic_t gStop = 0;
 
-void onSignal(int) { gStop = 1; }
+void onSignal(int) {
+  gStop = 1;
+}
 
 bool notify(const std::string& message) {
   const char* path = std::getenv("NOTIFY_SOCKET");

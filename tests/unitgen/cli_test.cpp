@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
+#include "cli.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <filesystem>
 
-#include "cli.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -126,7 +127,8 @@ TEST_F(UnitgenCli, DryRunPrintsInsteadOfWriting) {
 
 TEST_F(UnitgenCli, GeneratorModeWritesTheValidServicesAndFailsForTheInvalidOnes) {
   dir_.write("etc/services.yaml", bad_);
-  const auto r = invoke({(dir_ / "gen").string(), (dir_ / "early").string(), (dir_ / "late").string()}, "/x/tcs-generator");
+  const auto r =
+      invoke({(dir_ / "gen").string(), (dir_ / "early").string(), (dir_ / "late").string()}, "/x/tcs-generator");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(fs::exists(dir_ / "gen/tcs@a:x.service.d/50-tcs.conf"));
   EXPECT_FALSE(fs::exists(dir_ / "gen/tcs@a:y.service.d"));

@@ -89,8 +89,9 @@ std::map<std::string, std::string> readTree(const fs::path& root) {
 }
 
 bool anyContains(const std::vector<Diagnostic>& diags, Diagnostic::Severity sev, const std::string& text) {
-  return std::any_of(diags.begin(), diags.end(),
-                     [&](const Diagnostic& d) { return d.severity == sev && d.format().find(text) != std::string::npos; });
+  return std::any_of(diags.begin(), diags.end(), [&](const Diagnostic& d) {
+    return d.severity == sev && d.format().find(text) != std::string::npos;
+  });
 }
 
 class UnitgenGolden : public ::testing::TestWithParam<Case> {};
@@ -155,10 +156,14 @@ TEST_P(UnitgenGolden, RendersTheExpectedTree) {
 INSTANTIATE_TEST_SUITE_P(Cases, UnitgenGolden, ::testing::ValuesIn(allCases()),
                          [](const ::testing::TestParamInfo<Case>& param) {
                            std::string n = param.param.name;
-                           std::replace_if(n.begin(), n.end(), [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); }, '_');
+                           std::replace_if(
+                               n.begin(), n.end(),
+                               [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); }, '_');
                            return "case_" + n;
                          });
 
-TEST(UnitgenGoldenSuite, HasAtLeastTwentyFiveCases) { EXPECT_GE(allCases().size(), 25u); }
+TEST(UnitgenGoldenSuite, HasAtLeastTwentyFiveCases) {
+  EXPECT_GE(allCases().size(), 25u);
+}
 
 }  // namespace

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
+#include "writer.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
 #include "temp_dir.hpp"
-#include "writer.hpp"
 
 namespace fs = std::filesystem;
 using tcs::test::readFile;
@@ -52,7 +53,8 @@ TEST(WriteUnitSet, RemovesStaleOutputOfServicesThatAreGone) {
   one.erase("tcs@a:y.service.d/50-tcs.conf");
   one.erase("tcs.target.wants/tcs@a:y.service");
   const auto report = writeUnitSet(one, dir.path());
-  EXPECT_EQ(report.removed, (std::vector<std::string>{"tcs@a:y.service.d/50-tcs.conf", "tcs.target.wants/tcs@a:y.service"}));
+  EXPECT_EQ(report.removed,
+            (std::vector<std::string>{"tcs@a:y.service.d/50-tcs.conf", "tcs.target.wants/tcs@a:y.service"}));
   EXPECT_FALSE(fs::exists(dir / "tcs@a:y.service.d"));
   EXPECT_FALSE(fs::is_symlink(dir / "tcs.target.wants/tcs@a:y.service"));
   EXPECT_TRUE(fs::exists(dir / "tcs@a:x.service.d/50-tcs.conf"));

@@ -2,8 +2,8 @@
 #include "cli.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -62,7 +62,8 @@ struct Options {
 };
 
 bool stderrIsDevNull() {
-  struct stat err {}, null {};
+  struct stat err {
+  }, null{};
   return ::fstat(STDERR_FILENO, &err) == 0 && ::stat("/dev/null", &null) == 0 && S_ISCHR(err.st_mode) &&
          err.st_rdev == null.st_rdev;
 }
@@ -103,8 +104,8 @@ class Reporter {
   bool console_ = false;
 };
 
-std::optional<std::string> parse(const std::vector<std::string>& args, Options& o, std::FILE* out,
-                                 const Defaults& d, bool& exitNow) {
+std::optional<std::string> parse(const std::vector<std::string>& args, Options& o, std::FILE* out, const Defaults& d,
+                                 bool& exitNow) {
   exitNow = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -177,16 +178,19 @@ int notConfigured(const std::string& inst, const std::string& configPath, const 
     lo.builtinServiceDir = d.serviceBinDir;
     const auto result = config::load(configPath, lo);
     if (result.config.findById(id)) {
-      fmt::print(err, "{}: '{}' is configured in {} but its units are not generated yet: run 'tcs-unitgen' or "
-                      "'systemctl daemon-reload'\n", unit, id, configPath);
+      fmt::print(err,
+                 "{}: '{}' is configured in {} but its units are not generated yet: run 'tcs-unitgen' or "
+                 "'systemctl daemon-reload'\n",
+                 unit, id, configPath);
       return kExitConfig;
     }
     for (const auto& diag : result.diagnostics)
       if (diag.severity == config::Diagnostic::Severity::Error)
         fmt::print(err, "{}: config error: {}\n", unit, diag.format());
-    fmt::print(err, "{}: service '{}' is not configured (or invalid) in {}; add an entry with type: {} and "
-                    "variant: {}, then run 'systemctl daemon-reload'\n", unit, id, configPath, parsed->type,
-               parsed->variant);
+    fmt::print(err,
+               "{}: service '{}' is not configured (or invalid) in {}; add an entry with type: {} and "
+               "variant: {}, then run 'systemctl daemon-reload'\n",
+               unit, id, configPath, parsed->type, parsed->variant);
   } catch (const ConfigError& e) {
     fmt::print(err, "{}: service '{}' has no units because the config cannot be loaded: {}\n", unit, id, e.what());
   }
@@ -263,15 +267,17 @@ int run(const std::vector<std::string>& argsIn, const Defaults& d, std::FILE* ou
     if (!o.quiet && !o.generator) {
       std::size_t enabled = 0;
       for (const auto& s : services) enabled += s.enabled ? 1 : 0;
-      fmt::print(out, "tcs-unitgen: {} service(s) ({} enabled) from {} → {}: {} written, {} unchanged, {} removed ({:.0f} ms)\n",
-                 services.size(), enabled, configPath, dir.string(), w.written.size(), w.unchanged.size(),
-                 w.removed.size(), ms);
+      fmt::print(
+          out,
+          "tcs-unitgen: {} service(s) ({} enabled) from {} → {}: {} written, {} unchanged, {} removed ({:.0f} ms)\n",
+          services.size(), enabled, configPath, dir.string(), w.written.size(), w.unchanged.size(), w.removed.size(),
+          ms);
       for (const auto& r : w.removed) fmt::print(out, "  removed {}\n", r);
       if (!w.written.empty() || !w.removed.empty()) fmt::print(out, "Run 'systemctl daemon-reload' to apply.\n");
     }
   } catch (const fs::filesystem_error& e) {
-    reporter.print(3, fmt::format("tcs-unitgen: {}: {}; previous units left intact", e.path1().string(),
-                                  e.code().message()));
+    reporter.print(
+        3, fmt::format("tcs-unitgen: {}: {}; previous units left intact", e.path1().string(), e.code().message()));
     return 3;
   }
   if (o.generator && !loaded.ok()) return 1;

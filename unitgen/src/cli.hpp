@@ -9,10 +9,10 @@ namespace tcs::unitgen {
 
 /** @brief Compile-time defaults (CMake fills them from the install layout). */
 struct Defaults {
-  std::string configPath;    ///< /etc/tcs/services.yaml
-  std::string outputDir;     ///< /etc/systemd/system
-  std::string templateUnit;  ///< <unitdir>/tcs@.service
-  std::string serviceBinDir; ///< <libexecdir>/tcs
+  std::string configPath;     ///< /etc/tcs/services.yaml
+  std::string outputDir;      ///< /etc/systemd/system
+  std::string templateUnit;   ///< <unitdir>/tcs@.service
+  std::string serviceBinDir;  ///< <libexecdir>/tcs
   std::string version;
 };
 

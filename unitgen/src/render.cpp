@@ -39,9 +39,7 @@ std::string quoteWith(std::string_view text, bool escapeDollar) {
       case '\\': out += "\\\\"; break;
       case '"': out += "\\\""; break;
       case '%': out += "%%"; break;
-      case '$':
-        out += escapeDollar ? "$$" : "$";
-        break;
+      case '$': out += escapeDollar ? "$$" : "$"; break;
       default: out += c;
     }
   }
@@ -50,12 +48,18 @@ std::string quoteWith(std::string_view text, bool escapeDollar) {
 
 }  // namespace
 
-std::string quoteExecArgument(std::string_view word) { return quoteWith(word, true); }
+std::string quoteExecArgument(std::string_view word) {
+  return quoteWith(word, true);
+}
 
-std::string quoteExecPath(std::string_view path) { return quoteWith(path, false); }
+std::string quoteExecPath(std::string_view path) {
+  return quoteWith(path, false);
+}
 
 // Environment= expands specifiers but not $VARIABLES, so `$` stays as it is.
-std::string quoteEnvironmentAssignment(std::string_view assignment) { return quoteWith(assignment, false); }
+std::string quoteEnvironmentAssignment(std::string_view assignment) {
+  return quoteWith(assignment, false);
+}
 
 namespace {
 
@@ -71,7 +75,8 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   auto line = [&out](std::string_view key, std::string_view value) { out += fmt::format("{}={}\n", key, value); };
 
   // Named by id, not by position: removing one entry must not rewrite every later drop-in.
-  out += fmt::format("{}{} from {} (service {}).\n", kHeaderPrefix, options.generator, escapeSpecifiers(configPath), s.id());
+  out += fmt::format("{}{} from {} (service {}).\n", kHeaderPrefix, options.generator, escapeSpecifiers(configPath),
+                     s.id());
   out += "# Do not edit: change the config and run tcs-unitgen (or systemctl daemon-reload).\n";
   out += "[Unit]\n";
   line("Description", escapeSpecifiers(s.description.value_or(fmt::format("tcs service {}", s.id()))));
@@ -108,9 +113,9 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   line("Environment", quoteEnvironmentAssignment(fmt::format("TCS_LOG_LEVEL={}", toString(s.logLevel))));
   for (const auto& [name, value] : s.environment) line("Environment", quoteEnvironmentAssignment(name + "=" + value));
   line("ExecStart", "");  // reset the template's "not configured" command
-  line("ExecStart", fmt::format("{} {} {} --runner-id \"{}\" --parent-name \"{}\" --no-banner",
-                                quoteExecPath(s.executable.string()), quoteExecArgument(configPath),
-                                quoteExecArgument(s.variant), runnerId, parent));
+  line("ExecStart",
+       fmt::format("{} {} {} --runner-id \"{}\" --parent-name \"{}\" --no-banner", quoteExecPath(s.executable.string()),
+                   quoteExecArgument(configPath), quoteExecArgument(s.variant), runnerId, parent));
   line("Restart", toString(s.restart));
   line("RestartSec", formatTimespan(s.restartSec));
   line("WatchdogSec", formatTimespan(s.watchdogSec));

@@ -146,9 +146,9 @@ struct ServiceConfig {
   double restartWindow = 60.0;
   LogLevel logLevel = LogLevel::Info;
   bool enabled = true;
-  double watchdogSec = kDefaultWatchdogSec;  ///< WatchdogSec=; 0 = off
-  std::vector<std::string> after;     ///< service ids
-  std::vector<std::string> requires_;  ///< service ids (`requires` is a C++20 keyword)
+  double watchdogSec = kDefaultWatchdogSec;                      ///< WatchdogSec=; 0 = off
+  std::vector<std::string> after;                                ///< service ids
+  std::vector<std::string> requires_;                            ///< service ids (`requires` is a C++20 keyword)
   std::vector<std::pair<std::string, std::string>> environment;  ///< in file order
   std::optional<std::string> user;
   std::optional<std::string> memoryMax;  ///< systemd MemoryMax= syntax, validated
@@ -236,8 +236,7 @@ struct LoadResult {
 LoadResult load(const std::filesystem::path& file, const LoadOptions& options = {});
 
 /** @brief As load(), from text; @p fileName is used in messages and to resolve paths. */
-LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName,
-                 const LoadOptions& options = {});
+LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName, const LoadOptions& options = {});
 
 /**
  * @brief Expands `${NAME}` and `${NAME:-default}` in @p text like upstream.

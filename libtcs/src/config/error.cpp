@@ -20,8 +20,7 @@ std::string formatWhat(const std::string& file, int line, int column, const std:
 
 }  // namespace
 
-ConfigError::ConfigError(std::string file, int line, int column, std::string yamlPath,
-                         std::string message)
+ConfigError::ConfigError(std::string file, int line, int column, std::string yamlPath, std::string message)
     : Error(formatWhat(file, line, column, yamlPath, message)),
       file_(std::move(file)),
       line_(line),

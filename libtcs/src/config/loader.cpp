@@ -54,9 +54,15 @@ std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::string ServiceConfig::id() const { return unit_name::serviceId(type, variant); }
-std::string ServiceConfig::unitName() const { return unit_name::unitName(type, variant); }
-std::string ServiceConfig::yamlPath() const { return fmt::format("services[{}]", index); }
+std::string ServiceConfig::id() const {
+  return unit_name::serviceId(type, variant);
+}
+std::string ServiceConfig::unitName() const {
+  return unit_name::unitName(type, variant);
+}
+std::string ServiceConfig::yamlPath() const {
+  return fmt::format("services[{}]", index);
+}
 
 std::string Diagnostic::format() const {
   std::string out = file;
@@ -66,7 +72,9 @@ std::string Diagnostic::format() const {
   return out + message;
 }
 
-bool LoadResult::ok() const noexcept { return errorCount() == 0; }
+bool LoadResult::ok() const noexcept {
+  return errorCount() == 0;
+}
 
 std::size_t LoadResult::errorCount() const noexcept {
   return static_cast<std::size_t>(std::count_if(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& d) {
@@ -97,8 +105,7 @@ Environment processEnvironment() {
   return env;
 }
 
-std::string expandEnvironment(std::string_view text, const Environment& env,
-                              std::vector<std::string>* unresolved) {
+std::string expandEnvironment(std::string_view text, const Environment& env, std::vector<std::string>* unresolved) {
   // Upstream: ${NAME} / ${NAME:-default}; NAME = [A-Za-z_][A-Za-z0-9_]*; the default runs to
   // the first '}'. No escapes. Unset and no default: the placeholder stays verbatim.
   std::string out;
@@ -156,7 +163,9 @@ std::string childPath(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string{key} : fmt::format("{}.{}", parent, key);
 }
 
-std::string indexPath(const std::string& parent, std::size_t i) { return fmt::format("{}[{}]", parent, i); }
+std::string indexPath(const std::string& parent, std::size_t i) {
+  return fmt::format("{}[{}]", parent, i);
+}
 
 Mark toMark(const YAML::Mark& m) {
   if (m.is_null()) return {};
@@ -190,9 +199,8 @@ std::optional<std::int64_t> pythonInt(std::string_view s) {
 std::optional<double> pythonFloat(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  static const std::regex re{
-      R"([-+]?(([0-9]+(_[0-9]+)*)?\.?[0-9]*(_[0-9]+)*([eE][-+]?[0-9]+)?|inf|infinity|nan))",
-      std::regex::icase};
+  static const std::regex re{R"([-+]?(([0-9]+(_[0-9]+)*)?\.?[0-9]*(_[0-9]+)*([eE][-+]?[0-9]+)?|inf|infinity|nan))",
+                             std::regex::icase};
   const std::string str{s};
   if (str.empty() || !std::regex_match(str, re) || str == "." || str == "+." || str == "-.") return std::nullopt;
   const std::string digits = stripUnderscores(str);
@@ -217,7 +225,8 @@ Value convertWholeValue(std::string s, std::string path, Mark mark) {
 Value resolvePlain(const std::string& s, std::string path, Mark mark) {
   static const std::set<std::string, std::less<>> nulls{"", "~", "null", "Null", "NULL"};
   static const std::set<std::string, std::less<>> trues{"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
-  static const std::set<std::string, std::less<>> falses{"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
+  static const std::set<std::string, std::less<>> falses{"no",    "No",  "NO",  "false", "False",
+                                                         "FALSE", "off", "Off", "OFF"};
   if (s.size() <= 5) {
     if (nulls.count(s)) return Value::null(std::move(path), mark);
     if (trues.count(s)) return Value::boolean(true, std::move(path), mark);
@@ -263,8 +272,7 @@ Value resolvePlain(const std::string& s, std::string path, Mark mark) {
   if (std::regex_match(s, flt) && s != "." && s != "-." && s != "+.") {
     if (auto d = pythonFloat(stripUnderscores(s))) return Value::real(*d, std::move(path), mark);
   }
-  if (std::regex_match(s, inf))
-    return Value::real(s[0] == '-' ? -HUGE_VAL : HUGE_VAL, std::move(path), mark);
+  if (std::regex_match(s, inf)) return Value::real(s[0] == '-' ? -HUGE_VAL : HUGE_VAL, std::move(path), mark);
   if (std::regex_match(s, nan)) return Value::real(std::nan(""), std::move(path), mark);
   return Value::string(s, std::move(path), mark);
 }
@@ -324,12 +332,12 @@ Value deepMerge(const Value& base, const Value& over) {
 
 constexpr std::string_view kTopLevelKeys[] = {"nats", "registry", "services"};
 constexpr std::string_view kServiceKeys[] = {
-    "type",         "variant",  "instance_context", "restart",    "restart_sec", "restart_max",
-    "restart_window", "log_level", "enabled",        "watchdog_sec", "after",      "requires",
-    "environment",  "user",     "memory_max",       "cpu_quota",  "description", "module"};
+    "type",           "variant",   "instance_context", "restart",      "restart_sec", "restart_max",
+    "restart_window", "log_level", "enabled",          "watchdog_sec", "after",       "requires",
+    "environment",    "user",      "memory_max",       "cpu_quota",    "description", "module"};
 constexpr std::string_view kNatsKeys[] = {
-    "host",  "port",          "servers",    "required",       "subject_prefix", "config_subject", "user",
-    "password", "password_file", "token", "token_file", "creds_file", "nkey_seed_file", "tls"};
+    "host",     "port",          "servers", "required",   "subject_prefix", "config_subject", "user",
+    "password", "password_file", "token",   "token_file", "creds_file",     "nkey_seed_file", "tls"};
 constexpr std::string_view kTlsKeys[] = {"ca", "cert", "key"};
 // Identity keys are read from the entry itself, never inherited from top-level globals.
 constexpr std::string_view kIdentityKeys[] = {"type", "variant", "instance_context"};
@@ -360,9 +368,9 @@ class Loader {
     if (root.isNull()) {
       warn({}, "", "the file is empty: no services are configured");
     } else if (root.kind() != Kind::Mapping) {
-      throw ConfigError(fileName_, root.mark().line, root.mark().column, "",
-                        fmt::format("the top level must be a mapping with a 'services:' list, got {}",
-                                    Value::kindName(root.kind())));
+      throw ConfigError(
+          fileName_, root.mark().line, root.mark().column, "",
+          fmt::format("the top level must be a mapping with a 'services:' list, got {}", Value::kindName(root.kind())));
     } else {
       loadTopLevel(root, result.config);
     }
@@ -391,8 +399,8 @@ class Loader {
     });
   }
   std::size_t errorCount() const {
-    return static_cast<std::size_t>(
-        std::count_if(diagnostics_.begin(), diagnostics_.end(), [](const auto& d) { return d.severity == Severity::Error; }));
+    return static_cast<std::size_t>(std::count_if(diagnostics_.begin(), diagnostics_.end(),
+                                                  [](const auto& d) { return d.severity == Severity::Error; }));
   }
 
   // ---- YAML → Value --------------------------------------------------------------------------
@@ -519,7 +527,8 @@ class Loader {
     std::vector<std::string> unresolved;
     std::string expanded = expandEnvironment(text, options_.environment, &unresolved);
     for (const auto& name : unresolved)
-      warn(mark, path, fmt::format("environment variable '{}' is not set and has no default; keeping '${{{}}}'", name, name));
+      warn(mark, path,
+           fmt::format("environment variable '{}' is not set and has no default; keeping '${{{}}}'", name, name));
     static const std::regex whole{R"(\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\})"};
     if (unresolved.empty() && std::regex_match(text, whole)) return convertWholeValue(std::move(expanded), path, mark);
     return Value::string(std::move(expanded), path, mark);
@@ -531,7 +540,8 @@ class Loader {
     for (const auto& [key, value] : root.entries()) {
       if (key == "nats" || key == "registry" || key == "services") continue;
       if (auto close = closeKnownKey(key, kTopLevelKeys))
-        warn(value.mark(), key, fmt::format("unknown top-level key '{}'; did you mean '{}'? (kept as a global setting)", key, *close));
+        warn(value.mark(), key,
+             fmt::format("unknown top-level key '{}'; did you mean '{}'? (kept as a global setting)", key, *close));
       if (std::find(std::begin(kIdentityKeys), std::end(kIdentityKeys), key) != std::end(kIdentityKeys)) {
         warn(value.mark(), key, fmt::format("'{}' is a per-service key and is ignored at the top level", key));
         continue;
@@ -549,7 +559,8 @@ class Loader {
       return;
     }
     if (services->kind() != Kind::Sequence) {
-      error(*services, fmt::format("must be a list of service entries ('- type: …'), got {}", Value::kindName(services->kind())));
+      error(*services,
+            fmt::format("must be a list of service entries ('- type: …'), got {}", Value::kindName(services->kind())));
       return;
     }
     std::vector<ServiceConfig> candidates;
@@ -678,7 +689,8 @@ class Loader {
   void loadRegistry(const Value* section) {
     if (!section || section->isNull()) return;
     if (section->kind() != Kind::Mapping) {
-      error(*section, fmt::format("expected a mapping of service type to executable, got {}", Value::kindName(section->kind())));
+      error(*section,
+            fmt::format("expected a mapping of service type to executable, got {}", Value::kindName(section->kind())));
       return;
     }
     for (const auto& [type, value] : section->entries()) {
@@ -690,7 +702,8 @@ class Loader {
       }
       if (value.isNull()) continue;  // ~: the built-in binary
       if (value.kind() != Kind::String || value.stringValue().empty()) {
-        error(value, fmt::format("expected ~ (the built-in binary) or a path to an executable, got {}", value.describe()));
+        error(value,
+              fmt::format("expected ~ (the built-in binary) or a path to an executable, got {}", value.describe()));
         registry_[type] = std::nullopt;
         continue;
       }
@@ -768,7 +781,8 @@ class Loader {
     std::vector<std::string> ids;
     for (const auto& item : items) {
       if (item.kind() != Kind::String || !unit_name::parseServiceId(item.stringValue())) {
-        error(item, fmt::format("expected a service id '<type>.<variant>' of a configured service, got {}", item.describe()));
+        error(item,
+              fmt::format("expected a service id '<type>.<variant>' of a configured service, got {}", item.describe()));
         continue;
       }
       ids.push_back(item.stringValue());
@@ -779,7 +793,8 @@ class Loader {
 
   std::optional<ServiceConfig> loadService(const Value& entry, int index) {
     if (entry.kind() != Kind::Mapping) {
-      error(entry, fmt::format("a service entry must be a mapping with at least 'type:', got {}", Value::kindName(entry.kind())));
+      error(entry, fmt::format("a service entry must be a mapping with at least 'type:', got {}",
+                               Value::kindName(entry.kind())));
       return std::nullopt;
     }
     ServiceConfig s;
@@ -846,8 +861,9 @@ class Loader {
       s.variant = "dev";
     }
     if (s.unitName().size() > unit_name::kMaxUnitNameLength) {
-      error(entry.mark(), path, fmt::format("unit name '{}' is longer than systemd's limit of {} characters",
-                                            s.unitName(), unit_name::kMaxUnitNameLength));
+      error(entry.mark(), path,
+            fmt::format("unit name '{}' is longer than systemd's limit of {} characters", s.unitName(),
+                        unit_name::kMaxUnitNameLength));
       return std::nullopt;
     }
 
@@ -859,12 +875,17 @@ class Loader {
         return;
       }
       const std::string word = v.kind() == Kind::String ? v.stringValue() : "";
-      if (word == "no") s.restart = RestartPolicy::No;
-      else if (word == "on-failure") s.restart = RestartPolicy::OnFailure;
-      else if (word == "on-abnormal") s.restart = RestartPolicy::OnAbnormal;
-      else if (word == "always") s.restart = RestartPolicy::Always;
+      if (word == "no")
+        s.restart = RestartPolicy::No;
+      else if (word == "on-failure")
+        s.restart = RestartPolicy::OnFailure;
+      else if (word == "on-abnormal")
+        s.restart = RestartPolicy::OnAbnormal;
+      else if (word == "always")
+        s.restart = RestartPolicy::Always;
       else
-        error(v, fmt::format("invalid value {} (expected one of: \"no\", on-failure, on-abnormal, always)", v.describe()));
+        error(v,
+              fmt::format("invalid value {} (expected one of: \"no\", on-failure, on-abnormal, always)", v.describe()));
     });
     withValue(merged, "restart_sec", [&](const Value& v) {
       if (auto d = number(v, 0, true, "seconds from 0 to 31536000")) s.restartSec = *d;
@@ -873,9 +894,11 @@ class Loader {
       std::optional<std::int64_t> i;
       if (v.kind() == Kind::Int) i = v.intValue();
       if (v.kind() == Kind::String) i = pythonInt(v.stringValue());
-      if (v.kind() == Kind::Double && v.doubleValue() == std::trunc(v.doubleValue())) i = static_cast<std::int64_t>(v.doubleValue());
+      if (v.kind() == Kind::Double && v.doubleValue() == std::trunc(v.doubleValue()))
+        i = static_cast<std::int64_t>(v.doubleValue());
       if (!i || *i < 0 || *i > 1000000)
-        error(v, fmt::format("invalid value {} (expected a whole number of restarts >= 0; 0 = unlimited)", v.describe()));
+        error(v,
+              fmt::format("invalid value {} (expected a whole number of restarts >= 0; 0 = unlimited)", v.describe()));
       else
         s.restartMax = static_cast<int>(*i);
     });
@@ -969,7 +992,8 @@ class Loader {
         s.description = *str;
     });
     withValue(entry, "module", [&](const Value& v) {
-      warn(v.mark(), v.path(), "'module' is ignored since upstream 1.0; map the type to an executable under 'registry:'");
+      warn(v.mark(), v.path(),
+           "'module' is ignored since upstream 1.0; map the type to an executable under 'registry:'");
     });
 
     // Executable.
@@ -986,7 +1010,8 @@ class Loader {
     // Settings: merged entry, then {TYPE}_{FIELD} env vars under it.
     Value::Entries settings = merged.entries();
     std::string prefix = s.type;
-    std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return c == '.' ? '_' : std::toupper(c); });
+    std::transform(prefix.begin(), prefix.end(), prefix.begin(),
+                   [](unsigned char c) { return c == '.' ? '_' : std::toupper(c); });
     prefix += '_';
     for (const auto& [name, text] : options_.environment) {
       if (!name.starts_with(prefix) || name.size() == prefix.size()) continue;

@@ -13,8 +13,7 @@ bool isTokenChar(char c) noexcept {
 }  // namespace
 
 bool isValidToken(std::string_view token) noexcept {
-  return !token.empty() && token.size() <= kMaxTokenLength &&
-         std::all_of(token.begin(), token.end(), isTokenChar);
+  return !token.empty() && token.size() <= kMaxTokenLength && std::all_of(token.begin(), token.end(), isTokenChar);
 }
 
 bool isValidType(std::string_view type) noexcept {
@@ -48,8 +47,7 @@ std::string unitName(std::string_view type, std::string_view variant) {
 }
 
 std::optional<Parsed> parseUnitName(std::string_view unit) {
-  if (unit.size() > kMaxUnitNameLength || !unit.starts_with(kTemplatePrefix) ||
-      !unit.ends_with(kUnitSuffix))
+  if (unit.size() > kMaxUnitNameLength || !unit.starts_with(kTemplatePrefix) || !unit.ends_with(kUnitSuffix))
     return std::nullopt;
   unit.remove_prefix(kTemplatePrefix.size());
   unit.remove_suffix(kUnitSuffix.size());

@@ -110,8 +110,7 @@ namespace {
 
 [[noreturn]] void wrongType(const std::string& file, const Value& v, std::string_view wanted) {
   throw ConfigError(file, v.mark().line, v.mark().column, v.path(),
-                    fmt::format("expected {}, got {} {}", wanted, Value::kindName(v.kind()),
-                                v.describe()));
+                    fmt::format("expected {}, got {} {}", wanted, Value::kindName(v.kind()), v.describe()));
 }
 
 template <typename T>
@@ -136,8 +135,7 @@ template <>
 int convert<int>(const std::string& file, const Value& v) {
   const auto i = convert<std::int64_t>(file, v);
   if (i < std::numeric_limits<int>::min() || i > std::numeric_limits<int>::max())
-    throw ConfigError(file, v.mark().line, v.mark().column, v.path(),
-                      fmt::format("integer {} is out of range", i));
+    throw ConfigError(file, v.mark().line, v.mark().column, v.path(), fmt::format("integer {} is out of range", i));
   return static_cast<int>(i);
 }
 
@@ -181,8 +179,8 @@ T Settings::require(std::string_view key) const {
   return convert<T>(file_, *v);
 }
 
-#define TCS_INSTANTIATE_SETTINGS(T)                             \
-  template T Settings::get<T>(std::string_view, T) const;       \
+#define TCS_INSTANTIATE_SETTINGS(T)                       \
+  template T Settings::get<T>(std::string_view, T) const; \
   template T Settings::require<T>(std::string_view) const;
 TCS_INSTANTIATE_SETTINGS(bool)
 TCS_INSTANTIATE_SETTINGS(int)
