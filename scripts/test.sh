@@ -15,6 +15,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Installing build and test dependencies"
 scripts/setup.sh
 
+step "Formatting (clang-format, .clang-format)"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
 if [[ -z ${TCS_SKIP_ASAN:-} ]]; then
   step "AddressSanitizer + UBSan build: unit and golden tiers"
   cmake -S "$ROOT" -B "$ROOT/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTCS_SANITIZE=ON -DTCS_WERROR=ON >/dev/null
