@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "tcs/service.hpp"
+
+/**
+ * @file
+ * One macro turns a service class into a complete program:
+ *
+ *     TCS_SERVICE(HelloWorld, "hello_world")
+ *
+ * Command line (upstream's standalone form plus tcs options):
+ *
+ *     <binary> [CONFIG] [VARIANT] [--runner-id ID] [--parent-name NAME] [--no-banner]
+ *              [--log-level LEVEL] [--help] [--version]
+ *
+ * Under systemd the unit passes the same arguments, and TCS_* environment variables
+ * (TCS_CONFIG, TCS_SERVICE_TYPE, TCS_VARIANT, TCS_LOG_LEVEL, TCS_PARENT_NAME, TCS_RUNNER_ID)
+ * fill in what the command line leaves out.
+ */
+namespace tcs {
+
+using ServiceFactory = std::function<std::unique_ptr<Service>()>;
+
+/** @brief Parses the command line, loads the config, runs the service; returns the exit status. */
+int runMain(int argc, char** argv, std::string_view type, const ServiceFactory& factory);
+
+template <typename S>
+int runService(int argc, char** argv, std::string_view type) {
+  return runMain(argc, argv, type, [] { return std::make_unique<S>(); });
+}
+
+}  // namespace tcs
+
+/** @brief Defines main() for service class @p Class of service type @p type. */
+#define TCS_SERVICE(Class, type)                       \
+  int main(int argc, char** argv) {                    \
+    return ::tcs::runService<Class>(argc, argv, type); \
+  }

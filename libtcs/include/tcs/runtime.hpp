@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tcs/config.hpp"
+#include "tcs/notify.hpp"
+#include "tcs/service.hpp"
+#include "tcs/status.hpp"
+
+/**
+ * @file
+ * The lifecycle driver behind TCS_SERVICE: start, READY, the watchdog, signals, stop, exit
+ * status. Services never use it directly; tests drive it with a fake INotifier.
+ */
+namespace tcs {
+
+/** @brief Exit statuses of a service process (also in doc/services.md). */
+namespace exit_code {
+inline constexpr int kOk = 0;       ///< clean stop, or single-shot success
+inline constexpr int kFailure = 1;  ///< start failed, run()/cycle() threw, or stop timed out
+inline constexpr int kUsage = 2;    ///< bad command line
+inline constexpr int kConfig = 78;  ///< configuration error (EX_CONFIG)
+}  // namespace exit_code
+
+struct RunOptions {
+  std::string type;
+  std::string variant = "dev";
+  config::Settings settings;
+  /** @brief How long stop() + joining the worker may take before the process gives up. */
+  std::chrono::milliseconds stopTimeout{20000};
+  /** @brief A signalfd for SIGTERM/SIGINT/SIGHUP (blocked in every thread), or -1. */
+  int signalFd = -1;
+  /** @brief What to do when the worker ignores a stop: std::_Exit (processes) or detach (tests). */
+  bool exitOnStuckWorker = true;
+};
+
+/** @brief Lifecycle phases, in order. */
+enum class Phase { Created, Starting, Running, Stopping, Stopped };
+
+namespace detail {
+
+/** @brief Drives one Service instance; one per process. See RunOptions. */
+class Runtime {
+ public:
+  Runtime(Service& service, RunOptions options, INotifier& notifier);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /**
+   * @brief Starts the service, runs it until it is stopped or ends, stops it.
+   * @return the process exit status (exit_code).
+   */
+  int run();
+  /** @brief Asks for a graceful stop, like SIGTERM. Thread-safe. */
+  void requestStop();
+  Phase phase() const noexcept { return phase_.load(); }
+  /** @brief Called for every status change (after STATUS= is sent); for NATS monitoring. */
+  void onStatusChange(std::function<void(Status, const std::string&)> listener);
+  Status status() const;
+  std::string statusMessage() const;
+
+  // ---- the Service API ------------------------------------------------------------------
+  const RunOptions& options() const noexcept { return options_; }
+  const std::string& serviceId() const noexcept { return serviceId_; }
+  bool sleep(std::chrono::steady_clock::duration d);
+  bool sleepUntil(std::chrono::steady_clock::time_point t);
+  void keepAlive() noexcept;
+  bool stopping() const noexcept { return stopRequested_.load(); }
+  void setStatus(Status status, std::string message);
+
+  // ---- for the base classes -------------------------------------------------------------
+  /** @brief Runs @p body on the worker thread; its return value is the exit status. */
+  void startWorker(std::function<int(std::stop_token)> body);
+  /** @brief Waits for the worker, up to the stop timeout; false if it did not finish. */
+  bool joinWorker();
+
+ private:
+  enum class Wake { Timeout, Signal, Event };
+  void mainLoop();
+  void stopService();
+  void pingWatchdogIfAlive(std::chrono::steady_clock::time_point now);
+  bool alive(std::chrono::steady_clock::time_point now) const;
+  void wake();
+  void drainEvent();
+  /** @return true if a termination signal arrived */
+  bool handleSignals();
+  void finishWorker();
+
+  Service& service_;
+  RunOptions options_;
+  INotifier& notifier_;
+  std::string serviceId_;
+  std::atomic<Phase> phase_{Phase::Created};
+  int exitCode_ = exit_code::kOk;
+  int eventFd_ = -1;
+
+  std::atomic<bool> stopRequested_{false};
+  std::stop_source stopSource_;
+  mutable std::mutex sleepMutex_;
+  std::condition_variable sleepCv_;
+
+  // watchdog
+  std::optional<std::chrono::microseconds> watchdog_;
+  std::atomic<std::chrono::steady_clock::rep> lastAlive_{0};
+  std::atomic<int> sleeping_{0};
+  bool progressWarned_ = false;
+
+  // worker
+  std::thread worker_;
+  std::atomic<bool> workerDone_{false};
+  std::atomic<bool> workerHandled_{false};
+  int workerResult_ = 0;
+  std::exception_ptr workerError_;
+
+  // status
+  mutable std::mutex statusMutex_;
+  Status status_ = Status::Unknown;
+  std::string statusMessage_;
+  std::vector<std::function<void(Status, const std::string&)>> listeners_;
+};
+
+}  // namespace detail
+}  // namespace tcs

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// runMain(): the whole program behind TCS_SERVICE — command line, config, logging, signals,
+// then the Runtime. Upstream's standalone form is kept: [config] [variant] [--runner-id ID]
+// [--parent-name NAME] [--no-banner].
+#include "tcs/main.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
+#include "tcs/config.hpp"
+#include "tcs/log.hpp"
+#include "tcs/notify.hpp"
+#include "tcs/runtime.hpp"
+#include "tcs/unit_name.hpp"
+
+#ifndef TCS_VERSION
+#define TCS_VERSION "unknown"
+#endif
+#ifndef TCS_SERVICE_BIN_DIR
+#define TCS_SERVICE_BIN_DIR "/usr/libexec/tcs"
+#endif
+
+namespace tcs {
+namespace {
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+log::Level toLogLevel(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::Debug: return log::Level::Debug;
+    case config::LogLevel::Info: return log::Level::Info;
+    case config::LogLevel::Warning: return log::Level::Warning;
+    case config::LogLevel::Error: return log::Level::Error;
+    case config::LogLevel::Critical: return log::Level::Critical;
+  }
+  return log::Level::Info;
+}
+
+struct Args {
+  std::vector<std::string> positionals;
+  std::string runnerId;
+  std::string parentName;
+  bool noBanner = false;
+  std::string logLevel;
+};
+
+void banner(const std::string& id, const std::string& configText) {
+  // Upstream's standalone banner, line for line (its tests grep these strings).
+  const std::string rule(60, '=');
+  fmt::print(stderr, "{}\nTCS - Telescope Control Services\nStandalone Service: {}\nConfig: {}\n{}\n", rule, id,
+             configText, rule);
+}
+
+}  // namespace
+
+int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFactory& factory) {
+  std::string type = env("TCS_SERVICE_TYPE").value_or(std::string(builtinType));
+  Args args;
+  CLI::App app{
+      fmt::format("tcs service '{}'. Runs until SIGTERM/SIGINT (a single-shot service until its work is "
+                  "done). Under systemd: systemctl start tcs@{}:<variant>",
+                  type, type)};
+  app.name(std::filesystem::path(argv[0]).filename().string());
+  app.add_option("config_and_variant", args.positionals,
+                 "[CONFIG] [VARIANT]: services.yaml (default $TCS_CONFIG, else none: built-in defaults) and the "
+                 "instance name (default $TCS_VARIANT, else 'dev'). A single argument not ending in .yaml/.yml is "
+                 "the variant.")
+      ->expected(0, 2)
+      ->type_name("");
+  app.add_option("--runner-id", args.runnerId, "runner id from the launcher (default $TCS_RUNNER_ID)");
+  app.add_option("--parent-name", args.parentName,
+                 "launcher monitor name, the 'parent' of this service's status "
+                 "(default $TCS_PARENT_NAME)");
+  app.add_flag("--no-banner", args.noBanner, "do not print the start-up banner");
+  app.add_option("--log-level", args.logLevel,
+                 "DEBUG, INFO, WARNING, ERROR or CRITICAL (default: $TCS_LOG_LEVEL, else the config's log_level, "
+                 "else INFO)");
+  app.set_version_flag("--version", fmt::format("{} (tcs {})", type, TCS_VERSION));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? exit_code::kOk : exit_code::kUsage;
+  }
+
+  // Positionals: upstream takes a lone argument as the variant unless it looks like a config.
+  std::optional<std::string> configPath = env("TCS_CONFIG");
+  std::string variant = env("TCS_VARIANT").value_or("dev");
+  if (args.positionals.size() == 2) {
+    configPath = args.positionals[0];
+    variant = args.positionals[1];
+  } else if (args.positionals.size() == 1) {
+    const auto& a = args.positionals[0];
+    if (a.ends_with(".yaml") || a.ends_with(".yml"))
+      configPath = a;
+    else
+      variant = a;
+  }
+  if (args.runnerId.empty()) args.runnerId = env("TCS_RUNNER_ID").value_or("");
+  if (args.parentName.empty()) args.parentName = env("TCS_PARENT_NAME").value_or("");
+
+  const std::string id = unit_name::serviceId(type, variant);
+  log::configure(log::Backend::Auto, {id, type, variant, id}, log::Level::Info);
+  if (!unit_name::isValidType(type)) {
+    log::critical("invalid service type '{}': dot-separated parts, each matching {}", type, unit_name::kTokenPattern);
+    return exit_code::kConfig;
+  }
+  if (!unit_name::isValidToken(variant)) {
+    log::critical("invalid variant '{}': must match {}{}", variant, unit_name::kTokenPattern,
+                  variant.find('.') != std::string::npos ? " (no dots)" : "");
+    return exit_code::kConfig;
+  }
+
+  // Config: only this service's own entry must be valid.
+  RunOptions options;
+  options.type = type;
+  options.variant = variant;
+  std::optional<config::LogLevel> configLevel;
+  if (configPath) {
+    try {
+      config::LoadOptions lo;
+      lo.builtinServiceDir = TCS_SERVICE_BIN_DIR;
+      const auto loaded = config::load(*configPath, lo);
+      if (const auto* svc = loaded.config.find(type, variant)) {
+        options.settings = svc->settings;
+        configLevel = svc->logLevel;
+      } else {
+        bool ownError = false;
+        for (const auto& d : loaded.diagnostics) {
+          if (d.severity != config::Diagnostic::Severity::Error) continue;
+          log::error("{}", d.format());
+          ownError = true;
+        }
+        if (ownError) {
+          log::critical("{} is not usable: {} has errors (above)", id, *configPath);
+          return exit_code::kConfig;
+        }
+        log::warning("{} is not configured in {}; running with built-in defaults", id, *configPath);
+      }
+    } catch (const ConfigError& e) {
+      log::critical("cannot load the config: {}", e.what());
+      return exit_code::kConfig;
+    }
+  }
+  if (options.settings.root().isNull())
+    options.settings = config::Settings(configPath.value_or(""), config::Value::mapping({}, "", {}));
+
+  std::optional<config::LogLevel> level;
+  if (!args.logLevel.empty()) {
+    level = config::parseLogLevel(args.logLevel);
+    if (!level) {
+      log::critical("invalid --log-level '{}' (expected DEBUG, INFO, WARNING, ERROR or CRITICAL)", args.logLevel);
+      return exit_code::kUsage;
+    }
+  } else if (auto e = env("TCS_LOG_LEVEL")) {
+    level = config::parseLogLevel(*e);
+    if (!level) log::warning("ignoring invalid TCS_LOG_LEVEL '{}'", *e);
+  }
+  if (!level) level = configLevel;
+  log::setLevel(toLogLevel(level.value_or(config::LogLevel::Info)));
+
+  try {
+    options.stopTimeout =
+        std::chrono::milliseconds(static_cast<long long>(options.settings.get<double>("stop_timeout", 20.0) * 1000.0));
+  } catch (const ConfigError& e) {
+    log::critical("{}", e.what());
+    return exit_code::kConfig;
+  }
+
+  if (!args.noBanner && !log::underSystemd())
+    banner(id, configPath ? *configPath : std::string("Using defaults (no config file)"));
+
+  // Termination signals are read from a signalfd by the main loop; block them in every thread
+  // before any is created.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  options.signalFd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (options.signalFd < 0) {
+    log::critical("signalfd failed: {}", std::strerror(errno));
+    return exit_code::kFailure;
+  }
+
+  int status = exit_code::kFailure;
+  try {
+    auto notifier = makeSystemdNotifier();
+    auto service = factory();
+    detail::Runtime runtime(*service, std::move(options), *notifier);
+    if (!args.parentName.empty()) log::debug("parent {}, runner id {}", args.parentName, args.runnerId);
+    status = runtime.run();
+  } catch (const std::exception& e) {
+    log::critical("{}: {}", id, e.what());
+    status = exit_code::kFailure;
+  }
+  return status;
+}
+
+}  // namespace tcs

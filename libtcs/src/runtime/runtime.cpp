@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+#include "tcs/runtime.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "tcs/log.hpp"
+#include "tcs/unit_name.hpp"
+
+namespace tcs::detail {
+using Clock = std::chrono::steady_clock;
+
+namespace {
+std::string statusLine(Status s, const std::string& message) {
+  return message.empty() ? std::string(toString(s)) : fmt::format("{}: {}", toString(s), message);
+}
+
+std::string describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+}  // namespace
+
+Runtime::Runtime(Service& service, RunOptions options, INotifier& notifier)
+    : service_(service),
+      options_(std::move(options)),
+      notifier_(notifier),
+      serviceId_(unit_name::serviceId(options_.type, options_.variant)) {
+  eventFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (eventFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  watchdog_ = notifier_.watchdogInterval();
+  keepAlive();
+  service_.runtime_ = this;
+}
+
+Runtime::~Runtime() {
+  if (worker_.joinable()) worker_.detach();  // only reachable when a stuck worker was abandoned
+  if (eventFd_ >= 0) ::close(eventFd_);
+  service_.runtime_ = nullptr;
+}
+
+void Runtime::onStatusChange(std::function<void(Status, const std::string&)> listener) {
+  std::lock_guard lock(statusMutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+Status Runtime::status() const {
+  std::lock_guard lock(statusMutex_);
+  return status_;
+}
+
+std::string Runtime::statusMessage() const {
+  std::lock_guard lock(statusMutex_);
+  return statusMessage_;
+}
+
+void Runtime::setStatus(Status status, std::string message) {
+  std::vector<std::function<void(Status, const std::string&)>> listeners;
+  {
+    std::lock_guard lock(statusMutex_);
+    if (status == status_ && message == statusMessage_) return;  // no duplicate floods
+    status_ = status;
+    statusMessage_ = std::move(message);
+    notifier_.notify("STATUS=" + statusLine(status_, statusMessage_));
+    listeners = listeners_;
+  }
+  for (const auto& l : listeners) l(status, statusMessage());
+}
+
+// ---- liveness ------------------------------------------------------------------------------
+void Runtime::keepAlive() noexcept {
+  lastAlive_.store(Clock::now().time_since_epoch().count());
+}
+
+bool Runtime::sleep(Clock::duration d) {
+  return sleepUntil(Clock::now() + d);
+}
+
+bool Runtime::sleepUntil(Clock::time_point t) {
+  keepAlive();
+  ++sleeping_;  // a thread waiting here is not stuck: it counts as alive for the watchdog
+  bool stopped;
+  {
+    std::unique_lock lock(sleepMutex_);
+    stopped = sleepCv_.wait_until(lock, t, [this] { return stopRequested_.load(); });
+  }
+  --sleeping_;
+  keepAlive();
+  return !stopped;
+}
+
+bool Runtime::alive(Clock::time_point now) const {
+  // Without a worker the main loop itself is the service's progress: it is alive if it runs.
+  if (!worker_.joinable() || workerDone_.load() || sleeping_.load() > 0) return true;
+  const auto last = Clock::time_point(Clock::duration(lastAlive_.load()));
+  return now - last <= *watchdog_;
+}
+
+void Runtime::pingWatchdogIfAlive(Clock::time_point now) {
+  if (alive(now)) {
+    notifier_.notify("WATCHDOG=1");
+    if (progressWarned_) log::info("{} makes progress again; watchdog pings resumed", serviceId_);
+    progressWarned_ = false;
+    return;
+  }
+  if (!progressWarned_) {
+    const auto last = Clock::time_point(Clock::duration(lastAlive_.load()));
+    log::error(
+        "{} made no progress for {:.1f} s (no sleep(), keepAlive() or running()): withholding watchdog "
+        "pings so systemd restarts it",
+        serviceId_, std::chrono::duration<double>(now - last).count());
+    progressWarned_ = true;
+  }
+}
+
+// ---- events --------------------------------------------------------------------------------
+void Runtime::wake() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(eventFd_, &one, sizeof one);
+}
+
+void Runtime::drainEvent() {
+  std::uint64_t v;
+  while (::read(eventFd_, &v, sizeof v) > 0) {
+  }
+}
+
+void Runtime::requestStop() {
+  if (stopRequested_.exchange(true)) return;
+  stopSource_.request_stop();
+  {
+    std::lock_guard lock(sleepMutex_);  // pairs with the predicate check in sleepUntil
+  }
+  sleepCv_.notify_all();
+  wake();
+}
+
+bool Runtime::handleSignals() {
+  if (options_.signalFd < 0) return false;
+  bool terminate = false;
+  signalfd_siginfo si{};
+  while (::read(options_.signalFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    const int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGHUP) {
+      log::info("received SIGHUP: {} has no reload; ignoring", serviceId_);
+      continue;
+    }
+    if (stopRequested_.load()) {
+      // Second SIGTERM/SIGINT: the operator insists (Ctrl-C twice). Leave now.
+      log::warning("received {} again while stopping: exiting immediately", ::strsignal(sig));
+      std::_Exit(128 + sig);
+    }
+    log::info("received {}: stopping {}", ::strsignal(sig), serviceId_);
+    terminate = true;
+  }
+  return terminate;
+}
+
+// ---- worker --------------------------------------------------------------------------------
+void Runtime::startWorker(std::function<int(std::stop_token)> body) {
+  workerDone_ = false;
+  keepAlive();
+  worker_ = std::thread([this, body = std::move(body)] {
+    try {
+      workerResult_ = body(stopSource_.get_token());
+    } catch (...) {
+      workerError_ = std::current_exception();
+    }
+    workerDone_ = true;
+    { std::lock_guard lock(sleepMutex_); }
+    sleepCv_.notify_all();
+    wake();
+  });
+}
+
+bool Runtime::joinWorker() {
+  if (!worker_.joinable()) return true;
+  const auto deadline = Clock::now() + options_.stopTimeout;
+  while (!workerDone_.load()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd fds[2] = {{eventFd_, POLLIN, 0}, {options_.signalFd, POLLIN, 0}};
+    ::poll(fds, options_.signalFd >= 0 ? 2 : 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    drainEvent();
+    handleSignals();
+  }
+  worker_.join();
+  return true;
+}
+
+void Runtime::finishWorker() {
+  // The worker ended while the service was running: it failed, finished its single shot, or
+  // its run() returned by itself.
+  workerHandled_ = true;
+  if (workerError_) {
+    const std::string what = describe(workerError_);
+    log::error("{} failed: {}", serviceId_, what);
+    setStatus(Status::Failed, "Error in service: " + what);
+    exitCode_ = exit_code::kFailure;
+  } else {
+    exitCode_ = workerResult_;
+    log::info("{} finished (exit status {})", serviceId_, exitCode_);
+  }
+}
+
+// ---- lifecycle -----------------------------------------------------------------------------
+int Runtime::run() {
+  phase_ = Phase::Starting;
+  setStatus(Status::Startup, "Starting service");
+  try {
+    service_.frameworkStart();
+  } catch (const ConfigError& e) {
+    log::critical("{}: configuration error: {}", serviceId_, e.what());
+    setStatus(Status::Failed, std::string("Configuration error: ") + e.what());
+    requestStop();
+    stopService();
+    phase_ = Phase::Stopped;
+    return exit_code::kConfig;
+  } catch (const std::exception& e) {
+    log::critical("{}: failed to start: {}", serviceId_, e.what());
+    setStatus(Status::Failed, std::string("Failed to start service: ") + e.what());
+    requestStop();
+    stopService();
+    phase_ = Phase::Stopped;
+    return exit_code::kFailure;
+  }
+  phase_ = Phase::Running;
+  {
+    std::lock_guard lock(statusMutex_);
+    if (status_ == Status::Startup) {
+      status_ = Status::Ok;
+      statusMessage_ = "Service running";
+    }
+    notifier_.notify(fmt::format("READY=1\nMAINPID={}\nSTATUS={}", ::getpid(), statusLine(status_, statusMessage_)));
+  }
+  for (const auto& l : [&] {
+         std::lock_guard lock(statusMutex_);
+         return listeners_;
+       }())
+    l(status(), statusMessage());
+  log::info("{} is ready", serviceId_);
+
+  mainLoop();
+  stopService();
+  phase_ = Phase::Stopped;
+  return exitCode_;
+}
+
+void Runtime::mainLoop() {
+  const auto period =
+      watchdog_ ? std::optional(std::chrono::duration_cast<Clock::duration>(*watchdog_ / 2)) : std::nullopt;
+  auto nextPing = Clock::now();
+  while (!stopRequested_.load()) {
+    const auto now = Clock::now();
+    if (period && now >= nextPing) {
+      pingWatchdogIfAlive(now);
+      nextPing = now + *period;
+    }
+    int timeoutMs = -1;
+    if (period)
+      timeoutMs = static_cast<int>(
+          std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(nextPing - now).count() + 1));
+    pollfd fds[2] = {{eventFd_, POLLIN, 0}, {options_.signalFd, POLLIN, 0}};
+    const int n = ::poll(fds, options_.signalFd >= 0 ? 2 : 1, timeoutMs);
+    if (n < 0 && errno != EINTR) {
+      log::error("poll failed: {}; stopping", std::strerror(errno));
+      exitCode_ = exit_code::kFailure;
+      break;
+    }
+    drainEvent();
+    if (handleSignals()) break;
+    if (workerDone_.load() && !workerHandled_.load()) {
+      finishWorker();
+      break;
+    }
+  }
+}
+
+void Runtime::stopService() {
+  phase_ = Phase::Stopping;
+  const bool selfEnded = workerHandled_.load();
+  requestStop();
+  notifier_.notify("STOPPING=1");
+  if (!selfEnded || exitCode_ == exit_code::kOk) setStatus(Status::Shutdown, "Stopping service");
+  try {
+    service_.frameworkStop();
+  } catch (const std::exception& e) {
+    log::error("{}: stop failed: {}", serviceId_, e.what());
+    if (exitCode_ == exit_code::kOk) exitCode_ = exit_code::kFailure;
+  }
+  if (worker_.joinable() && !workerDone_.load()) {
+    log::error("{} did not stop within {:.1f} s; giving up on it", serviceId_,
+               std::chrono::duration<double>(options_.stopTimeout).count());
+    setStatus(Status::Failed, "Did not stop in time");
+    if (options_.exitOnStuckWorker) std::_Exit(exit_code::kFailure);
+    worker_.detach();
+    exitCode_ = exit_code::kFailure;
+    return;
+  }
+  if (worker_.joinable()) worker_.join();
+  if (!workerHandled_.load() && workerDone_.load() && workerError_) {
+    // run() threw while we were stopping: still a failure.
+    log::error("{} failed while stopping: {}", serviceId_, describe(workerError_));
+    exitCode_ = exit_code::kFailure;
+  }
+  if (status() != Status::Failed) setStatus(Status::Shutdown, "Service stopped");
+  log::info("{} stopped (exit status {})", serviceId_, exitCode_);
+}
+
+}  // namespace tcs::detail

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+#include "tcs/service.hpp"
+
+#include <cmath>
+
+#include "tcs/runtime.hpp"
+
+namespace tcs {
+using Clock = std::chrono::steady_clock;
+
+detail::Runtime& Service::runtime() const {
+  if (!runtime_) throw std::logic_error("tcs::Service used outside its runtime (call it from the lifecycle hooks)");
+  return *runtime_;
+}
+
+const config::Settings& Service::settings() const {
+  return runtime().options().settings;
+}
+const std::string& Service::serviceId() const {
+  return runtime().serviceId();
+}
+const std::string& Service::variant() const {
+  return runtime().options().variant;
+}
+
+bool Service::sleep(std::chrono::duration<double> seconds) {
+  if (seconds.count() < 0) seconds = std::chrono::duration<double>(0);
+  return runtime().sleep(std::chrono::duration_cast<Clock::duration>(seconds));
+}
+
+void Service::keepAlive() {
+  runtime().keepAlive();
+}
+
+bool Service::running() {
+  runtime().keepAlive();
+  return !runtime().stopping();
+}
+
+bool Service::stopping() const {
+  return runtime().stopping();
+}
+
+void Service::setStatus(Status status, std::string message) {
+  runtime().setStatus(status, std::move(message));
+}
+
+// ---- PermanentService ------------------------------------------------------------------------
+void PermanentService::frameworkStart() {
+  start();
+}
+void PermanentService::frameworkStop() {
+  stop();
+}
+
+// ---- BlockingService -------------------------------------------------------------------------
+void BlockingService::frameworkStart() {
+  onStart();
+  runtime().startWorker([this](std::stop_token stop) {
+    run(stop);
+    return 0;
+  });
+}
+
+void BlockingService::frameworkStop() {
+  if (runtime().joinWorker()) onStop();
+}
+
+// ---- SingleShotService -----------------------------------------------------------------------
+void SingleShotService::frameworkStart() {
+  // READY once the work can begin: a notify unit whose process exits before READY=1 fails.
+  runtime().startWorker([this](std::stop_token) { return execute(); });
+}
+
+void SingleShotService::frameworkStop() {
+  runtime().joinWorker();
+}
+
+// ---- CyclicService ---------------------------------------------------------------------------
+double CyclicService::interval() const {
+  return interval_;
+}
+
+void CyclicService::frameworkStart() {
+  interval_ = settings().get<double>("interval", defaultInterval());
+  if (!(interval_ > 0) || !std::isfinite(interval_)) {
+    const config::Value* v = settings().find("interval");
+    throw ConfigError(settings().file(), v ? v->mark().line : 0, v ? v->mark().column : 0, v ? v->path() : "interval",
+                      fmt::format("interval must be a number of seconds > 0, got {}", interval_));
+  }
+  onStart();
+  runtime().startWorker([this](std::stop_token stop) {
+    loop(stop);
+    return 0;
+  });
+}
+
+void CyclicService::loop(std::stop_token stop) {
+  const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_));
+  const auto origin = Clock::now();
+  auto next = origin;
+  while (!stop.stop_requested()) {
+    runtime().keepAlive();
+    ++cycles_;
+    const auto began = Clock::now();
+    cycle();
+    next += period;
+    const auto now = Clock::now();
+    if (now > next) {
+      // Overrun: skip the ticks already missed instead of running cycles back to back.
+      const auto missed = (now - next) / period + 1;
+      next += missed * period;
+      log().warning("cycle {} took {:.3f} s, longer than the {:.3f} s interval: skipped {} tick(s)", cycles_,
+                    std::chrono::duration<double>(now - began).count(), interval_, missed);
+    }
+    if (!runtime().sleepUntil(next)) break;
+  }
+}
+
+void CyclicService::frameworkStop() {
+  if (runtime().joinWorker()) onStop();
+}
+
+}  // namespace tcs
