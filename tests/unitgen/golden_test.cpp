@@ -78,7 +78,8 @@ std::map<std::string, std::string> readTree(const fs::path& root) {
   std::map<std::string, std::string> tree;
   if (!fs::exists(root)) return tree;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    const auto rel = fs::relative(it->path(), root).string();
+    // lexically: fs::relative() would follow a link whose target exists on this machine.
+    const auto rel = it->path().lexically_relative(root).string();
     if (it->path().filename() == ".gitkeep") continue;  // git cannot store an empty directory
     if (it->is_symlink())
       tree[rel] = "link:" + fs::read_symlink(it->path()).string();

@@ -220,9 +220,18 @@ class Config {
   std::vector<ServiceConfig> services_;
 };
 
+/** @brief An entry whose type and variant could be read but that was dropped for errors. */
+struct RejectedService {
+  std::string type;
+  std::string variant;
+  int index = 0;  ///< position in `services:`
+};
+
 struct LoadResult {
   Config config;
   std::vector<Diagnostic> diagnostics;
+  /** @brief Entries dropped for errors, so a service can tell "mine is broken" from "absent". */
+  std::vector<RejectedService> rejected;
   /** @brief No error diagnostics (warnings allowed). */
   bool ok() const noexcept;
   std::size_t errorCount() const noexcept;

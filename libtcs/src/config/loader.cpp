@@ -375,6 +375,7 @@ class Loader {
       loadTopLevel(root, result.config);
     }
     result.diagnostics = std::move(diagnostics_);
+    result.rejected = std::move(rejected_);
     return result;
   }
 
@@ -569,6 +570,8 @@ class Loader {
       auto svc = loadService(services->items()[i], static_cast<int>(i));
       if (svc && errorCount() == before && !hasErrorBelow(services->items()[i].path()))
         candidates.push_back(std::move(*svc));
+      else if (auto id = identityOf(services->items()[i]))
+        rejected_.push_back({id->type, id->variant, static_cast<int>(i)});
     }
     checkDuplicatesAndReferences(candidates, config.services_);
   }
@@ -789,6 +792,23 @@ class Loader {
       refs_.push_back({index, item.stringValue(), item.mark(), item.path()});
     }
     return ids;
+  }
+
+  // Type and variant of an entry, when they are readable, even if the rest is invalid.
+  static std::optional<unit_name::Parsed> identityOf(const Value& entry) {
+    if (entry.kind() != Kind::Mapping) return std::nullopt;
+    const Value* type = entry.find("type");
+    if (!type || type->kind() != Kind::String || !unit_name::isValidType(type->stringValue())) return std::nullopt;
+    std::string variant = "dev";
+    for (const char* key : {"variant", "instance_context"}) {
+      const Value* v = entry.find(key);
+      if (v && v->kind() == Kind::String && !v->stringValue().empty()) {
+        variant = v->stringValue();
+        break;
+      }
+    }
+    if (!unit_name::isValidToken(variant)) return std::nullopt;
+    return unit_name::Parsed{type->stringValue(), variant};
   }
 
   std::optional<ServiceConfig> loadService(const Value& entry, int index) {
@@ -1054,7 +1074,10 @@ class Loader {
         if (n > 1) duplicated.insert(id);
     }
     for (auto& s : candidates)
-      if (!duplicated.count(s.id())) unique.push_back(std::move(s));
+      if (!duplicated.count(s.id()))
+        unique.push_back(std::move(s));
+      else
+        rejected_.push_back({s.type, s.variant, s.index});
     // A reference must name a service that survives validation; dropping one service can
     // invalidate services that require it, so repeat until nothing changes.
     for (bool changed = true; changed;) {
@@ -1081,6 +1104,7 @@ class Loader {
         if (ok) {
           ++it;
         } else {
+          rejected_.push_back({it->type, it->variant, it->index});
           it = unique.erase(it);
           changed = true;
         }
@@ -1103,6 +1127,7 @@ class Loader {
     std::string path;
   };
   std::vector<Reference> refs_;
+  std::vector<RejectedService> rejected_;
 };
 
 LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName, const LoadOptions& options) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -134,14 +135,16 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
         options.settings = svc->settings;
         configLevel = svc->logLevel;
       } else {
-        bool ownError = false;
-        for (const auto& d : loaded.diagnostics) {
-          if (d.severity != config::Diagnostic::Severity::Error) continue;
-          log::error("{}", d.format());
-          ownError = true;
-        }
-        if (ownError) {
-          log::critical("{} is not usable: {} has errors (above)", id, *configPath);
+        // Errors elsewhere in the file are other services' business; only ours stop us.
+        const auto own = std::find_if(loaded.rejected.begin(), loaded.rejected.end(),
+                                      [&](const auto& r) { return r.type == type && r.variant == variant; });
+        if (own != loaded.rejected.end()) {
+          const std::string path = fmt::format("services[{}]", own->index);
+          for (const auto& d : loaded.diagnostics)
+            if (d.severity == config::Diagnostic::Severity::Error &&
+                (d.yamlPath == path || d.yamlPath.starts_with(path + ".") || d.yamlPath.starts_with(path + "[")))
+              log::error("{}", d.format());
+          log::critical("{}: its entry {} in {} is invalid (errors above)", id, path, *configPath);
           return exit_code::kConfig;
         }
         log::warning("{} is not configured in {}; running with built-in defaults", id, *configPath);
