@@ -3,10 +3,11 @@
 # the demo in a real, throwaway systemd — a container booted from a volatile overlay of this
 # machine's root, so nothing it does reaches the host.
 #
-# Today the demo shows the foundation: what tcs-unitgen makes of config/examples.yaml, and
-# that fleet loaded into systemd 252 through the generator (units, restart policies, start
-# limits, watchdogs, sandbox score, the unconfigured-instance guard). The tutorial service
-# binaries and NATS arrive with later issues; the demo grows with them.
+# It shows what tcs-unitgen makes of config/examples.yaml, loads that fleet into systemd 252
+# through the generator (units, restart policies, start limits, watchdogs, sandbox score),
+# starts it (tcs.target), shows each service's status line and structured journal records,
+# stops it, and shows the guard against unconfigured instances. NATS monitoring, the
+# supervisor and tcsctl join the demo with later issues.
 #
 # Usage: scripts/demo.sh [--shell] [CONFIG]
 #   --shell   open a shell inside the container at the end (the container goes away on exit)
@@ -33,7 +34,7 @@ step "Installing dependencies"
 scripts/setup.sh
 step "Building (build/)"
 cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$ROOT/build" -j "$(nproc)" --target tcs-unitgen
+cmake --build "$ROOT/build" -j "$(nproc)"
 UNITGEN=$ROOT/build/unitgen/tcs-unitgen
 
 step "Validating $CONFIG"
@@ -80,6 +81,35 @@ if [[ -n $first ]]; then
   step "Sandbox score of $first (systemd-analyze security)"
   tcs_exec systemd-analyze security --no-pager "$first" | tail -n 1
 fi
+
+step "Starting the fleet: systemctl start tcs.target (returns when every service sent READY=1)"
+tcs_exec timeout 120 systemctl start tcs.target || true
+tcs_exec systemctl list-units --all --no-pager 'tcs@*' || true
+step "Each service's own status line (STATUS= from libtcs, as systemctl status shows it)"
+fleet_status() {
+  local unit
+  for unit in "${UNITS[@]}"; do
+    printf '%-42s %s\n' "$unit" "$(tcs_exec systemctl show -P StatusText "$unit")"
+  done
+}
+fleet_status
+step "Once examples.logging has run 3 cycles"
+three_cycles() { tcs_exec journalctl --no-pager -o cat TCS_SERVICE_TYPE=examples.logging | grep -q 'Processing cycle 3'; }
+tcs_wait_until 30 "examples.logging to run 3 cycles" three_cycles || true
+fleet_status
+step "Structured journal records: journalctl TCS_SERVICE_TYPE=examples.logging -o verbose (last one)"
+tcs_exec journalctl --no-pager TCS_SERVICE_TYPE=examples.logging -n 1 -o verbose |
+  grep -E '^\s*(PRIORITY|MESSAGE|TCS_SERVICE_ID|TCS_SERVICE_TYPE|TCS_VARIANT|CODE_FILE|CODE_LINE)=' || true
+step "Warnings and worse across the fleet: journalctl -p warning -u 'tcs@*'"
+tcs_exec journalctl --no-pager -o short -p warning -u 'tcs@*' | tail -n 8
+step "Stopping the fleet: systemctl stop tcs.target"
+tcs_exec timeout 60 systemctl stop tcs.target || true
+# The instances stop after the target (reverse start order): wait for the last one.
+all_inactive() { [[ -z $(tcs_exec systemctl list-units --state=active,deactivating --plain --no-legend 'tcs@*') ]]; }
+tcs_wait_until 60 "every instance to stop" all_inactive || true
+for unit in "${UNITS[@]}"; do
+  printf '%-42s %s\n' "$unit" "$(tcs_exec systemctl show -P ActiveState,Result,ExecMainStatus "$unit" | tr '\n' ' ')"
+done
 
 step "Starting an instance that is not in the config fails fast and says why"
 tcs_exec timeout 30 systemctl start tcs@guider:demo || true

@@ -21,6 +21,7 @@
 #   tcs_nspawn_init my_test                     # skips (exit 77) without root/nspawn; traps
 #   tcs_nspawn_start --bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR"   # boots, waits until up
 #   tcs_nspawn_install "$BUILD_DIR"             # cmake --install + systemd-sysusers, inside
+#   tcs_nspawn_install "$BUILD_DIR" runtime tests   # … plus the test services
 #   tcs_exec systemctl start foo.service        # run a command inside
 #   tcs_check "foo runs" tcs_exec systemctl is-active -q foo.service
 #   tcs_pass                                    # exit 0 (the EXIT trap stops the container)
@@ -48,6 +49,7 @@ TCS_NSPAWN_PID=""       # the systemd-nspawn process (our child)
 TCS_CONTAINER_PID1=""   # the container's PID 1, as seen from the host
 TCS_INSTALL_BINDIR=""   # set by tcs_nspawn_install: where tcs binaries went in the container
 TCS_INSTALL_UNITDIR=""  # set by tcs_nspawn_install: the systemd unit dir used
+TCS_INSTALL_SERVICEDIR=""  # set by tcs_nspawn_install: where service binaries went (registry ~)
 _TCS_PID1_START=""     # start time of the container's PID 1 (guards the SIGKILL fallback)
 _TCS_FAILED=0
 _TCS_STARTED_AT=$SECONDS
@@ -295,16 +297,23 @@ tcs_cmake_cache() {
   sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt" | head -n 1
 }
 
-# tcs_nspawn_install BUILD_DIR — install the build (component runtime) into the container
-# and create the tcs user. Writes land in the container's overlay only. BUILD_DIR must be
-# visible inside (bind it with --bind-ro=); since cmake --install writes its manifest into
-# the build dir, a tmpfs-backed overlay is mounted over it inside the container.
+# tcs_nspawn_install BUILD_DIR [COMPONENT...] — install the build's COMPONENTs (default:
+# runtime; e.g. `runtime tests` adds the test services) into the container, refresh the
+# dynamic linker cache (libtcs is a shared library in the libdir) and create the tcs user.
+# Writes land in the container's overlay only. BUILD_DIR must be visible inside (bind it with
+# --bind-ro=); since cmake --install writes its manifest into the build dir, a tmpfs-backed
+# overlay is mounted over it inside the container. Sets TCS_INSTALL_BINDIR,
+# TCS_INSTALL_UNITDIR and TCS_INSTALL_SERVICEDIR (where service binaries went: the registry's
+# `~`).
 #
 # The prefix is the build's own CMAKE_INSTALL_PREFIX (or TCS_INSTALL_PREFIX): paths that are
 # fixed at configure time (the generator symlink's target, the template's ExecStart, the
 # defaults compiled into tcs-unitgen) only agree with the installed files for that prefix.
 tcs_nspawn_install() {
   local build=$1
+  shift
+  local components=("$@")
+  ((${#components[@]})) || components=(runtime)
   [[ -f "$build/CMakeCache.txt" ]] || tcs_fail "$build is not a CMake build dir"
   local configured prefix bindir
   configured=$(tcs_cmake_cache "$build" CMAKE_INSTALL_PREFIX)
@@ -313,24 +322,28 @@ tcs_nspawn_install() {
   [[ "$bindir" == /* ]] || bindir="$prefix/${bindir:-bin}"
   TCS_INSTALL_BINDIR=$bindir
   TCS_INSTALL_UNITDIR=$(tcs_cmake_cache "$build" TCS_SYSTEMD_UNIT_DIR)
+  TCS_INSTALL_SERVICEDIR=$(tcs_cmake_cache "$build" TCS_SERVICE_BIN_DIR)
+  [[ "$prefix" == "$configured" ]] || TCS_INSTALL_SERVICEDIR="$prefix/${TCS_INSTALL_SERVICEDIR#"$configured"/}"
   if [[ "$prefix" != "$configured" ]]; then
     tcs_log "WARNING: installing with --prefix $prefix into a build configured for $configured:" \
       "configure-time paths (generator link, template ExecStart) will point to $configured"
   fi
-  tcs_log "installing $build into the container (prefix $prefix)"
+  tcs_log "installing $build into the container (prefix $prefix, components ${components[*]})"
   local out="$TCS_TEST_TMPDIR/install.log"
   if ! tcs_sh '
       set -e
-      b=$1
+      b=$1 prefix=$2
+      shift 2
       if ! touch "$b/.tcs-writable" 2>/dev/null; then
         mkdir -p /run/tcs-build-overlay/upper /run/tcs-build-overlay/work
         mount -t overlay tcs-build-overlay \
           -o "lowerdir=$b,upperdir=/run/tcs-build-overlay/upper,workdir=/run/tcs-build-overlay/work" "$b"
       fi
-      cmake --install "$b" --prefix "$2" --component runtime
+      for c in "$@"; do cmake --install "$b" --prefix "$prefix" --component "$c"; done
+      ldconfig  # the new libtcs*.so.0 in the libdir
       systemd-sysusers
       id tcs
-    ' "$build" "$prefix" >"$out" 2>&1; then
+    ' "$build" "$prefix" "${components[@]}" >"$out" 2>&1; then
     cat "$out" >&2
     tcs_fail "installing the build into the container failed"
   fi

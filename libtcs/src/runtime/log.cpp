@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 #include <sys/uio.h>
+// We pass the caller's CODE_FILE/CODE_LINE/CODE_FUNC ourselves, not this file's.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
@@ -119,7 +121,10 @@ bool underSystemd() noexcept {
         static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino)
       return true;
   }
-  return std::getenv("INVOCATION_ID") != nullptr;
+  // $INVOCATION_ID alone (stderr redirected, or the variable inherited by a shell or container)
+  // counts only with a journal to write to: sd_journal_send() drops records silently when its
+  // socket is missing, which would lose every line.
+  return std::getenv("INVOCATION_ID") != nullptr && ::access("/run/systemd/journal/socket", F_OK) == 0;
 }
 
 void configure(Backend backend, Identity identity, Level minimum) {

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// 04_monitoring: reporting the service's own status, on a CyclicService.
+//
+// RUN:             build/services/bin/examples.monitoring config/examples.yaml tutorial
+// EXPECTED OUTPUT: "status ok: Cycle N" every 2 s; every 10th cycle an ERROR and
+//                  "status error: Error count: k". With max_errors: 5 (examples.yaml) the 5th
+//                  error, at cycle 50 (~100 s), gives "status failed: Max errors exceeded" and
+//                  the service ends with exit status 1 (under systemd, `restart: always` starts it
+//                  again 3 s later). Ctrl-C before that: exit status 0.
+//
+// Under systemd every setStatus() is the unit's status line:
+//
+//   $ systemctl status tcs@examples.monitoring:tutorial
+//        Status: "error: Error count: 2"
+//
+// The framework sets the lifecycle statuses itself (startup → ok "Service running" →
+// shutdown, or failed when the service throws); a service refines them while it runs. Values:
+// ok, idle, busy, degraded, warning, error, failed (and the framework's unknown, startup,
+// shutdown). An unchanged status + message is not sent again.
+//
+// Unlike upstream's example, the error counter counts every error since the start: a good
+// cycle sets the status back to ok but does not reset the count, so max_errors is really
+// reached. (Upstream resets it on the next good cycle, so its "Max errors exceeded" branch
+// can never run.)
+#include <stdexcept>
+#include <string>
+#include <tcs/tcs.hpp>
+
+class Monitoring : public tcs::CyclicService {
+  // CyclicService calls cycle() every `interval` seconds; this is the default when the entry
+  // has no `interval`.
+  double defaultInterval() const override { return 2.0; }
+
+  void onStart() override {
+    maxErrors_ = settings().get("max_errors", 3);
+    errors_ = 0;
+    // ---- NATS monitoring goes here (a later issue) --------------------------------------
+    // With the NATS layer, every setStatus() below is also published for tcsctl; this is the
+    // place where the service will register what NATS monitoring adds on top: sub-monitors
+    // for its parts (children), a metrics callback (e.g. the error count) and a healthcheck
+    // callback (e.g. failed once errors_ >= maxErrors_). Nothing to register yet.
+    // ---------------------------------------------------------------------------------------
+  }
+
+  void cycle() override {
+    const unsigned long long n = cycleCount();  // 1, 2, 3, … (counted by the framework)
+    try {
+      work(n);
+      report(tcs::Status::Ok, fmt::format("Cycle {}", n));
+    } catch (const std::exception& e) {
+      ++errors_;
+      log().error("Cycle {} failed: {} (error {} of at most {})", n, e.what(), errors_, maxErrors_);
+      if (errors_ >= maxErrors_) {
+        report(tcs::Status::Failed, "Max errors exceeded");
+        // Leave the loop for good: an exception escaping cycle() ends the service with exit
+        // status 1, so systemd sees the failure and applies the `restart:` policy. (Returning
+        // would just wait for the next tick.)
+        throw std::runtime_error("Max errors exceeded");
+      }
+      report(tcs::Status::Error, fmt::format("Error count: {}", errors_));
+    }
+  }
+
+  // The real work of a cycle; every 10th one fails.
+  void work(unsigned long long n) {
+    if (n % 10 == 0) throw std::runtime_error("simulated internal error");
+  }
+
+  // setStatus() reaches systemd (and later NATS) but not the terminal: log it as well.
+  void report(tcs::Status status, std::string message) {
+    log().info("status {}: {}", tcs::toString(status), message);
+    setStatus(status, std::move(message));
+  }
+
+  int maxErrors_ = 3;
+  int errors_ = 0;
+};
+
+TCS_SERVICE(Monitoring, "examples.monitoring")
