@@ -2073,3 +2073,20 @@ TEST(ConfigShippedFiles, ServicesSampleYamlLoads) {
   EXPECT_EQ(s->settings.get<std::string>("message", ""), "Hello World!");
   EXPECT_EQ(s->restart, RestartPolicy::OnFailure);
 }
+
+TEST(ConfigSettings, RejectThrowsAtTheValuesLocationOrTheEntrysWhenAbsent) {
+  const auto s = loadOne(oneService("worker_count: 0"));
+  try {
+    s.settings.reject("worker_count", "must be at least 1");
+    FAIL() << "reject() returned";
+  } catch (const tcs::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "services.yaml:4:19: services[0].worker_count: 0 must be at least 1");
+  }
+  try {
+    s.settings.reject("interval", "must be > 0 seconds");
+    FAIL() << "reject() returned";
+  } catch (const tcs::ConfigError& e) {
+    EXPECT_EQ(e.yamlPath(), "services[0].interval");
+    EXPECT_NE(std::string(e.what()).find("(default) must be > 0 seconds"), std::string::npos) << e.what();
+  }
+}

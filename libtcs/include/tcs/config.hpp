@@ -106,6 +106,12 @@ class Settings {
   template <typename T>
   T require(std::string_view key) const;
   bool contains(std::string_view key) const noexcept;
+  /**
+   * @brief Rejects the value of @p key: throws tcs::ConfigError at that value's location
+   * (or the entry's, when the key is absent), e.g. `reject("worker_count", "must be at least 1")`.
+   * The runtime turns it into exit status 78 (configuration error).
+   */
+  [[noreturn]] void reject(std::string_view key, std::string_view why) const;
   const Value* find(std::string_view key) const noexcept { return root_.find(key); }
   const Value& root() const noexcept { return root_; }
   const std::string& file() const noexcept { return file_; }

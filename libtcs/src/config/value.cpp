@@ -101,6 +101,14 @@ std::string Value::describe() const {
 
 Settings::Settings(std::string file, Value mapping) : file_(std::move(file)), root_(std::move(mapping)) {}
 
+void Settings::reject(std::string_view key, std::string_view why) const {
+  if (const Value* v = root_.find(key))
+    throw ConfigError(file_, v->mark().line, v->mark().column, v->path(), fmt::format("{} {}", v->describe(), why));
+  throw ConfigError(file_, root_.mark().line, root_.mark().column,
+                    root_.path().empty() ? std::string(key) : fmt::format("{}.{}", root_.path(), key),
+                    fmt::format("(default) {}", why));
+}
+
 bool Settings::contains(std::string_view key) const noexcept {
   const Value* v = root_.find(key);
   return v && !v->isNull();

@@ -18,7 +18,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <stdexcept>
 #include <stop_token>
 #include <tcs/tcs.hpp>
 #include <thread>
@@ -28,10 +27,10 @@ class NonBlocking : public tcs::PermanentService {
   void start() override {
     const int count = settings().get("worker_count", 3);
     interval_ = std::chrono::duration<double>(settings().get("interval", 2.0));
-    // A throw here fails the start (exit status 1): the unit fails instead of running half a
-    // service.
-    if (count < 1) throw std::invalid_argument("worker_count must be at least 1");
-    if (!(interval_.count() > 0)) throw std::invalid_argument("interval must be > 0 seconds");
+    // A bad value fails the start with file:line and exit status 78 (configuration error):
+    // the unit fails instead of running half a service, and does not restart in a loop.
+    if (count < 1) settings().reject("worker_count", "must be at least 1");
+    if (!(interval_.count() > 0)) settings().reject("interval", "must be > 0 seconds");
     active_ = count;
     for (int id = 1; id <= count; ++id) workers_.emplace_back([this, id](std::stop_token stop) { work(id, stop); });
     log().info("Started {} workers", count);

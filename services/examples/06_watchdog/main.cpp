@@ -27,7 +27,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <tcs/tcs.hpp>
@@ -37,7 +36,7 @@ class Watchdog : public tcs::BlockingService {
   void onStart() override {
     workSeconds_ = settings().get("work_seconds", 0.5);
     stallAfter_ = settings().get("stall_after", 0.0);  // 0 = never stall
-    if (!(workSeconds_ > 0)) throw std::invalid_argument("work_seconds must be > 0");
+    if (!(workSeconds_ > 0)) settings().reject("work_seconds", "must be > 0");
     log().info("Working in chunks of {}s{}", workSeconds_,
                stallAfter_ > 0 ? fmt::format(", stalling after {}s", stallAfter_) : std::string());
   }
