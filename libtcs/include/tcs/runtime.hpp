@@ -117,6 +117,10 @@ class Runtime {
   std::atomic<int> sleeping_{0};
   bool progressWarned_ = false;
 
+  // signals
+  static constexpr std::chrono::milliseconds kDuplicateSignalWindow{200};
+  std::optional<std::chrono::steady_clock::time_point> firstSignalAt_;
+
   // worker
   std::thread worker_;
   std::atomic<bool> workerDone_{false};

@@ -158,11 +158,19 @@ bool Runtime::handleSignals() {
       continue;
     }
     if (stopRequested_.load()) {
+      // The same stop delivered twice (coreutils `timeout` signals the child and then its
+      // process group) is not an operator insisting: ignore repeats within a short window.
+      if (firstSignalAt_ && Clock::now() - *firstSignalAt_ < kDuplicateSignalWindow) {
+        log::debug("ignoring a repeated {} ({} ms after the first)", ::strsignal(sig),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *firstSignalAt_).count());
+        continue;
+      }
       // Second SIGTERM/SIGINT: the operator insists (Ctrl-C twice). Leave now.
       log::warning("received {} again while stopping: exiting immediately", ::strsignal(sig));
       std::_Exit(128 + sig);
     }
     log::info("received {}: stopping {}", ::strsignal(sig), serviceId_);
+    firstSignalAt_ = Clock::now();
     terminate = true;
   }
   return terminate;
@@ -219,22 +227,31 @@ void Runtime::finishWorker() {
 int Runtime::run() {
   phase_ = Phase::Starting;
   setStatus(Status::Startup, "Starting service");
+  // A failed start is not followed by stop()/onStop() (their counterpart never succeeded; a
+  // cyclic service's onStart() may not even have run), and the failure stays the final STATUS=.
+  const auto startFailed = [this](int code, std::string reason) {
+    exitCode_ = code;
+    phase_ = Phase::Stopping;
+    requestStop();
+    notifier_.notify("STOPPING=1");
+    setStatus(Status::Failed, std::move(reason));
+    if (worker_.joinable() && !joinWorker()) {
+      if (options_.exitOnStuckWorker) std::_Exit(exit_code::kFailure);
+      worker_.detach();
+    }
+    log::info("{} stopped (exit status {})", serviceId_, code);
+    phase_ = Phase::Stopped;
+    return code;
+  };
   try {
     service_.frameworkStart();
   } catch (const ConfigError& e) {
-    log::critical("{}: configuration error: {}", serviceId_, e.what());
-    setStatus(Status::Failed, std::string("Configuration error: ") + e.what());
-    requestStop();
-    stopService();
-    phase_ = Phase::Stopped;
-    return exit_code::kConfig;
-  } catch (const std::exception& e) {
-    log::critical("{}: failed to start: {}", serviceId_, e.what());
-    setStatus(Status::Failed, std::string("Failed to start service: ") + e.what());
-    requestStop();
-    stopService();
-    phase_ = Phase::Stopped;
-    return exit_code::kFailure;
+    log::critical("configuration error: {}", e.what());
+    return startFailed(exit_code::kConfig, std::string("Configuration error: ") + e.what());
+  } catch (...) {
+    const std::string what = describe(std::current_exception());
+    log::critical("failed to start: {}", what);
+    return startFailed(exit_code::kFailure, "Failed to start service: " + what);
   }
   phase_ = Phase::Running;
   {
@@ -296,8 +313,8 @@ void Runtime::stopService() {
   if (!selfEnded || exitCode_ == exit_code::kOk) setStatus(Status::Shutdown, "Stopping service");
   try {
     service_.frameworkStop();
-  } catch (const std::exception& e) {
-    log::error("{}: stop failed: {}", serviceId_, e.what());
+  } catch (...) {
+    log::error("stop failed: {}", describe(std::current_exception()));
     if (exitCode_ == exit_code::kOk) exitCode_ = exit_code::kFailure;
   }
   if (worker_.joinable() && !workerDone_.load()) {

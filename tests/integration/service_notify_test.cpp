@@ -1,0 +1,1005 @@
+// SPDX-License-Identifier: MIT
+// Integration tests: the real service binaries from this build, run against a NOTIFY_SOCKET the
+// test owns (an AF_UNIX datagram socket in a temporary directory), with WATCHDOG_USEC set and a
+// config file written for the test. They check the sd_notify sequences (READY/STATUS/STOPPING/
+// WATCHDOG) and their timing, exit statuses, the command line and stderr logging.
+//
+// Every child is spawned by the test, killed (by PID) only if still running at the end, and
+// always reaped. Timing checks are loose: a noisy 2-core machine and sanitizer builds.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "temp_dir.hpp"
+#include "wait_until.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using tcs::test::readFile;
+using tcs::test::TempDir;
+using tcs::test::waitUntil;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+namespace fs = std::filesystem;
+
+constexpr const char* kHelloWorld = TCS_BIN_HELLO_WORLD;
+constexpr const char* kCrash = TCS_BIN_TEST_CRASH;
+constexpr const char* kSignal = TCS_BIN_TEST_SIGNAL;
+constexpr const char* kHang = TCS_BIN_TEST_HANG;
+constexpr const char* kSlowStart = TCS_BIN_TEST_SLOW_START;
+constexpr const char* kIgnoreTerm = TCS_BIN_TEST_IGNORE_TERM;
+constexpr const char* kSingleShot = TCS_BIN_TEST_SINGLE_SHOT;
+constexpr const char* kCyclic = TCS_BIN_TEST_CYCLIC;
+
+double secondsOf(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::vector<std::string> splitLines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = text.find('\n', start);
+    lines.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+// ---- the notify socket -----------------------------------------------------------------------
+
+/** @brief One datagram received on the notify socket, with its arrival time and sender PID. */
+struct Notification {
+  Clock::time_point at;
+  std::string text;
+  pid_t pid = 0;
+};
+
+/** @brief A NOTIFY_SOCKET: bound datagram socket plus a thread that records what arrives. */
+class NotifySocket {
+ public:
+  explicit NotifySocket(fs::path path) : path_(std::move(path)) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.string().size() >= sizeof addr.sun_path)
+      throw std::runtime_error("socket path too long: " + path_.string());
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    const int on = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);  // sender PID, like systemd
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::system_error(errno, std::generic_category(), "bind " + path_.string());
+    if (::pipe2(wakeup_, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    reader_ = std::thread([this] { readLoop(); });
+  }
+  ~NotifySocket() {
+    [[maybe_unused]] auto n = ::write(wakeup_[1], "q", 1);
+    reader_.join();
+    ::close(wakeup_[0]);
+    ::close(wakeup_[1]);
+    ::close(fd_);
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+  std::vector<Notification> messages() const {
+    std::lock_guard lock(mutex_);
+    return messages_;
+  }
+  /** @brief Every message except WATCHDOG=1, in order. */
+  std::vector<std::string> lifecycle() const {
+    std::vector<std::string> out;
+    for (const auto& m : messages())
+      if (m.text != "WATCHDOG=1") out.push_back(m.text);
+    return out;
+  }
+  std::vector<std::string> statuses() const {
+    std::vector<std::string> out;
+    for (const auto& m : messages())
+      for (const auto& line : splitLines(m.text))
+        if (line.starts_with("STATUS=")) out.push_back(line.substr(7));
+    return out;
+  }
+  std::vector<Clock::time_point> pings() const {
+    std::vector<Clock::time_point> out;
+    for (const auto& m : messages())
+      if (m.text == "WATCHDOG=1") out.push_back(m.at);
+    return out;
+  }
+  std::size_t pingsAfter(Clock::time_point t) const {
+    const auto p = pings();
+    return static_cast<std::size_t>(std::count_if(p.begin(), p.end(), [&](auto x) { return x > t; }));
+  }
+  /** @brief The first message that has @p line as one of its lines. */
+  std::optional<Notification> find(std::string_view line) const {
+    for (const auto& m : messages())
+      for (const auto& l : splitLines(m.text))
+        if (l == line) return m;
+    return std::nullopt;
+  }
+  std::optional<std::size_t> indexOf(std::string_view line) const {
+    const auto all = messages();
+    for (std::size_t i = 0; i < all.size(); ++i)
+      for (const auto& l : splitLines(all[i].text))
+        if (l == line) return i;
+    return std::nullopt;
+  }
+  bool has(std::string_view line) const { return find(line).has_value(); }
+  /**
+   * @brief Returns once every datagram queued on the socket before the call is recorded. After
+   * a child has exited all it sent is queued, but the reader thread may not have taken it yet.
+   */
+  void sync() {
+    std::unique_lock lock(mutex_);
+    const auto target = flushes_ + 1;
+    [[maybe_unused]] auto n = ::write(wakeup_[1], "f", 1);
+    if (!flushed_.wait_for(lock, 10s, [&] { return flushes_ >= target; }))
+      throw std::runtime_error("notify socket reader did not flush");
+  }
+  /** @brief Forgets what arrived so far (between runs within one test). */
+  void clear() {
+    std::lock_guard lock(mutex_);
+    messages_.clear();
+  }
+  bool waitFor(std::string_view line, std::chrono::milliseconds timeout = 15s) const {
+    return waitUntil([&] { return has(line); }, timeout, 5ms);
+  }
+
+ private:
+  void readLoop() {
+    for (;;) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {wakeup_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents) {
+        char request = 'q';
+        if (::read(wakeup_[0], &request, 1) != 1 || request == 'q') return;
+        while (receive()) {  // 'f': take everything queued, then report
+        }
+        std::lock_guard lock(mutex_);
+        ++flushes_;
+        flushed_.notify_all();
+        continue;
+      }
+      receive();
+    }
+  }
+
+  /** @return whether a datagram was there. */
+  bool receive() {
+    char buf[4096];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return false;
+    Notification note{Clock::now(), std::string(buf, static_cast<std::size_t>(n)), 0};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+        ucred cred{};
+        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        note.pid = cred.pid;
+      }
+    std::lock_guard lock(mutex_);
+    messages_.push_back(std::move(note));
+    return true;
+  }
+
+  fs::path path_;
+  int fd_ = -1;
+  int wakeup_[2] = {-1, -1};
+  std::thread reader_;
+  mutable std::mutex mutex_;
+  std::condition_variable flushed_;
+  unsigned long flushes_ = 0;
+  std::vector<Notification> messages_;
+};
+
+// ---- child processes -------------------------------------------------------------------------
+
+/** @brief How a child ended, from its wait status. */
+struct ExitStatus {
+  int raw = 0;
+  bool exited() const { return WIFEXITED(raw); }
+  int code() const { return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1; }
+  bool signaled() const { return WIFSIGNALED(raw); }
+  int signal() const { return WIFSIGNALED(raw) ? WTERMSIG(raw) : 0; }
+};
+
+std::ostream& operator<<(std::ostream& os, const ExitStatus& s) {
+  if (s.exited()) return os << "exit status " << s.code();
+  if (s.signaled()) return os << "killed by signal " << s.signal() << " (" << ::strsignal(s.signal()) << ")";
+  return os << "wait status " << s.raw;
+}
+
+/** @brief Reads a pseudo-terminal master until the slave side is gone. */
+class PtyCapture {
+ public:
+  PtyCapture() {
+    master_ = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0)
+      throw std::system_error(errno, std::generic_category(), "posix_openpt");
+    char name[128];
+    if (::ptsname_r(master_, name, sizeof name) != 0)
+      throw std::system_error(errno, std::generic_category(), "ptsname");
+    slave_ = name;
+  }
+  ~PtyCapture() {
+    if (reader_.joinable()) reader_.join();
+    ::close(master_);
+  }
+  PtyCapture(const PtyCapture&) = delete;
+  PtyCapture& operator=(const PtyCapture&) = delete;
+  const std::string& slave() const { return slave_; }
+  /** @brief Starts reading; call after the child opened the slave. */
+  void start() {
+    reader_ = std::thread([this] {
+      char buf[1024];
+      for (;;) {
+        const ssize_t n = ::read(master_, buf, sizeof buf);
+        if (n <= 0) {
+          if (n < 0 && errno == EINTR) continue;
+          return;  // EIO: every slave descriptor is closed
+        }
+        std::lock_guard lock(mutex_);
+        text_.append(buf, static_cast<std::size_t>(n));
+      }
+    });
+  }
+  /** @brief Everything read; joins the reader (the child must have exited). */
+  std::string finish() {
+    if (reader_.joinable()) reader_.join();
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  int master_ = -1;
+  std::string slave_;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::string text_;
+};
+
+/** @brief A spawned service process; killed with SIGKILL and reaped if the test did not. */
+class Child {
+ public:
+  Child(const std::string& binary, const std::vector<std::string>& args, const std::vector<std::string>& env,
+        const fs::path& stdoutPath, const fs::path& stderrPath, const std::string& stderrTty = {},
+        std::function<void()> afterExit = {})
+      : stdout_(stdoutPath), stderr_(stderrPath), afterExit_(std::move(afterExit)) {
+    std::vector<std::string> argvStore{binary};
+    argvStore.insert(argvStore.end(), args.begin(), args.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : argvStore) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> envStore = env;
+    for (auto& e : envStore) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdoutPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (stderrTty.empty())
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderrPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    else
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderrTty.c_str(), O_RDWR | O_NOCTTY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGSEGV}) sigaddset(&defaults, sig);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);  // its own process group: no terminal signals from us
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    started_ = Clock::now();
+    const int rc = ::posix_spawn(&pid_, binary.c_str(), &actions, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + binary);
+  }
+  ~Child() {
+    if (reaped_) return;
+    ::kill(pid_, SIGKILL);  // only our own child, by PID
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  Clock::time_point started() const { return started_; }
+  void signal(int sig) const {
+    if (!reaped_) ::kill(pid_, sig);
+  }
+  /** @return how it ended, or nullopt if it still runs after @p timeout. */
+  std::optional<ExitStatus> wait(std::chrono::milliseconds timeout = 15s) {
+    if (reaped_) return status_;
+    const bool ended = waitUntil(
+        [&] {
+          int status = 0;
+          const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+          if (r != pid_) return false;
+          reaped_ = true;
+          status_ = ExitStatus{status};
+          endedAt_ = Clock::now();
+          return true;
+        },
+        timeout, 5ms);
+    if (!ended) return std::nullopt;
+    if (afterExit_) afterExit_();
+    return status_;
+  }
+  bool running() {
+    if (reaped_) return false;
+    return !wait(0ms).has_value();
+  }
+  /** @brief When wait() saw it end (only after a successful wait()). */
+  Clock::time_point endedAt() const { return endedAt_; }
+  std::string stdoutText() const { return readFile(stdout_); }
+  std::string stderrText() const { return readFile(stderr_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  ExitStatus status_;
+  Clock::time_point started_, endedAt_;
+  fs::path stdout_, stderr_;
+  std::function<void()> afterExit_;
+};
+
+// ---- fixture ---------------------------------------------------------------------------------
+
+struct SpawnOptions {
+  std::optional<std::chrono::microseconds> watchdog;
+  std::vector<std::string> env;  ///< extra NAME=value entries
+  std::string stderrTty;         ///< a pty slave to use as stderr instead of a file
+  bool notifySocket = true;
+};
+
+class ServiceNotifyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // test.signal dies by SIGSEGV: no core files from the tests.
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+  }
+
+  /**
+   * @brief Writes services.yaml with one entry `<type>` / variant `it` whose settings are
+   * @p settings ("key: value" lines). The first setting is on line 6.
+   */
+  fs::path config(const std::string& type, const std::vector<std::string>& settings) {
+    std::string yaml = "registry:\n  " + type + ": ~\nservices:\n  - type: " + type + "\n    variant: it\n";
+    for (const auto& s : settings) yaml += "    " + s + "\n";
+    return dir_.write("services.yaml", yaml);
+  }
+
+  std::unique_ptr<Child> spawn(const std::string& binary, const std::vector<std::string>& args,
+                               const SpawnOptions& o = {}) {
+    std::vector<std::string> env;
+    if (o.notifySocket) env.push_back("NOTIFY_SOCKET=" + notify_.path().string());
+    if (o.watchdog) env.push_back("WATCHDOG_USEC=" + std::to_string(o.watchdog->count()));
+    // Sanitizer settings pass through; nothing else from the test's environment (notably no
+    // INVOCATION_ID/JOURNAL_STREAM from a runner that itself runs under systemd).
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TMPDIR", "PATH"})
+      if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+    env.insert(env.end(), o.env.begin(), o.env.end());
+    const auto n = std::to_string(++spawned_);
+    return std::make_unique<Child>(binary, args, env, dir_ / ("stdout-" + n + ".txt"), dir_ / ("stderr-" + n + ".txt"),
+                                   o.stderrTty, [this] { notify_.sync(); });  // all it sent is recorded
+  }
+
+  /** @brief Runs @p binary to its end (a short-lived invocation, e.g. --help). */
+  std::pair<ExitStatus, std::unique_ptr<Child>> runToEnd(const std::string& binary,
+                                                         const std::vector<std::string>& args,
+                                                         const SpawnOptions& o = {}) {
+    auto child = spawn(binary, args, o);
+    const auto status = child->wait();
+    if (!status) {
+      ADD_FAILURE() << binary << " did not end";
+      return {ExitStatus{-1}, std::move(child)};
+    }
+    return {*status, std::move(child)};
+  }
+
+  TempDir dir_;
+  NotifySocket notify_{dir_ / "notify.sock"};
+  int spawned_ = 0;
+};
+
+constexpr auto kWatchdog = std::chrono::microseconds(400ms);
+
+SpawnOptions withEnv(std::vector<std::string> env) {
+  SpawnOptions o;
+  o.env = std::move(env);
+  return o;
+}
+SpawnOptions withWatchdog(std::vector<std::string> env = {}) {
+  SpawnOptions o = withEnv(std::move(env));
+  o.watchdog = kWatchdog;
+  return o;
+}
+
+double medianGap(const std::vector<Clock::time_point>& pings) {
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < pings.size(); ++i) gaps.push_back(secondsOf(pings[i] - pings[i - 1]));
+  if (gaps.empty()) return 0;
+  std::sort(gaps.begin(), gaps.end());
+  return gaps[gaps.size() / 2];
+}
+
+bool hasEscapeCodes(std::string_view text) {
+  return text.find('\033') != std::string_view::npos;
+}
+
+// ---- hello_world: READY, STATUS, WATCHDOG, SIGTERM -------------------------------------------
+
+TEST_F(ServiceNotifyTest, HelloWorldReadyStatusWatchdogAndCleanStop) {
+  const auto cfg = config("hello_world", {"interval: 0.2", "message: \"Hello World!\""});
+  auto child = spawn(kHelloWorld, {cfg.string(), "it"}, withWatchdog());
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  const auto ready = notify_.find("READY=1");
+  EXPECT_THAT(splitLines(ready->text), Contains(fmt::format("MAINPID={}", child->pid())));
+  EXPECT_EQ(ready->pid, child->pid()) << "sent by the service process itself";
+  ASSERT_TRUE(notify_.waitFor("STATUS=ok: Hello World! (3 sent)"));
+  ASSERT_TRUE(waitUntil([&] { return notify_.pings().size() >= 5; }, 10s));
+
+  const auto life = notify_.lifecycle();
+  ASSERT_FALSE(life.empty());
+  EXPECT_EQ(life.front(), "STATUS=startup: Starting service");
+  // "(1 sent)" may ride on READY or precede it (run() starts as READY goes out); later ones follow it.
+  EXPECT_TRUE(notify_.has("STATUS=ok: Hello World! (1 sent)"));
+  EXPECT_LT(*notify_.indexOf("READY=1"), *notify_.indexOf("STATUS=ok: Hello World! (2 sent)"));
+  EXPECT_LT(*notify_.indexOf("STATUS=ok: Hello World! (2 sent)"), *notify_.indexOf("STATUS=ok: Hello World! (3 sent)"));
+  const double perMessage = secondsOf(notify_.find("STATUS=ok: Hello World! (3 sent)")->at -
+                                      notify_.find("STATUS=ok: Hello World! (2 sent)")->at);
+  EXPECT_GT(perMessage, 0.1);
+  EXPECT_LT(perMessage, 0.6);
+  // Watchdog: every half interval, from READY on.
+  const auto pings = notify_.pings();
+  EXPECT_GE(pings.front(), ready->at);
+  EXPECT_GT(medianGap(pings), 0.12);
+  EXPECT_LT(medianGap(pings), 0.32);
+  for (const auto& m : notify_.messages()) EXPECT_EQ(m.pid, child->pid()) << m.text;
+  EXPECT_FALSE(notify_.has("STOPPING=1"));
+
+  const auto termAt = Clock::now();
+  child->signal(SIGTERM);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited()) << *status;
+  EXPECT_EQ(status->code(), 0) << *status;
+  EXPECT_LT(secondsOf(child->endedAt() - termAt), 2.0) << "a sleeping service stops promptly";
+  ASSERT_TRUE(notify_.has("STOPPING=1"));
+  const auto statuses = notify_.statuses();
+  EXPECT_EQ(statuses.back(), "shutdown: Service stopped");
+  EXPECT_THAT(statuses, Contains("shutdown: Stopping service"));
+  EXPECT_LT(*notify_.indexOf("STOPPING=1"), *notify_.indexOf("STATUS=shutdown: Service stopped"));
+
+  const auto err = child->stderrText();
+  EXPECT_THAT(err, HasSubstr("Standalone Service: hello_world.it"));
+  EXPECT_THAT(err, HasSubstr("Hello World! (interval: 0.2s)"));
+  EXPECT_THAT(err, HasSubstr("received Terminated"));
+  EXPECT_THAT(err, HasSubstr("Hello World service cleaning up"));
+}
+
+TEST_F(ServiceNotifyTest, SigintStopsLikeSigterm) {
+  const auto cfg = config("hello_world", {"interval: 0.2"});
+  auto child = spawn(kHelloWorld, {cfg.string(), "it", "--no-banner"});
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  child->signal(SIGINT);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code(), 0) << *status;
+  EXPECT_TRUE(notify_.has("STOPPING=1"));
+  EXPECT_EQ(notify_.pings().size(), 0u) << "no WATCHDOG_USEC, no pings";
+}
+
+TEST_F(ServiceNotifyTest, SighupIsIgnored) {
+  const auto cfg = config("hello_world", {"interval: 0.2"});
+  auto child = spawn(kHelloWorld, {cfg.string(), "it", "--no-banner"});
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  child->signal(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] { return child->stderrText().find("SIGHUP") != std::string::npos; }));
+  const auto hupAt = Clock::now();
+  // Still running and still working after the SIGHUP.
+  ASSERT_TRUE(waitUntil([&] {
+    const auto m = notify_.messages();
+    return std::any_of(m.begin(), m.end(),
+                       [&](const auto& x) { return x.at > hupAt && x.text.starts_with("STATUS=ok"); });
+  }));
+  EXPECT_TRUE(child->running());
+  EXPECT_FALSE(notify_.has("STOPPING=1"));
+  child->signal(SIGTERM);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code(), 0) << *status;
+}
+
+TEST_F(ServiceNotifyTest, WatchdogPidOfAnotherProcessMeansNoPings) {
+  const auto cfg = config("hello_world", {"interval: 0.2"});
+  auto child = spawn(kHelloWorld, {cfg.string(), "it", "--no-banner"},
+                     withWatchdog({fmt::format("WATCHDOG_PID={}", ::getpid())}));
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  ASSERT_TRUE(notify_.waitFor("STATUS=ok: Hello World! (4 sent)"));  // ≥ 0.6 s = 3 ping periods
+  EXPECT_EQ(notify_.pings().size(), 0u) << "the watchdog belongs to another process";
+  child->signal(SIGTERM);
+  ASSERT_TRUE(child->wait(5s));
+}
+
+// ---- the watchdog withholds pings when the service stops making progress -----------------------
+
+TEST_F(ServiceNotifyTest, HangServiceWatchdogPingsStopWithinOneInterval) {
+  const auto cfg = config("test.hang", {"hang_after: 0.6", "stop_timeout: 0.5"});
+  auto child = spawn(kHang, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  // The service says "hanging" right before it blocks for good; its last liveness point (the
+  // end of its last sleep) is just before that.
+  ASSERT_TRUE(notify_.waitFor("STATUS=ok: hanging", 10s));
+  const auto hungAt = notify_.find("STATUS=ok: hanging")->at;
+  const auto readyAt = notify_.find("READY=1")->at;
+  EXPECT_GE(notify_.pings().size(), 2u) << "pings while it made progress";
+  EXPECT_LT(medianGap(notify_.pings()), 0.32);
+  EXPECT_GE(notify_.pingsAfter(readyAt), 2u);
+
+  // Wait three intervals past the hang: no ping may come later than one interval after it.
+  const auto limit = hungAt + kWatchdog + 150ms;
+  EXPECT_FALSE(waitUntil([&] { return notify_.pingsAfter(limit) > 0; },
+                         std::chrono::duration_cast<std::chrono::milliseconds>(hungAt + 3 * kWatchdog - Clock::now())))
+      << "WATCHDOG=1 kept coming more than one interval after the service hung";
+  EXPECT_TRUE(child->running()) << "the process lives on: killing it is systemd's job";
+  EXPECT_THAT(child->stderrText(), HasSubstr("made no progress"));
+
+  // A graceful stop cannot end the deadlocked run(): exit 1 after stop_timeout.
+  const auto termAt = Clock::now();
+  child->signal(SIGTERM);
+  const auto status = child->wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code(), 1) << *status;
+  EXPECT_GT(secondsOf(child->endedAt() - termAt), 0.4);
+  EXPECT_EQ(notify_.statuses().back(), "failed: Did not stop in time");
+}
+
+// ---- crash, signal, single shot --------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, CrashExitsWithItsCodeAndNeverSendsStopping) {
+  const auto cfg = config("test.crash", {"run_duration: 0.3", "exit_code: 3"});
+  auto child = spawn(kCrash, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+  const auto status = child->wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited()) << *status;
+  EXPECT_EQ(status->code(), 3) << *status;
+  ASSERT_TRUE(notify_.has("READY=1"));
+  EXPECT_GT(secondsOf(child->endedAt() - notify_.find("READY=1")->at), 0.25);
+  EXPECT_FALSE(notify_.has("STOPPING=1"));
+  EXPECT_THAT(child->stderrText(), HasSubstr("simulated crash"));
+}
+
+TEST_F(ServiceNotifyTest, SignalServiceDiesByItsSignal) {
+  struct Case {
+    std::vector<std::string> settings;
+    int signal;
+  };
+  for (const auto& c : {Case{{"run_duration: 0.2"}, SIGSEGV}, Case{{"run_duration: 0.2", "signal: SIGUSR1"}, SIGUSR1},
+                        Case{{"run_duration: 0.2", "signal: 9"}, SIGKILL}}) {
+    notify_.clear();
+    const auto cfg = config("test.signal", c.settings);
+    auto child = spawn(kSignal, {cfg.string(), "it", "--no-banner"});
+    const auto status = child->wait(10s);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(status->signaled()) << *status;
+    EXPECT_EQ(status->signal(), c.signal) << *status;
+    EXPECT_TRUE(notify_.has("READY=1"));
+    EXPECT_FALSE(notify_.has("STOPPING=1"));
+  }
+}
+
+TEST_F(ServiceNotifyTest, SignalServiceWithAnUnknownSignalIsAConfigError) {
+  const auto cfg = config("test.signal", {"signal: SIGNOPE"});
+  auto [status, child] = runToEnd(kSignal, {cfg.string(), "it", "--no-banner"});
+  EXPECT_EQ(status.code(), 78) << status;
+  EXPECT_FALSE(notify_.has("READY=1"));
+  EXPECT_THAT(child->stderrText(), HasSubstr(cfg.string() + ":6:"));
+  EXPECT_THAT(child->stderrText(), HasSubstr("unknown signal 'NOPE'"));
+}
+
+TEST_F(ServiceNotifyTest, SingleShotExitsWithItsCodeAfterReady) {
+  for (const int code : {0, 4}) {
+    notify_.clear();
+    const auto cfg = config("test.single_shot", {"duration: 0.2", fmt::format("exit_code: {}", code)});
+    auto child = spawn(kSingleShot, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+    const auto status = child->wait(10s);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(status->exited()) << *status;
+    EXPECT_EQ(status->code(), code) << *status;
+    const auto ready = notify_.find("READY=1");
+    ASSERT_TRUE(ready) << "a notify unit whose process exits before READY=1 fails";
+    EXPECT_GT(secondsOf(child->endedAt() - ready->at), 0.15) << "READY came before the work, not after";
+    EXPECT_THAT(child->stderrText(), HasSubstr(fmt::format("done, exit status {}", code)));
+  }
+}
+
+TEST_F(ServiceNotifyTest, SingleShotThrowingExitsOne) {
+  const auto cfg = config("test.single_shot", {"duration: 0.05", "throw: true"});
+  auto [status, child] = runToEnd(kSingleShot, {cfg.string(), "it", "--no-banner"});
+  EXPECT_EQ(status.code(), 1) << status;
+  EXPECT_EQ(notify_.statuses().back(), "failed: Error in service: simulated failure in execute()");
+  EXPECT_THAT(child->stderrText(), HasSubstr("simulated failure in execute()"));
+}
+
+// ---- start ----------------------------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, SlowStartSendsReadyOnlyAfterTheStartDelay) {
+  const auto cfg = config("test.slow_start", {"start_delay: 0.8"});
+  auto child = spawn(kSlowStart, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+  ASSERT_TRUE(notify_.waitFor("STATUS=startup: Starting service"));
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  const double startup = secondsOf(notify_.find("READY=1")->at - notify_.find("STATUS=startup: Starting service")->at);
+  EXPECT_GT(startup, 0.75);
+  EXPECT_LT(startup, 5.0);
+  EXPECT_EQ(notify_.pingsAfter(Clock::time_point{}), notify_.pingsAfter(notify_.find("READY=1")->at))
+      << "no pings during the start";
+  child->signal(SIGTERM);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code(), 0) << *status;
+}
+
+TEST_F(ServiceNotifyTest, FailedStartExitsOneWithoutReady) {
+  const auto cfg = config("test.slow_start", {"start_delay: 0.2", "fail_start: true"});
+  auto [status, child] = runToEnd(kSlowStart, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+  EXPECT_TRUE(status.exited()) << status;
+  EXPECT_EQ(status.code(), 1) << status;
+  EXPECT_FALSE(notify_.has("READY=1"));
+  EXPECT_EQ(notify_.pings().size(), 0u);
+  ASSERT_FALSE(notify_.statuses().empty());
+  EXPECT_EQ(notify_.statuses().back(), "failed: Failed to start service: simulated start failure")
+      << "systemctl status keeps the reason";
+  EXPECT_THAT(child->stderrText(), HasSubstr("simulated start failure"));
+}
+
+// ---- stop ------------------------------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, IgnoreTermExitsOneAfterTheStopTimeout) {
+  const auto cfg = config("test.ignore_term", {"stop_timeout: 1"});
+  auto child = spawn(kIgnoreTerm, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  ASSERT_TRUE(waitUntil([&] { return notify_.pings().size() >= 2; })) << "keepAlive() keeps it alive";
+  const auto termAt = Clock::now();
+  child->signal(SIGTERM);
+  const auto status = child->wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited()) << *status;
+  EXPECT_EQ(status->code(), 1) << *status;
+  const double took = secondsOf(child->endedAt() - termAt);
+  EXPECT_GT(took, 0.9);
+  EXPECT_LT(took, 4.0);
+  EXPECT_TRUE(notify_.has("STOPPING=1"));
+  EXPECT_EQ(notify_.statuses().back(), "failed: Did not stop in time");
+  EXPECT_THAT(child->stderrText(), HasSubstr("did not stop within 1.0 s"));
+}
+
+TEST_F(ServiceNotifyTest, SecondSigtermWhileStoppingExitsAtOnce) {
+  const auto cfg = config("test.ignore_term", {"stop_timeout: 20"});
+  auto child = spawn(kIgnoreTerm, {cfg.string(), "it", "--no-banner"});
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  child->signal(SIGTERM);
+  ASSERT_TRUE(notify_.waitFor("STOPPING=1"));
+  // A repeat within 200 ms counts as the same stop delivered twice; the operator is slower.
+  std::this_thread::sleep_for(300ms);
+  const auto secondAt = Clock::now();
+  child->signal(SIGTERM);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited()) << *status;
+  EXPECT_EQ(status->code(), 128 + SIGTERM) << *status;
+  EXPECT_LT(secondsOf(child->endedAt() - secondAt), 2.0);
+  EXPECT_THAT(child->stderrText(), HasSubstr("again while stopping"));
+}
+
+// ---- cyclic ----------------------------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, CyclicServiceCyclesAndReportsOverruns) {
+  const auto cfg = config("test.cyclic", {"interval: 0.2", "work: 0.01", "overrun_every: 3", "overrun_work: 0.5"});
+  auto child = spawn(kCyclic, {cfg.string(), "it", "--no-banner"}, withWatchdog());
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  ASSERT_TRUE(notify_.waitFor("STATUS=ok: 4 cycles", 10s));
+  EXPECT_TRUE(notify_.has("STATUS=ok: 1 cycles"));
+  EXPECT_TRUE(notify_.has("STATUS=ok: 3 cycles"));
+  // Cycle 3 worked 0.5 s from ~0.4 s: ticks 0.6 and 0.8 are skipped, cycle 4 runs at ~1.0 s.
+  const double gap = secondsOf(notify_.find("STATUS=ok: 4 cycles")->at - notify_.find("STATUS=ok: 3 cycles")->at);
+  EXPECT_GT(gap, 0.03) << "no back-to-back catch-up cycle after the overrun";
+  EXPECT_THAT(child->stderrText(), HasSubstr("skipped 2 tick(s)"));
+  child->signal(SIGTERM);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code(), 0) << *status;
+}
+
+// ---- configuration errors --------------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, SettingOfTheWrongTypeExits78NamingFileAndLine) {
+  const auto cfg = config("hello_world", {"interval: \"abc\"", "message: hi"});
+  auto [status, child] = runToEnd(kHelloWorld, {cfg.string(), "it", "--no-banner"});
+  EXPECT_TRUE(status.exited()) << status;
+  EXPECT_EQ(status.code(), 78) << status;
+  EXPECT_FALSE(notify_.has("READY=1"));
+  const auto err = child->stderrText();
+  EXPECT_THAT(err, HasSubstr(cfg.string() + ":6:"));
+  EXPECT_THAT(err, HasSubstr("services[0].interval"));
+  EXPECT_THAT(err, HasSubstr("'abc'"));
+  EXPECT_THAT(err, Not(HasSubstr("cleaning up"))) << "onStop() does not follow a failed onStart()";
+  ASSERT_FALSE(notify_.statuses().empty());
+  EXPECT_THAT(notify_.statuses().back(), StartsWith("failed: Configuration error: " + cfg.string() + ":6:"));
+}
+
+TEST_F(ServiceNotifyTest, InvalidEntryExits78NamingFileAndLine) {
+  const auto cfg = config("hello_world", {"interval: 1", "restart: sometimes"});
+  auto [status, child] = runToEnd(kHelloWorld, {cfg.string(), "it", "--no-banner"});
+  EXPECT_EQ(status.code(), 78) << status;
+  EXPECT_FALSE(notify_.has("READY=1"));
+  EXPECT_THAT(child->stderrText(), HasSubstr(cfg.string() + ":7:"));
+  EXPECT_THAT(child->stderrText(), HasSubstr("sometimes"));
+}
+
+TEST_F(ServiceNotifyTest, CyclicIntervalOfZeroExits78) {
+  const auto cfg = config("test.cyclic", {"interval: 0"});
+  auto [status, child] = runToEnd(kCyclic, {cfg.string(), "it", "--no-banner"});
+  EXPECT_EQ(status.code(), 78) << status;
+  EXPECT_FALSE(notify_.has("READY=1"));
+  EXPECT_THAT(child->stderrText(), HasSubstr(cfg.string() + ":6:"));
+}
+
+TEST_F(ServiceNotifyTest, MissingOrBrokenConfigFileExits78) {
+  {
+    auto [status, child] = runToEnd(kHelloWorld, {(dir_ / "missing.yaml").string(), "it", "--no-banner"});
+    EXPECT_EQ(status.code(), 78) << status;
+    EXPECT_THAT(child->stderrText(), HasSubstr("missing.yaml"));
+  }
+  {
+    const auto broken = dir_.write("broken.yaml", "services: [\n  - type: x\n");
+    auto [status, child] = runToEnd(kHelloWorld, {broken.string(), "it", "--no-banner"});
+    EXPECT_EQ(status.code(), 78) << status;
+    EXPECT_THAT(child->stderrText(), HasSubstr("broken.yaml"));
+  }
+  EXPECT_TRUE(notify_.messages().empty()) << "nothing is sent before the runtime starts";
+}
+
+TEST_F(ServiceNotifyTest, ServiceMissingFromTheConfigRunsWithDefaults) {
+  const auto cfg = config("hello_world", {"interval: 0.2"});
+  auto child = spawn(kHelloWorld, {cfg.string(), "other", "--no-banner"});
+  ASSERT_TRUE(notify_.waitFor("READY=1"));
+  // The first message is logged by run() on the worker: wait for it before stopping.
+  ASSERT_TRUE(notify_.waitFor("STATUS=ok: Hello World! (1 sent)"));
+  child->signal(SIGTERM);
+  const auto status = child->wait(5s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code(), 0) << *status;
+  EXPECT_THAT(child->stderrText(), HasSubstr("hello_world.other is not configured"));
+  EXPECT_THAT(child->stderrText(), HasSubstr("(interval: 5s)")) << "the built-in default";
+}
+
+// ---- command line ----------------------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, HelpAndVersion) {
+  {
+    auto [status, child] = runToEnd(kHelloWorld, {"--help"});
+    EXPECT_EQ(status.code(), 0) << status;
+    EXPECT_THAT(child->stdoutText(), HasSubstr("--log-level"));
+    EXPECT_THAT(child->stdoutText(), HasSubstr("--no-banner"));
+  }
+  {
+    auto [status, child] = runToEnd(kHelloWorld, {"--version"});
+    EXPECT_EQ(status.code(), 0) << status;
+    EXPECT_THAT(child->stdoutText(), StartsWith("hello_world "));
+  }
+  {
+    auto [status, child] = runToEnd(kCrash, {"--version"});
+    EXPECT_EQ(status.code(), 0) << status;
+    EXPECT_THAT(child->stdoutText(), StartsWith("test.crash "));
+  }
+  EXPECT_TRUE(notify_.messages().empty());
+}
+
+TEST_F(ServiceNotifyTest, BadCommandLinesExitTwo) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--bogus"}, {"--log-level", "LOUD"}, {"a.yaml", "b", "c"}, {"--runner-id"}}) {
+    auto [status, child] = runToEnd(kHelloWorld, args);
+    EXPECT_TRUE(status.exited()) << status;
+    EXPECT_EQ(status.code(), 2) << status << " for " << args.front();
+  }
+  auto [status, child] = runToEnd(kHelloWorld, {"--log-level", "LOUD"});
+  EXPECT_THAT(child->stderrText(), HasSubstr("invalid --log-level 'LOUD'"));
+  EXPECT_TRUE(notify_.messages().empty());
+}
+
+TEST_F(ServiceNotifyTest, ALonePositionalIsTheVariantUnlessItIsAYamlFile) {
+  {
+    auto child = spawn(kHelloWorld, {"main"});
+    ASSERT_TRUE(notify_.waitFor("READY=1"));
+    child->signal(SIGTERM);
+    ASSERT_TRUE(child->wait(5s));
+    const auto err = child->stderrText();
+    EXPECT_THAT(err, HasSubstr("Standalone Service: hello_world.main"));
+    EXPECT_THAT(err, HasSubstr("Config: Using defaults (no config file)"));
+    EXPECT_THAT(err, HasSubstr(" hello_world.main: "));
+  }
+  {
+    auto [status, child] = runToEnd(kHelloWorld, {(dir_ / "nothere.yml").string()});
+    EXPECT_EQ(status.code(), 78) << status << ": a .yml argument is a config file";
+  }
+  {
+    auto [status, child] = runToEnd(kHelloWorld, {"bad.variant"});
+    EXPECT_EQ(status.code(), 78) << status << ": a variant with a dot is invalid";
+  }
+}
+
+// ---- logging ---------------------------------------------------------------------------------
+
+TEST_F(ServiceNotifyTest, StderrLinesCarryLevelAndServiceIdWithoutColourWhenNotATty) {
+  const auto cfg = config("hello_world", {"interval: 0.2"});
+  auto child = spawn(kHelloWorld, {cfg.string(), "it"});
+  ASSERT_TRUE(notify_.waitFor("STATUS=ok: Hello World! (2 sent)"));
+  child->signal(SIGTERM);
+  ASSERT_TRUE(child->wait(5s));
+  const auto err = child->stderrText();
+  EXPECT_FALSE(hasEscapeCodes(err));
+  const std::regex line(
+      R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) +hello_world\.it: .+$)");
+  int records = 0;
+  for (const auto& l : splitLines(err)) {
+    if (l.empty() || l.starts_with("====") || l.starts_with("TCS - ") || l.starts_with("Standalone Service:") ||
+        l.starts_with("Config:"))
+      continue;  // the banner
+    EXPECT_TRUE(std::regex_match(l, line)) << l;
+    ++records;
+  }
+  EXPECT_GE(records, 3);
+  EXPECT_THAT(err, HasSubstr(" INFO     hello_world.it: Hello World! (interval: 0.2s)"));
+}
+
+TEST_F(ServiceNotifyTest, LogLevelFromCommandLineEnvironmentAndConfig) {
+  struct Case {
+    std::vector<std::string> settings;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    bool infoShown;
+  };
+  for (const auto& c :
+       {Case{{"interval: 0.2"}, {}, {}, true}, Case{{"interval: 0.2"}, {"--log-level", "WARNING"}, {}, false},
+        Case{{"interval: 0.2"}, {}, {"TCS_LOG_LEVEL=error"}, false},
+        Case{{"interval: 0.2", "log_level: WARNING"}, {}, {}, false},
+        Case{{"interval: 0.2", "log_level: WARNING"}, {"--log-level", "debug"}, {}, true}}) {
+    const auto cfg = config("hello_world", c.settings);
+    std::vector<std::string> args{cfg.string(), "it", "--no-banner"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    notify_.clear();
+    auto child = spawn(kHelloWorld, args, withEnv(c.env));
+    ASSERT_TRUE(waitUntil([&] {
+      const auto s = notify_.statuses();
+      return std::count(s.begin(), s.end(), "ok: Hello World! (2 sent)") > 0;
+    }));
+    child->signal(SIGTERM);
+    const auto status = child->wait(5s);
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->code(), 0);
+    const auto err = child->stderrText();
+    EXPECT_EQ(err.find(" INFO ") != std::string::npos, c.infoShown) << err;
+  }
+}
+
+TEST_F(ServiceNotifyTest, ColourOnlyOnATtyAndNeverWithNoColor) {
+  // test.crash logs INFO (uncoloured by design) and then an ERROR line before it exits.
+  const auto cfg = config("test.crash", {"run_duration: 0.05", "exit_code: 5"});
+  for (const bool noColor : {false, true}) {
+    PtyCapture pty;
+    SpawnOptions o;
+    o.stderrTty = pty.slave();
+    if (noColor) o.env.push_back("NO_COLOR=1");
+    auto child = spawn(kCrash, {cfg.string(), "it", "--no-banner"}, o);
+    pty.start();
+    const auto status = child->wait(10s);
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->code(), 5) << *status;
+    const auto out = pty.finish();
+    EXPECT_THAT(out, HasSubstr("simulated crash"));
+    EXPECT_EQ(hasEscapeCodes(out), !noColor) << (noColor ? "NO_COLOR=1: " : "a TTY: ") << out;
+    if (!noColor) {
+      EXPECT_THAT(out, HasSubstr("\033[31mERROR   \033[0m test.crash.it: simulated crash"));
+    }
+  }
+}
+
+TEST_F(ServiceNotifyTest, JournalModeUnderSystemd) {
+  // Under systemd records go to journald (sd_journal_send): no banner and no human-readable
+  // lines on stderr. A JOURNAL_STREAM naming the stream stderr really is selects it;
+  // INVOCATION_ID does too, but only when a journal socket exists to write to.
+  const bool journald = fs::exists("/run/systemd/journal/socket");
+  const auto cfg = config("hello_world", {"interval: 0.2"});
+  auto check = [&](const std::vector<std::string>& env, bool journalMode) {
+    notify_.clear();
+    auto child = spawn(kHelloWorld, {cfg.string(), "it"}, withEnv(env));
+    EXPECT_TRUE(notify_.waitFor("READY=1"));
+    child->signal(SIGTERM);
+    const auto status = child->wait(5s);
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->code(), 0) << *status;
+    const auto err = child->stderrText();
+    if (!journalMode) {
+      EXPECT_THAT(err, HasSubstr("Standalone Service:"));
+      EXPECT_THAT(err, HasSubstr(" INFO     hello_world.it: hello_world.it is ready"));
+      return;
+    }
+    EXPECT_THAT(err, Not(HasSubstr("Standalone Service:"))) << "no banner under systemd";
+    // Only sd_journal_send's failure fallback ("<priority>message") may reach stderr.
+    for (const auto& l : splitLines(err))
+      if (!l.empty()) {
+        EXPECT_TRUE(std::regex_search(l, std::regex(R"(^<[0-7]>)"))) << l;
+      }
+  };
+  check({"INVOCATION_ID=0123456789abcdef0123456789abcdef"}, journald);
+  // The next child's stderr file: it is opened with O_TRUNC, which keeps the inode.
+  const auto next = dir_ / ("stderr-" + std::to_string(spawned_ + 1) + ".txt");
+  std::ofstream(next).put('\n');
+  struct stat st {};
+  ASSERT_EQ(::stat(next.c_str(), &st), 0);
+  check({fmt::format("JOURNAL_STREAM={}:{}", st.st_dev, st.st_ino)}, true);
+  check({"JOURNAL_STREAM=1:1"}, false);  // stderr is not the journal stream
+}
+
+}  // namespace
