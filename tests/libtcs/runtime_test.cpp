@@ -210,6 +210,7 @@ class TestBlocking : public tcs::BlockingService {
   std::function<void(TestBlocking&, std::stop_token)> runFn;
   std::atomic<bool> onStopCalled{false};
   std::atomic<bool> runCalled{false};
+  using tcs::Service::finish;
   using tcs::Service::keepAlive;
   using tcs::Service::log;
   using tcs::Service::running;
@@ -249,6 +250,7 @@ class TestCyclic : public tcs::CyclicService {
   std::atomic<bool> onStopCalled{false};
   using tcs::CyclicService::cycleCount;
   using tcs::CyclicService::interval;
+  using tcs::Service::finish;
   using tcs::Service::keepAlive;
   using tcs::Service::stopping;
 
@@ -1218,3 +1220,32 @@ TEST_F(RuntimeTest, FreeLogFunctionsAndLevelNames) {
 }
 
 }  // namespace
+
+TEST_F(RuntimeTest, FinishWithAnErrorEndsABlockingServiceFailedWithThatStatus) {
+  FakeNotifier notifier;
+  TestBlocking service;
+  service.runFn = [](TestBlocking& s, std::stop_token) {
+    s.finish(3, "detector lost");
+    EXPECT_FALSE(s.sleep(10.0)) << "sleep() returns at once after finish()";
+  };
+  Harness h(service, makeOptions(), notifier);
+  h.start();
+  EXPECT_EQ(h.wait(), 3);
+  EXPECT_TRUE(service.onStopCalled.load()) << "finish() stops like a stop request";
+  EXPECT_TRUE(notifier.has("STOPPING=1"));
+  EXPECT_EQ(notifier.statuses().back(), "failed: detector lost");
+}
+
+TEST_F(RuntimeTest, FinishWithZeroEndsACyclicServiceCleanly) {
+  FakeNotifier notifier;
+  TestCyclic service;
+  service.cycleFn = [](TestCyclic& s) {
+    if (s.cycleCount() == 2) s.finish(0, "all frames taken");
+  };
+  Harness h(service, makeOptions(), notifier);
+  h.start();
+  EXPECT_EQ(h.wait(), 0);
+  EXPECT_TRUE(service.onStopCalled.load());
+  EXPECT_EQ(service.cycleCount(), 2u);
+  EXPECT_EQ(notifier.statuses().back(), "shutdown: Service stopped");
+}

@@ -79,6 +79,8 @@ class Runtime {
   void keepAlive() noexcept;
   bool stopping() const noexcept { return stopRequested_.load(); }
   void setStatus(Status status, std::string message);
+  /** @brief Ends the service like a stop, exiting with @p exitStatus (non-zero: status failed). */
+  void finish(int exitStatus, std::string reason);
 
   // ---- for the base classes -------------------------------------------------------------
   /** @brief Runs @p body on the worker thread; its return value is the exit status. */
@@ -116,6 +118,10 @@ class Runtime {
   std::atomic<std::chrono::steady_clock::rep> lastAlive_{0};
   std::atomic<int> sleeping_{0};
   bool progressWarned_ = false;
+
+  // finish()
+  std::atomic<bool> finishRequested_{false};
+  std::atomic<int> finishCode_{0};
 
   // signals
   static constexpr std::chrono::milliseconds kDuplicateSignalWindow{200};

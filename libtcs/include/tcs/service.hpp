@@ -81,6 +81,13 @@ class Service {
    */
   void setStatus(Status status, std::string message = {});
 
+  /**
+   * @brief Ends the service from any thread, as if it had been stopped: sleep() returns false,
+   * the stop hooks run, and the process exits with @p exitStatus. A non-zero status marks the
+   * service failed with @p reason, so systemd's `restart: on-failure` applies.
+   */
+  void finish(int exitStatus = 0, std::string reason = {});
+
  private:
   friend class detail::Runtime;
   /** @brief Lifecycle protocol implemented by the four base classes. */

@@ -125,6 +125,19 @@ void Runtime::pingWatchdogIfAlive(Clock::time_point now) {
   }
 }
 
+void Runtime::finish(int exitStatus, std::string reason) {
+  if (finishRequested_.exchange(true)) return;
+  finishCode_ = exitStatus;
+  if (exitStatus != exit_code::kOk) {
+    if (reason.empty()) reason = fmt::format("Finished with exit status {}", exitStatus);
+    log::error("finishing with exit status {}: {}", exitStatus, reason);
+    setStatus(Status::Failed, std::move(reason));
+  } else {
+    log::info("finishing{}{}", reason.empty() ? "" : ": ", reason);
+  }
+  requestStop();
+}
+
 // ---- events --------------------------------------------------------------------------------
 void Runtime::wake() {
   const std::uint64_t one = 1;
@@ -217,6 +230,8 @@ void Runtime::finishWorker() {
     log::error("{} failed: {}", serviceId_, what);
     setStatus(Status::Failed, "Error in service: " + what);
     exitCode_ = exit_code::kFailure;
+  } else if (finishRequested_.load()) {
+    exitCode_ = finishCode_.load();  // finish() already said why
   } else {
     exitCode_ = workerResult_;
     log::info("{} finished (exit status {})", serviceId_, exitCode_);
@@ -307,10 +322,10 @@ void Runtime::mainLoop() {
 
 void Runtime::stopService() {
   phase_ = Phase::Stopping;
-  const bool selfEnded = workerHandled_.load();
   requestStop();
   notifier_.notify("STOPPING=1");
-  if (!selfEnded || exitCode_ == exit_code::kOk) setStatus(Status::Shutdown, "Stopping service");
+  // A failure (a worker that threw, finish() with an error) stays the status to the end.
+  if (status() != Status::Failed) setStatus(Status::Shutdown, "Stopping service");
   try {
     service_.frameworkStop();
   } catch (...) {
@@ -332,6 +347,7 @@ void Runtime::stopService() {
     log::error("{} failed while stopping: {}", serviceId_, describe(workerError_));
     exitCode_ = exit_code::kFailure;
   }
+  if (finishRequested_.load() && exitCode_ == exit_code::kOk) exitCode_ = finishCode_.load();
   if (status() != Status::Failed) setStatus(Status::Shutdown, "Service stopped");
   log::info("{} stopped (exit status {})", serviceId_, exitCode_);
 }

@@ -14,7 +14,8 @@
 //        Status: "error: Error count: 2"
 //
 // The framework sets the lifecycle statuses itself (startup → ok "Service running" →
-// shutdown, or failed when the service throws); a service refines them while it runs. Values:
+// shutdown, or failed when the service throws or finish()es with an error); a service refines
+// them while it runs. Values:
 // ok, idle, busy, degraded, warning, error, failed (and the framework's unknown, startup,
 // shutdown). An unchanged status + message is not sent again.
 //
@@ -51,11 +52,12 @@ class Monitoring : public tcs::CyclicService {
       ++errors_;
       log().error("Cycle {} failed: {} (error {} of at most {})", n, e.what(), errors_, maxErrors_);
       if (errors_ >= maxErrors_) {
-        report(tcs::Status::Failed, "Max errors exceeded");
-        // Leave the loop for good: an exception escaping cycle() ends the service with exit
-        // status 1, so systemd sees the failure and applies the `restart:` policy. (Returning
-        // would just wait for the next tick.)
-        throw std::runtime_error("Max errors exceeded");
+        log().info("status failed: Max errors exceeded");
+        // End the service for good: finish() with a non-zero exit status marks it failed and
+        // stops it like a SIGTERM would, so systemd sees the failure and applies the
+        // `restart:` policy. (Returning would just wait for the next tick.)
+        finish(1, "Max errors exceeded");
+        return;
       }
       report(tcs::Status::Error, fmt::format("Error count: {}", errors_));
     }
