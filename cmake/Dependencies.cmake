@@ -13,6 +13,7 @@ add_library(Systemd::Libsystemd ALIAS PkgConfig::libsystemd)
 # find_package(cnats) fails; its pkg-config file is correct.
 pkg_check_modules(libnats REQUIRED IMPORTED_TARGET GLOBAL libnats>=3.4)
 add_library(cnats::nats ALIAS PkgConfig::libnats)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # OpenSSL::Crypto (libnats links it already)
 find_package(sdbus-c++ 1.2 REQUIRED)               # SDBusCpp::sdbus-c++
 find_package(nlohmann_json 3 REQUIRED)             # nlohmann_json::nlohmann_json
 find_package(CLI11 2 REQUIRED)                     # CLI11::CLI11

@@ -9,9 +9,9 @@ PACKAGES=(
   g++ cmake pkg-config make ninja-build clang-format git
   # libraries (Debian 12 versions are the supported ones)
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
-  libsystemd-dev libsdbus-c++-dev libnats-dev
+  libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev
   # runtime peers for the integration and system tiers
-  nats-server systemd systemd-container dbus polkitd iproute2 util-linux
+  nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux
   # packaging
   dpkg-dev debhelper fakeroot
   # benches

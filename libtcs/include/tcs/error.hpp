@@ -38,4 +38,42 @@ class ConfigError : public Error {
   std::string message_;
 };
 
+/**
+ * @brief A NATS message or subject that does not follow the protocol (tcs/protocol.hpp).
+ *
+ * what() names where and what: `data.pid: expected an integer, got string`.
+ */
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
+};
+
+/**
+ * @brief A NATS failure: nats.c's status, its text and the library's error stack in what().
+ *
+ * Thrown by tcs/nats.hpp. kind() lets callers react without knowing nats.c's status codes.
+ */
+class NatsError : public Error {
+ public:
+  enum class Kind {
+    Other,
+    Config,        ///< a bad `nats:` setting or an unreadable secret/certificate file
+    NotConnected,  ///< no server reachable (in time), or the connection is closed
+    Timeout,
+    NoResponders,
+    AuthFailed,  ///< the server rejected the credentials
+    Tls,
+    InvalidArgument
+  };
+  /** @param[in] status - nats.c's natsStatus value (0 when the error is not nats.c's) */
+  NatsError(Kind kind, int status, const std::string& what) : Error(what), kind_(kind), status_(status) {}
+
+  Kind kind() const noexcept { return kind_; }
+  int status() const noexcept { return status_; }
+
+ private:
+  Kind kind_;
+  int status_;
+};
+
 }  // namespace tcs

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+#include <fmt/format.h>
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "handles.hpp"
+#include "options.hpp"
+#include "persistent_publisher.hpp"
+#include "status.hpp"
+#include "tcs/log.hpp"
+#include "tcs/nats.hpp"
+
+namespace tcs {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using namespace detail;
+
+namespace {
+
+std::string connectedUrlOf(natsConnection* nc) {
+  if (!nc) return {};
+  char buffer[256] = {};
+  if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) != NATS_OK) return {};
+  return buffer;
+}
+
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+milliseconds withJitter(milliseconds base) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  const auto spread = std::max<milliseconds::rep>(1, base.count() / 4);
+  return base + milliseconds(std::uniform_int_distribution<milliseconds::rep>(0, spread)(random));
+}
+
+void invoke(const std::function<void()>& callback, const char* which) noexcept {
+  if (!callback) return;
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    log::warning("NATS {} callback threw: {}, ignoring", which, e.what());
+  } catch (...) {
+    log::warning("NATS {} callback threw, ignoring", which);
+  }
+}
+
+void checkSubject(std::string_view subject) {
+  if (subject.empty() || subject.find_first_of(" \t\r\n") != std::string_view::npos)
+    throw NatsError(NatsError::Kind::InvalidArgument, NATS_INVALID_SUBJECT,
+                    fmt::format("invalid NATS subject '{}'", subject));
+}
+
+int payloadSize(std::string_view subject, std::string_view data) {
+  if (data.size() > static_cast<std::size_t>(INT_MAX))
+    throw NatsError(NatsError::Kind::InvalidArgument, NATS_MAX_PAYLOAD,
+                    fmt::format("NATS payload for '{}' too large ({} bytes)", subject, data.size()));
+  return static_cast<int>(data.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions
+
+struct SubscriptionState {
+  explicit SubscriptionState(INatsTransport::MessageHandler h) : handler(std::move(h)) {}
+  INatsTransport::MessageHandler handler;
+  std::mutex mutex;
+  std::condition_variable done;
+  bool complete = false;  ///< nats.c's delivery thread has finished: no handler call can follow
+  bool orphaned = false;  ///< the owner is gone; onSubscriptionComplete deletes the state
+};
+
+thread_local const SubscriptionState* currentHandler = nullptr;
+
+void onSubscriptionMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  const MsgPtr owned(msg);
+  if (!msg) return;
+  auto* state = static_cast<SubscriptionState*>(closure);
+  const char* reply = natsMsg_GetReply(msg);
+  const char* data = natsMsg_GetData(msg);
+  NatsMessage message{natsMsg_GetSubject(msg), reply ? reply : "",
+                      data ? std::string(data, static_cast<std::size_t>(natsMsg_GetDataLength(msg))) : std::string()};
+  currentHandler = state;
+  try {
+    state->handler(message);
+  } catch (const std::exception& e) {
+    log::warning("NATS handler for '{}' threw: {}, ignoring", message.subject, e.what());
+  } catch (...) {
+    log::warning("NATS handler for '{}' threw, ignoring", message.subject);
+  }
+  currentHandler = nullptr;
+}
+
+void onSubscriptionComplete(void* closure) {
+  auto* state = static_cast<SubscriptionState*>(closure);
+  std::unique_lock lock(state->mutex);
+  if (state->orphaned) {
+    lock.unlock();
+    delete state;
+    return;
+  }
+  state->complete = true;
+  state->done.notify_all();
+}
+
+}  // namespace
+
+struct NatsSubscription::Impl {
+  Impl(SubscriptionPtr s, SubscriptionState* st, bool completionKnown)
+      : sub(std::move(s)), state(st), completionKnown_(completionKnown) {}
+  ~Impl() { release(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void release() noexcept {
+    if (!sub) return;
+    (void)natsSubscription_Unsubscribe(sub.get());
+    if (state) {
+      std::unique_lock lock(state->mutex);
+      // From inside its own handler the delivery thread cannot finish before we return: let the
+      // completion callback free the state instead of waiting for it.
+      const bool canWait = completionKnown_ && currentHandler != state;
+      if (canWait) state->done.wait_for(lock, std::chrono::seconds(5), [this] { return state->complete; });
+      if (state->complete) {
+        lock.unlock();
+        delete state;
+      } else if (completionKnown_) {
+        state->orphaned = true;
+      }
+      // else: nats.c refused the completion callback (the connection closed in between); the
+      // state is leaked on purpose, as the delivery thread may still use it.
+      state = nullptr;
+    }
+    sub.reset();
+  }
+
+  SubscriptionPtr sub;
+  SubscriptionState* state;
+
+ private:
+  bool completionKnown_;
+};
+
+NatsSubscription::NatsSubscription() noexcept = default;
+NatsSubscription::NatsSubscription(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+NatsSubscription::NatsSubscription(NatsSubscription&& other) noexcept = default;
+NatsSubscription& NatsSubscription::operator=(NatsSubscription&& other) noexcept {
+  if (this != &other) {
+    unsubscribe();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+NatsSubscription::~NatsSubscription() = default;
+
+bool NatsSubscription::active() const noexcept {
+  return impl_ && impl_->sub && natsSubscription_IsValid(impl_->sub.get());
+}
+
+void NatsSubscription::unsubscribe() noexcept {
+  if (impl_) impl_->release();
+  impl_.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+struct NatsConnection::Impl {
+  Impl(const config::NatsConfig& cfg, NatsOptions opts, NatsEvents ev)
+      : options(std::move(opts)), events(std::move(ev)), urls(natsServerUrls(cfg)), config(cfg) {}
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void start();
+  void connectRequired();
+  void connectOptional();
+  PersistentPublisher& publisher();
+  bool flush(Clock::time_point deadline);
+  std::string serverList() const { return fmt::format("{}", fmt::join(urls, ", ")); }
+
+  static void onConnected(natsConnection* nc, void* closure);
+  static void onDisconnected(natsConnection* nc, void* closure);
+  static void onReconnected(natsConnection* nc, void* closure);
+  static void onClosed(natsConnection* nc, void* closure);
+  static void onAsyncError(natsConnection* nc, natsSubscription* sub, natsStatus status, void* closure);
+  static int64_t reconnectDelay(natsConnection* nc, int attempts, void* closure);
+
+  NatsOptions options;
+  NatsEvents events;
+  std::vector<std::string> urls;
+  config::NatsConfig config;
+
+  OptionsPtr natsOptions;
+  ConnectionPtr nc;
+  JetStreamPtr js;
+  std::atomic<bool> closing{false};
+
+  std::mutex closeMutex;
+  std::condition_variable closeDone;
+  bool closedFired = false;
+
+  std::mutex publisherMutex;
+  std::unique_ptr<PersistentPublisher> persistent;
+
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<std::uint64_t> publishDropped{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  RateLimit dropWarning{std::chrono::seconds(10)};
+  RateLimit asyncErrorWarning{std::chrono::seconds(10)};
+};
+
+void NatsConnection::Impl::start() {
+  NatsCallbacks callbacks;
+  callbacks.disconnected = &Impl::onDisconnected;
+  callbacks.reconnected = &Impl::onReconnected;
+  callbacks.closed = &Impl::onClosed;
+  callbacks.asyncError = &Impl::onAsyncError;
+  callbacks.reconnectDelay = &Impl::reconnectDelay;
+  callbacks.closure = this;
+  natsOptions = buildNatsOptions(config, options, urls, callbacks);
+
+  if (config.required)
+    connectRequired();
+  else
+    connectOptional();
+
+  jsOptions jsOpts;
+  jsOptions_Init(&jsOpts);
+  jsOpts.Wait = options.persistentAckTimeout.count();
+  jsCtx* rawJs = nullptr;
+  throwIfFailed(natsConnection_JetStream(&rawJs, nc.get(), &jsOpts), "cannot create the NATS JetStream context");
+  js.reset(rawJs);
+}
+
+void NatsConnection::Impl::connectRequired() {
+  const auto start = Clock::now();
+  const auto deadline = start + options.connectDeadline;
+  auto wait = options.reconnectWaitMin;
+  for (int attempt = 1;; ++attempt) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    throwIfFailed(
+        natsOptions_SetTimeout(natsOptions.get(), std::clamp(left, milliseconds(1), options.connectTimeout).count()),
+        "invalid NATS connect timeout");
+    natsConnection* raw = nullptr;
+    const natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
+    if (status == NATS_OK) {
+      nc.reset(raw);
+      if (attempt > 1)
+        log::info("NATS connected to {} after {} attempts ({:.1f} s)", connectedUrlOf(raw), attempt,
+                  seconds(Clock::now() - start));
+      return;
+    }
+    NatsError error = natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
+    if (!isRetryableConnectFailure(status)) throw error;
+    const auto now = Clock::now();
+    if (now >= deadline)
+      throw NatsError(NatsError::Kind::NotConnected, error.status(),
+                      fmt::format("{}; gave up after {} attempts in {:.1f} s (nats.required is true)", error.what(),
+                                  attempt, seconds(now - start)));
+    const auto pause = std::min(withJitter(wait), std::chrono::ceil<milliseconds>(deadline - now));
+    log::warning("{}; retrying in {} ms (attempt {}, giving up in {:.1f} s)", error.what(), pause.count(), attempt,
+                 seconds(deadline - now));
+    std::this_thread::sleep_for(pause);
+    wait = std::min(wait * 2, options.reconnectWaitMax);
+  }
+}
+
+void NatsConnection::Impl::connectOptional() {
+  natsConnection* raw = nullptr;
+  natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
+  if (status == NATS_OK) {
+    nc.reset(raw);
+    return;
+  }
+  // Bad credentials or TLS settings will not fix themselves: say so now rather than retry forever.
+  if (!isRetryableConnectFailure(status))
+    throw natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
+  log::info("NATS not reachable at {} ({}); running without it and connecting in the background", serverList(),
+            natsStatus_GetText(status));
+  throwIfFailed(natsOptions_SetRetryOnFailedConnect(natsOptions.get(), true, &Impl::onConnected, this),
+                "cannot set NATS retry on failed connect");
+  status = natsConnection_Connect(&raw, natsOptions.get());
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED)
+    throw natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
+  nc.reset(raw);
+}
+
+NatsConnection::Impl::~Impl() {
+  closing = true;
+  if (nc) {
+    const auto deadline = Clock::now() + options.closeFlushTimeout;
+    if (natsConnection_Status(nc.get()) == NATS_CONN_STATUS_CONNECTED) (void)flush(deadline);
+  }
+  {
+    std::lock_guard lock(publisherMutex);
+    persistent.reset();
+  }
+  js.reset();
+  if (nc) {
+    natsConnection_Close(nc.get());
+    // The closed callback is the last one nats.c makes with `this`; wait for it before freeing.
+    std::unique_lock lock(closeMutex);
+    if (!closeDone.wait_for(lock, std::chrono::seconds(10), [this] { return closedFired; }))
+      log::warning("NATS closed callback did not run within 10 s");
+    lock.unlock();
+    nc.reset();
+  }
+}
+
+PersistentPublisher& NatsConnection::Impl::publisher() {
+  std::lock_guard lock(publisherMutex);
+  if (!persistent) persistent = std::make_unique<PersistentPublisher>(nc.get(), js.get(), options);
+  return *persistent;
+}
+
+bool NatsConnection::Impl::flush(Clock::time_point deadline) {
+  PersistentPublisher* worker = nullptr;
+  {
+    std::lock_guard lock(publisherMutex);
+    worker = persistent.get();  // reset only by the destructor, so it stays valid while we wait
+  }
+  const bool done = !worker || worker->waitIdle(deadline);
+  if (!done || natsConnection_Status(nc.get()) != NATS_CONN_STATUS_CONNECTED) return false;
+  const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return false;
+  return natsConnection_FlushTimeout(nc.get(), left.count()) == NATS_OK;
+}
+
+void NatsConnection::Impl::onConnected(natsConnection* conn, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  log::info("NATS connected to {}", connectedUrlOf(conn));
+  invoke(self->events.connected, "connected");
+}
+
+void NatsConnection::Impl::onDisconnected(natsConnection*, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  if (self->closing) return;
+  log::warning("NATS connection to {} lost; reconnecting", self->serverList());
+  invoke(self->events.disconnected, "disconnected");
+}
+
+void NatsConnection::Impl::onReconnected(natsConnection* conn, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  ++self->reconnects;
+  log::info("NATS reconnected to {}", connectedUrlOf(conn));
+  {
+    std::lock_guard lock(self->publisherMutex);
+    if (self->persistent) self->persistent->forgetFallbacks();
+  }
+  invoke(self->events.reconnected, "reconnected");
+}
+
+void NatsConnection::Impl::onClosed(natsConnection*, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  if (!self->closing) log::error("NATS connection to {} closed; no more reconnects", self->serverList());
+  invoke(self->events.closed, "closed");
+  std::lock_guard lock(self->closeMutex);
+  self->closedFired = true;
+  self->closeDone.notify_all();
+}
+
+void NatsConnection::Impl::onAsyncError(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  if (self->asyncErrorWarning.allow()) log::warning("NATS: {}", natsStatus_GetText(status));
+}
+
+int64_t NatsConnection::Impl::reconnectDelay(natsConnection*, int attempts, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  // nats.c asks before each round over the server list, the first round included.
+  const int doublings = std::clamp(attempts - 1, 0, 20);
+  const auto base =
+      std::min(self->options.reconnectWaitMin * (int64_t{1} << doublings), self->options.reconnectWaitMax);
+  const auto delay = withJitter(base);
+  log::debug("NATS not reachable at {}; next attempt in {} ms (round {})", self->serverList(), delay.count(), attempts);
+  return delay.count();
+}
+
+NatsConnection::NatsConnection(const config::NatsConfig& config, NatsOptions options, NatsEvents events)
+    : impl_(std::make_unique<Impl>(config, std::move(options), std::move(events))) {
+  impl_->start();
+}
+
+NatsConnection::~NatsConnection() = default;
+
+bool NatsConnection::connected() const noexcept {
+  return impl_->nc && natsConnection_Status(impl_->nc.get()) == NATS_CONN_STATUS_CONNECTED;
+}
+
+bool NatsConnection::publish(std::string_view subject, std::string_view data) {
+  checkSubject(subject);
+  const int size = payloadSize(subject, data);
+  const std::string subj(subject);
+  const natsStatus status = natsConnection_Publish(impl_->nc.get(), subj.c_str(), data.data(), size);
+  if (status == NATS_OK) {
+    ++impl_->published;
+    return true;
+  }
+  if (status == NATS_INVALID_SUBJECT || status == NATS_MAX_PAYLOAD || status == NATS_INVALID_ARG)
+    throw natsError(status, fmt::format("cannot publish on '{}'", subject));
+  const auto total = ++impl_->publishDropped;
+  if (impl_->dropWarning.allow())
+    log::warning("NATS publish on '{}' failed: {}; message dropped ({} dropped so far)", subject,
+                 natsStatus_GetText(status), total);
+  return false;
+}
+
+void NatsConnection::publishPersistent(std::string_view subject, std::string_view data) {
+  checkSubject(subject);
+  (void)payloadSize(subject, data);
+  impl_->publisher().enqueue(std::string(subject), std::string(data));
+}
+
+NatsMessage NatsConnection::request(std::string_view subject, std::string_view data, milliseconds timeout) {
+  checkSubject(subject);
+  const int size = payloadSize(subject, data);
+  if (!connected())
+    throw NatsError(NatsError::Kind::NotConnected, NATS_CONNECTION_DISCONNECTED,
+                    fmt::format("cannot send a request on '{}': not connected to NATS", subject));
+  const std::string subj(subject);
+  natsMsg* raw = nullptr;
+  const natsStatus status = natsConnection_Request(&raw, impl_->nc.get(), subj.c_str(), data.data(), size,
+                                                   std::max<milliseconds::rep>(1, timeout.count()));
+  const MsgPtr reply(raw);
+  throwIfFailed(status, fmt::format("request on '{}' failed", subject));
+  const char* replyData = natsMsg_GetData(raw);
+  return NatsMessage{
+      natsMsg_GetSubject(raw), "",
+      replyData ? std::string(replyData, static_cast<std::size_t>(natsMsg_GetDataLength(raw))) : std::string()};
+}
+
+NatsSubscription NatsConnection::subscribe(std::string_view subject, MessageHandler handler) {
+  checkSubject(subject);
+  if (!handler)
+    throw NatsError(NatsError::Kind::InvalidArgument, NATS_INVALID_ARG,
+                    fmt::format("subscription to '{}' without a handler", subject));
+  auto state = std::make_unique<SubscriptionState>(std::move(handler));
+  const std::string subj(subject);
+  natsSubscription* raw = nullptr;
+  throwIfFailed(natsConnection_Subscribe(&raw, impl_->nc.get(), subj.c_str(), &onSubscriptionMessage, state.get()),
+                fmt::format("cannot subscribe to '{}'", subject));
+  SubscriptionPtr sub(raw);
+  const bool completionKnown = natsSubscription_SetOnCompleteCB(raw, &onSubscriptionComplete, state.get()) == NATS_OK;
+  return NatsSubscription(std::make_unique<NatsSubscription::Impl>(std::move(sub), state.release(), completionKnown));
+}
+
+bool NatsConnection::flush(milliseconds timeout) {
+  return impl_->flush(Clock::now() + timeout);
+}
+
+std::string NatsConnection::connectedUrl() const {
+  return connected() ? connectedUrlOf(impl_->nc.get()) : std::string();
+}
+
+const std::vector<std::string>& NatsConnection::servers() const noexcept {
+  return impl_->urls;
+}
+
+NatsStats NatsConnection::stats() const {
+  NatsStats stats;
+  stats.published = impl_->published;
+  stats.publishDropped = impl_->publishDropped;
+  stats.reconnects = impl_->reconnects;
+  std::lock_guard lock(impl_->publisherMutex);
+  if (impl_->persistent) {
+    const auto& c = impl_->persistent->counters();
+    stats.persistentAcked = c.acked;
+    stats.persistentCore = c.core;
+    stats.persistentUnacked = c.unacked;
+    stats.persistentDropped = c.dropped;
+  }
+  return stats;
+}
+
+std::vector<std::string> natsServerUrls(const config::NatsConfig& config) {
+  if (!config.servers.empty()) return config.servers;
+  if (config.host.find(':') != std::string::npos && !config.host.starts_with('['))
+    return {fmt::format("nats://[{}]:{}", config.host, config.port)};
+  return {fmt::format("nats://{}:{}", config.host, config.port)};
+}
+
+}  // namespace tcs

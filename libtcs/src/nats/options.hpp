@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// natsOptions from the `nats:` config section: servers, reconnect policy, auth, TLS.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handles.hpp"
+#include "tcs/config.hpp"
+#include "tcs/nats.hpp"
+
+namespace tcs::detail {
+
+/** @brief The C callbacks a connection installs, all with the same closure. */
+struct NatsCallbacks {
+  natsConnectionHandler disconnected = nullptr;
+  natsConnectionHandler reconnected = nullptr;
+  natsConnectionHandler closed = nullptr;
+  natsErrHandler asyncError = nullptr;
+  natsCustomReconnectDelayHandler reconnectDelay = nullptr;
+  void* closure = nullptr;
+};
+
+/**
+ * @brief Builds the options (secrets read now, files checked for readability now).
+ * @throws NatsError Config naming the file or key at fault
+ */
+OptionsPtr buildNatsOptions(const config::NatsConfig& config, const NatsOptions& tuning,
+                            const std::vector<std::string>& urls, const NatsCallbacks& callbacks);
+
+/**
+ * @brief The content of a secret file, without trailing whitespace.
+ * @throws NatsError Config: `cannot read nats.<key> '<path>': <reason>`, or the file is empty
+ */
+std::string readSecretFile(const std::filesystem::path& path, std::string_view key);
+
+}  // namespace tcs::detail

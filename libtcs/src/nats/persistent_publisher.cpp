@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#include "persistent_publisher.hpp"
+
+#include "handles.hpp"
+#include "tcs/log.hpp"
+
+namespace tcs::detail {
+
+using Clock = std::chrono::steady_clock;
+
+bool RateLimit::allow() noexcept {
+  const auto now = Clock::now().time_since_epoch().count();
+  auto next = next_.load(std::memory_order_relaxed);
+  if (now < next) return false;
+  return next_.compare_exchange_strong(next, now + interval_.count(), std::memory_order_relaxed);
+}
+
+PersistentPublisher::PersistentPublisher(natsConnection* nc, jsCtx* js, const NatsOptions& options)
+    : nc_(nc), js_(js), options_(options), worker_([this] { run(); }) {}
+
+PersistentPublisher::~PersistentPublisher() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+  counters_.dropped += queue_.size();
+}
+
+void PersistentPublisher::enqueue(std::string subject, std::string data) {
+  std::uint64_t dropped = 0;
+  {
+    std::lock_guard lock(mutex_);
+    while (!queue_.empty() && queue_.size() >= options_.persistentQueueCapacity) {
+      queue_.pop_front();
+      ++dropped;
+    }
+    queue_.push_back({std::move(subject), std::move(data)});
+  }
+  wake_.notify_one();
+  if (dropped > 0) {
+    const auto total = counters_.dropped += dropped;
+    if (dropWarning_.allow())
+      log::warning("NATS publish queue full ({} messages): dropped the oldest, {} dropped so far",
+                   options_.persistentQueueCapacity, total);
+  }
+}
+
+bool PersistentPublisher::waitIdle(Clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return idle_.wait_until(lock, deadline, [this] { return queue_.empty() && !busy_; });
+}
+
+void PersistentPublisher::forgetFallbacks() {
+  std::lock_guard lock(mutex_);
+  coreUntil_.clear();
+}
+
+void PersistentPublisher::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_) break;
+    Item item = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    send(item);
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+  busy_ = false;
+  idle_.notify_all();
+}
+
+bool PersistentPublisher::coreOnly(const std::string& subject, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  const auto it = coreUntil_.find(subject);
+  if (it == coreUntil_.end()) return false;
+  if (now < it->second) return true;
+  coreUntil_.erase(it);
+  return false;
+}
+
+void PersistentPublisher::fallBack(const std::string& subject, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  // Subjects are a service's own few; the bound only guards against a caller using unique ones.
+  if (coreUntil_.size() >= 4096) coreUntil_.clear();
+  coreUntil_[subject] = now + options_.coreFallbackRecheck;
+}
+
+void PersistentPublisher::sendCore(const Item& item) {
+  const natsStatus status =
+      natsConnection_Publish(nc_, item.subject.c_str(), item.data.data(), static_cast<int>(item.data.size()));
+  if (status == NATS_OK) {
+    ++counters_.core;
+    return;
+  }
+  const auto total = ++counters_.dropped;
+  if (errorWarning_.allow())
+    log::warning("NATS publish on '{}' failed: {}; message dropped ({} dropped so far)", item.subject,
+                 natsStatus_GetText(status), total);
+}
+
+void PersistentPublisher::send(const Item& item) {
+  const auto now = Clock::now();
+  // While disconnected a JetStream publish could only wait out its ack timeout; a core publish goes
+  // to the reconnect buffer and reaches the stream after the reconnect.
+  if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED || coreOnly(item.subject, now)) {
+    sendCore(item);
+    return;
+  }
+  jsPubOptions pubOptions;
+  jsPubOptions_Init(&pubOptions);
+  pubOptions.MaxWait = options_.persistentAckTimeout.count();
+  jsPubAck* ack = nullptr;
+  jsErrCode errorCode{};
+  const natsStatus status = js_Publish(&ack, js_, item.subject.c_str(), item.data.data(),
+                                       static_cast<int>(item.data.size()), &pubOptions, &errorCode);
+  const PubAckPtr ackGuard(ack);
+  switch (status) {
+    case NATS_OK: ++counters_.acked; return;
+    case NATS_NO_RESPONDERS:
+      // Nobody received it: no stream captures the subject (or JetStream is off).
+      fallBack(item.subject, now);
+      sendCore(item);
+      return;
+    case NATS_TIMEOUT:
+      // The server has the message (a core subscriber may have got it); publishing it again would
+      // deliver it twice.
+      fallBack(item.subject, now);
+      ++counters_.unacked;
+      return;
+    case NATS_CONNECTION_DISCONNECTED: ++counters_.unacked; return;
+    default: {
+      const auto total = ++counters_.dropped;
+      if (errorWarning_.allow())
+        log::warning("NATS JetStream publish on '{}' failed: {} (JetStream error {}); message dropped ({} so far)",
+                     item.subject, natsStatus_GetText(status), static_cast<int>(errorCode), total);
+    }
+  }
+}
+
+}  // namespace tcs::detail

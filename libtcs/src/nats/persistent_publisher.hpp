@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "tcs/nats.hpp"
+
+namespace tcs::detail {
+
+/** @brief A minimum interval between two events (rate-limited warnings). Thread-safe. */
+class RateLimit {
+ public:
+  explicit RateLimit(std::chrono::steady_clock::duration interval) : interval_(interval) {}
+  /** @return true at most once per interval. */
+  bool allow() noexcept;
+
+ private:
+  std::chrono::steady_clock::duration interval_;
+  std::atomic<std::chrono::steady_clock::rep> next_{0};
+};
+
+/**
+ * @brief The worker behind NatsConnection::publishPersistent: a bounded FIFO drained by one
+ * thread, which publishes to JetStream (waiting for the ack) while connected and as core
+ * messages otherwise.
+ *
+ * A subject answered by "no responders" (no stream, no subscriber) or by no ack in time (no
+ * stream but a core subscriber got the request, or a slow server) is published as core messages
+ * for NatsOptions::coreFallbackRecheck, or until the next reconnect. A stream captures core
+ * messages on its subjects as well, so the fallback loses nothing that a stream would keep; it
+ * only loses the ack.
+ */
+class PersistentPublisher {
+ public:
+  struct Counters {
+    std::atomic<std::uint64_t> acked{0};
+    std::atomic<std::uint64_t> core{0};
+    std::atomic<std::uint64_t> unacked{0};
+    std::atomic<std::uint64_t> dropped{0};
+  };
+
+  PersistentPublisher(natsConnection* nc, jsCtx* js, const NatsOptions& options);
+  /** @brief Stops the worker; what is still queued is dropped (counted). */
+  ~PersistentPublisher();
+  PersistentPublisher(const PersistentPublisher&) = delete;
+  PersistentPublisher& operator=(const PersistentPublisher&) = delete;
+
+  void enqueue(std::string subject, std::string data);
+  /** @return whether the queue became empty, with nothing in flight, before @p deadline. */
+  bool waitIdle(std::chrono::steady_clock::time_point deadline);
+  /** @brief Forgets which subjects fell back to core (a stream may exist now). */
+  void forgetFallbacks();
+  const Counters& counters() const noexcept { return counters_; }
+
+ private:
+  struct Item {
+    std::string subject;
+    std::string data;
+  };
+
+  void run();
+  void send(const Item& item);
+  void sendCore(const Item& item);
+  bool coreOnly(const std::string& subject, std::chrono::steady_clock::time_point now);
+  void fallBack(const std::string& subject, std::chrono::steady_clock::time_point now);
+
+  natsConnection* nc_;
+  jsCtx* js_;
+  NatsOptions options_;
+  Counters counters_;
+  RateLimit dropWarning_{std::chrono::seconds(10)};
+  RateLimit errorWarning_{std::chrono::seconds(10)};
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<Item> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> coreUntil_;  // guarded by mutex_
+  std::thread worker_;
+};
+
+}  // namespace tcs::detail

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+#include <algorithm>
+#include <cctype>
+#include <random>
+#include <utility>
+
+#include "json_io.hpp"
+
+namespace tcs::protocol {
+namespace detail {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+std::string str(Status s) {
+  return std::string{toString(s)};
+}
+
+void putIfNotEmpty(Json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+
+template <class I>
+void putIfSet(Json& j, const char* key, const std::optional<I>& value) {
+  if (value) j[key] = *value;
+}
+
+const Json& arrayAt(const Json& o, std::string_view key, const Path& path) {
+  const Json& v = require(o, key, path);
+  if (!v.is_array()) fail(path / key, "expected an array, got " + std::string{v.type_name()});
+  return v;
+}
+
+std::vector<std::string> optStringList(const Json& o, std::string_view key, const Path& path) {
+  std::vector<std::string> out;
+  const Json* v = find(o, key);
+  if (v == nullptr || v->is_null()) return out;
+  const Path p = path / key;
+  if (!v->is_array()) fail(p, "expected an array, got " + std::string{v->type_name()});
+  out.reserve(v->size());
+  for (std::size_t i = 0; i < v->size(); ++i) out.push_back(asString((*v)[i], p[i]));
+  return out;
+}
+
+JsonObject optObject(const Json& o, std::string_view key, const Path& path) {
+  const Json* v = find(o, key);
+  if (v == nullptr || v->is_null()) return {};
+  return asObject(*v, path / key);
+}
+
+// ---- status --------------------------------------------------------------------------------
+
+void writeReport(Json& j, const StatusReport& r);
+
+Json detailsJson(const StatusDetails& d) {
+  Json j = Json::object();
+  if (d.ownStatus) j["own_status"] = str(*d.ownStatus);
+  if (!d.children.empty()) {
+    Json children = Json::array();
+    for (const auto& c : d.children) {
+      Json cj = Json::object();
+      writeReport(cj, c);
+      children.push_back(std::move(cj));
+    }
+    j["children"] = std::move(children);
+  }
+  if (!d.metrics.empty()) j["metrics"] = JsonAccess::toJson(d.metrics);
+  return j;
+}
+
+void writeReport(Json& j, const StatusReport& r) {
+  j["name"] = r.name;
+  j["status"] = str(r.status);
+  j["timestamp"] = timestampJson(r.timestamp);
+  putIfNotEmpty(j, "message", r.message);
+  if (!r.details.empty()) j["details"] = detailsJson(r.details);
+  putIfNotEmpty(j, "parent", r.parent);
+}
+
+void readReport(const Json& o, const Path& p, StatusReport& r);
+
+StatusDetails readDetails(const Json& d, const Path& p) {
+  requireObject(d, p);
+  StatusDetails out;
+  if (const Json* v = find(d, "own_status"); v != nullptr && !v->is_null())
+    out.ownStatus = asStatus(*v, p / "own_status");
+  if (const Json* v = find(d, "children"); v != nullptr && !v->is_null()) {
+    const Path cp = p / "children";
+    if (!v->is_array()) fail(cp, "expected an array, got " + std::string{v->type_name()});
+    out.children.resize(v->size());
+    for (std::size_t i = 0; i < v->size(); ++i) readReport((*v)[i], cp[i], out.children[i]);
+  }
+  out.metrics = optObject(d, "metrics", p);
+  return out;
+}
+
+void readReport(const Json& o, const Path& p, StatusReport& r) {
+  requireObject(o, p);
+  r.name = getString(o, "name", p);
+  r.status = getStatus(o, "status", p);
+  r.timestamp = getTimestamp(o, "timestamp", p);
+  r.message = optString(o, "message", p).value_or("");
+  if (const Json* d = find(o, "details"); d != nullptr && !d->is_null()) r.details = readDetails(*d, p / "details");
+  r.parent = optString(o, "parent", p).value_or("");
+}
+
+// ---- per-payload codecs --------------------------------------------------------------------
+
+Json toJson(const StatusUpdate& s) {
+  Json j = Json::object();
+  writeReport(j, s);
+  j["pid"] = s.pid;
+  j["hostname"] = s.hostname;
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, StatusUpdate& s) {
+  readReport(o, p, s);
+  s.pid = getInt<std::int64_t>(o, "pid", p);
+  s.hostname = getString(o, "hostname", p);
+}
+
+Json toJson(const Heartbeat& h) {
+  Json j = Json::object();
+  j["service_id"] = h.serviceId;
+  j["timestamp"] = timestampJson(h.timestamp);
+  j["status"] = str(h.status);
+  putIfSet(j, "sequence", h.sequence);
+  putIfSet(j, "uptime_seconds", h.uptimeSeconds);
+  if (h.nextHeartbeatExpected) j["next_heartbeat_expected"] = timestampJson(*h.nextHeartbeatExpected);
+  if (!h.metrics.empty()) j["metrics"] = JsonAccess::toJson(h.metrics);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, Heartbeat& h) {
+  h.serviceId = getString(o, "service_id", p);
+  h.timestamp = getTimestamp(o, "timestamp", p);
+  h.status = getStatus(o, "status", p);
+  if (const Json* v = find(o, "sequence"); v != nullptr && !v->is_null()) h.sequence = asUint(*v, p / "sequence");
+  if (const Json* v = find(o, "uptime_seconds"); v != nullptr && !v->is_null())
+    h.uptimeSeconds = asDouble(*v, p / "uptime_seconds");
+  if (const Json* v = find(o, "next_heartbeat_expected"); v != nullptr && !v->is_null())
+    h.nextHeartbeatExpected = asTimestamp(*v, p / "next_heartbeat_expected");
+  h.metrics = optObject(o, "metrics", p);
+}
+
+Json toJson(const RegistryEvent& e) {
+  Json j = Json::object();
+  j["event"] = std::string{toString(e.type())};
+  j["service_id"] = e.serviceId;
+  j["timestamp"] = timestampJson(e.timestamp);
+  std::visit(Overloaded{
+                 [&](const DeclaredEvent& d) { j["restart_policy"] = d.restartPolicy; },
+                 [&](const StartEvent& s) {
+                   j["status"] = str(s.status);
+                   j["hostname"] = s.hostname;
+                   j["pid"] = s.pid;
+                 },
+                 [&](const ReadyEvent& r) {
+                   j["status"] = str(r.status);
+                   j["startup_duration_seconds"] = r.startupDurationSeconds;
+                 },
+                 [&](const StoppingEvent& s) {
+                   j["status"] = str(s.status);
+                   j["reason"] = s.reason;
+                 },
+                 [&](const StopEvent& s) {
+                   j["status"] = str(s.status);
+                   j["reason"] = s.reason;
+                   j["exit_code"] = s.exitCode;
+                 },
+                 [&](const CrashedEvent& c) {
+                   j["status"] = str(c.status);
+                   j["exit_code"] = c.exitCode;
+                   j["restart_policy"] = c.restartPolicy;
+                   j["will_restart"] = c.willRestart;
+                   putIfNotEmpty(j, "result", c.result);
+                 },
+                 [&](const RestartingEvent& r) {
+                   j["status"] = str(r.status);
+                   j["restart_attempt"] = r.restartAttempt;
+                   j["max_restarts"] = r.maxRestarts ? Json(*r.maxRestarts) : Json(nullptr);
+                 },
+                 [&](const FailedEvent& f) {
+                   j["status"] = str(f.status);
+                   j["reason"] = f.reason;
+                   j["restart_count"] = f.restartCount;
+                 },
+             },
+             e.specific);
+  putIfNotEmpty(j, "parent", e.parent);
+  j["runner_id"] = e.runnerId;
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, RegistryEvent& e) {
+  const std::string event = getString(o, "event", p);
+  const auto type = parseRegistryEventType(event);
+  if (!type) fail(p / "event", "unknown registry event '" + event.substr(0, 64) + "'");
+  e.serviceId = getString(o, "service_id", p);
+  e.timestamp = getTimestamp(o, "timestamp", p);
+  switch (*type) {
+    case RegistryEventType::Declared: e.specific = DeclaredEvent{getString(o, "restart_policy", p)}; break;
+    case RegistryEventType::Start:
+      e.specific =
+          StartEvent{getStatus(o, "status", p), getString(o, "hostname", p), getInt<std::int64_t>(o, "pid", p)};
+      break;
+    case RegistryEventType::Ready:
+      e.specific = ReadyEvent{getStatus(o, "status", p),
+                              asDouble(require(o, "startup_duration_seconds", p), p / "startup_duration_seconds")};
+      break;
+    case RegistryEventType::Stopping:
+      e.specific = StoppingEvent{getStatus(o, "status", p), getString(o, "reason", p)};
+      break;
+    case RegistryEventType::Stop:
+      e.specific = StopEvent{getStatus(o, "status", p), getString(o, "reason", p), getInt<int>(o, "exit_code", p)};
+      break;
+    case RegistryEventType::Crashed:
+      e.specific = CrashedEvent{
+          getStatus(o, "status", p), getInt<int>(o, "exit_code", p), getString(o, "restart_policy", p),
+          asBool(require(o, "will_restart", p), p / "will_restart"), optString(o, "result", p).value_or("")};
+      break;
+    case RegistryEventType::Restarting:
+      e.specific = RestartingEvent{getStatus(o, "status", p), getInt<int>(o, "restart_attempt", p),
+                                   optInt<int>(o, "max_restarts", p)};
+      break;
+    case RegistryEventType::Failed:
+      e.specific =
+          FailedEvent{getStatus(o, "status", p), getString(o, "reason", p), getInt<int>(o, "restart_count", p)};
+      break;
+  }
+  e.parent = optString(o, "parent", p).value_or("");
+  e.runnerId = getString(o, "runner_id", p);
+}
+
+Json toJson(const RpcRequest& r) {
+  return JsonAccess::toJson(r.params);
+}
+
+void fromJson(const Json& o, const Path&, RpcRequest& r) {
+  r.params = JsonAccess::fromJson(o);
+}
+
+Json toJson(const HealthReply& h) {
+  Json j = Json::object();
+  j["service_id"] = h.serviceId;
+  j["status"] = str(h.status);
+  j["timestamp"] = timestampJson(h.timestamp);
+  j["checks"] = JsonAccess::toJson(h.checks);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, HealthReply& h) {
+  h.serviceId = getString(o, "service_id", p);
+  h.status = getStatus(o, "status", p);
+  h.timestamp = getTimestamp(o, "timestamp", p);
+  h.checks = asObject(require(o, "checks", p), p / "checks");
+}
+
+Json toJson(const StatsReply& s) {
+  Json j = Json::object();
+  j["service_id"] = s.serviceId;
+  j["timestamp"] = timestampJson(s.timestamp);
+  j["uptime_seconds"] = s.uptimeSeconds;
+  j["stats"] = JsonAccess::toJson(s.stats);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, StatsReply& s) {
+  s.serviceId = getString(o, "service_id", p);
+  s.timestamp = getTimestamp(o, "timestamp", p);
+  s.uptimeSeconds = asDouble(require(o, "uptime_seconds", p), p / "uptime_seconds");
+  s.stats = asObject(require(o, "stats", p), p / "stats");
+}
+
+Json toJson(const LauncherListReply& l) {
+  Json services = Json::array();
+  for (const auto& s : l.services) {
+    Json e = Json::object();
+    e["service_id"] = s.serviceId;
+    e["status"] = s.status;
+    putIfSet(e, "pid", s.pid);
+    e["unit"] = s.unit;
+    e["active_state"] = s.activeState;
+    e["sub_state"] = s.subState;
+    e["n_restarts"] = s.nRestarts;
+    services.push_back(std::move(e));
+  }
+  Json j = Json::object();
+  j["launcher_id"] = l.launcherId;
+  j["timestamp"] = timestampJson(l.timestamp);
+  j["services"] = std::move(services);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, LauncherListReply& l) {
+  l.launcherId = getString(o, "launcher_id", p);
+  l.timestamp = getTimestamp(o, "timestamp", p);
+  const Json& services = arrayAt(o, "services", p);
+  const Path sp = p / "services";
+  l.services.resize(services.size());
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const Path ep = sp[i];
+    const Json& e = requireObject(services[i], ep);
+    auto& s = l.services[i];
+    s.serviceId = getString(e, "service_id", ep);
+    s.status = getString(e, "status", ep);
+    s.pid = optInt<std::int64_t>(e, "pid", ep);
+    s.unit = getString(e, "unit", ep);
+    s.activeState = getString(e, "active_state", ep);
+    s.subState = getString(e, "sub_state", ep);
+    s.nRestarts = getInt<std::int64_t>(e, "n_restarts", ep);
+  }
+}
+
+Json toJson(const LauncherActionReply& a) {
+  Json j = Json::object();
+  j["launcher_id"] = a.launcherId;
+  j["service_id"] = a.serviceId;
+  j["result"] = a.result;
+  putIfSet(j, "pid", a.pid);
+  j["timestamp"] = timestampJson(a.timestamp);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, LauncherActionReply& a) {
+  a.launcherId = getString(o, "launcher_id", p);
+  a.serviceId = getString(o, "service_id", p);
+  a.result = getString(o, "result", p);
+  a.pid = optInt<std::int64_t>(o, "pid", p);
+  a.timestamp = getTimestamp(o, "timestamp", p);
+}
+
+Json toJson(const LauncherReloadReply& r) {
+  Json j = Json::object();
+  j["launcher_id"] = r.launcherId;
+  j["result"] = r.result;
+  j["declared"] = r.declared;
+  j["errors"] = r.errors;
+  j["timestamp"] = timestampJson(r.timestamp);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, LauncherReloadReply& r) {
+  r.launcherId = getString(o, "launcher_id", p);
+  r.result = getString(o, "result", p);
+  r.declared = optStringList(o, "declared", p);
+  r.errors = optStringList(o, "errors", p);
+  r.timestamp = getTimestamp(o, "timestamp", p);
+}
+
+Json toJson(const ErrorReply& e) {
+  Json j = Json::object();
+  j["error"] = e.error;
+  j["message"] = e.message;
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, ErrorReply& e) {
+  e.error = getString(o, "error", p);
+  e.message = getString(o, "message", p);
+}
+
+// ---- envelope ------------------------------------------------------------------------------
+
+Json metaJson(const Meta& m) {
+  Json j = Json::object();
+  j["id"] = m.id;
+  j["sender"] = m.sender;
+  j["ts"] = timestampJson(m.ts);
+  j["trace_level"] = m.traceLevel;
+  j["message_type"] = m.messageType;
+  j["tags"] = m.tags;
+  return j;
+}
+
+Meta metaFromJson(const Json& o, const Path& p) {
+  requireObject(o, p);
+  Meta m;
+  m.id = getString(o, "id", p);
+  m.sender = getString(o, "sender", p);
+  m.ts = getTimestamp(o, "ts", p);
+  m.traceLevel = optInt<int>(o, "trace_level", p).value_or(kTraceLevel);
+  m.messageType = optString(o, "message_type", p).value_or("");
+  m.tags = optStringList(o, "tags", p);
+  return m;
+}
+
+const Path kMessage{nullptr, "message"};
+const Path kData{nullptr, "data"};
+const Path kMeta{nullptr, "meta"};
+
+Json parseMessage(std::string_view body) {
+  Json j = parseJson(body, "message");
+  if (!j.is_object()) fail(kMessage, "expected a JSON object {\"data\", \"meta\"}, got " + std::string{j.type_name()});
+  return j;
+}
+
+bool isBlank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+
+}  // namespace
+}  // namespace detail
+
+template <Payload T>
+std::string encodeData(const T& data) {
+  return detail::dump(detail::toJson(data));
+}
+
+template <Payload T>
+std::string encode(const T& data, const Meta& meta) {
+  detail::Json j = detail::Json::object();
+  j["data"] = detail::toJson(data);
+  j["meta"] = detail::metaJson(meta);
+  return detail::dump(j);
+}
+
+template <Payload T>
+Message<T> decode(std::string_view body) {
+  using namespace detail;
+  if constexpr (std::same_as<T, RpcRequest>)
+    if (isBlank(body)) return {};
+  try {
+    const Json j = parseMessage(body);
+    Message<T> m;
+    m.meta = metaFromJson(require(j, "meta", kMessage), kMeta);
+    fromJson(requireObject(require(j, "data", kMessage), kData), kData, m.data);
+    return m;
+  } catch (const Json::exception& e) {
+    fail(kMessage, e.what());  // not reached by design; never let a library exception escape
+  }
+}
+
+template <Payload T>
+T decodeData(std::string_view data) {
+  using namespace detail;
+  try {
+    const Json j = parseJson(data, "data");
+    T out;
+    fromJson(requireObject(j, kData), kData, out);
+    return out;
+  } catch (const Json::exception& e) {
+    fail(kData, e.what());
+  }
+}
+
+bool isErrorReply(std::string_view body) {
+  using namespace detail;
+  try {
+    const Json j = parseMessage(body);
+    const Json& data = requireObject(require(j, "data", kMessage), kData);
+    const Json* error = find(data, "error");
+    return error != nullptr && error->is_string();
+  } catch (const Json::exception& e) {
+    fail(kMessage, e.what());
+  }
+}
+
+#define TCS_PROTOCOL_INSTANTIATE(T)                      \
+  template std::string encode<T>(const T&, const Meta&); \
+  template std::string encodeData<T>(const T&);          \
+  template Message<T> decode<T>(std::string_view);       \
+  template T decodeData<T>(std::string_view);
+
+TCS_PROTOCOL_INSTANTIATE(StatusUpdate)
+TCS_PROTOCOL_INSTANTIATE(Heartbeat)
+TCS_PROTOCOL_INSTANTIATE(RegistryEvent)
+TCS_PROTOCOL_INSTANTIATE(RpcRequest)
+TCS_PROTOCOL_INSTANTIATE(HealthReply)
+TCS_PROTOCOL_INSTANTIATE(StatsReply)
+TCS_PROTOCOL_INSTANTIATE(LauncherListReply)
+TCS_PROTOCOL_INSTANTIATE(LauncherActionReply)
+TCS_PROTOCOL_INSTANTIATE(LauncherReloadReply)
+TCS_PROTOCOL_INSTANTIATE(ErrorReply)
+#undef TCS_PROTOCOL_INSTANTIATE
+
+// ---- meta generator, registry status ---------------------------------------------------------
+
+MetaGenerator::MetaGenerator(std::string sender) : sender_(std::move(sender)) {}
+
+Meta MetaGenerator::next(std::string_view messageType) {
+  const auto n = count_.fetch_add(1, std::memory_order_relaxed) + 1;
+  Meta m;
+  m.id = n == 1 ? std::string{"msg"} : "msg-" + std::to_string(n);
+  m.sender = sender_;
+  m.ts = now();
+  m.messageType = messageType;
+  return m;
+}
+
+std::string MetaGenerator::randomSenderName() {
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device rd;
+  std::uniform_int_distribution<std::size_t> pick(0, kAlphabet.size() - 1);
+  std::string name = "Messenger_";
+  for (int i = 0; i < 10; ++i) name += kAlphabet[pick(rd)];
+  return name;
+}
+
+MetaGenerator& processMetaGenerator() {
+  static MetaGenerator generator;
+  return generator;
+}
+
+std::optional<Status> RegistryEvent::status() const noexcept {
+  if (specific.valueless_by_exception()) return std::nullopt;
+  return std::visit(
+      [](const auto& s) -> std::optional<Status> {
+        if constexpr (std::same_as<std::decay_t<decltype(s)>, DeclaredEvent>)
+          return std::nullopt;
+        else
+          return s.status;
+      },
+      specific);
+}
+
+}  // namespace tcs::protocol

@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: MIT
+// Integration tests of tcs::NatsConnection against a real nats-server the test starts on a free
+// loopback port (tests/support/nats_server.hpp): connecting (host/port, server list, required or
+// not), core publish/subscribe and request/reply, JetStream-or-core persistent publishing,
+// reconnecting after the server was killed, and authentication (user/password, token, NKey,
+// secret files). Skipped when nats-server is not installed.
+//
+// Timing checks are loose (a noisy 2-core machine and sanitizer builds); no blind sleeps.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nats_server.hpp"
+#include "tcs/log.hpp"
+#include "tcs/nats.hpp"
+#include "temp_dir.hpp"
+#include "wait_until.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using tcs::NatsConnection;
+using tcs::NatsError;
+using tcs::NatsMessage;
+using tcs::test::NatsServer;
+using tcs::test::NatsServerOptions;
+using tcs::test::TempDir;
+using tcs::test::waitUntil;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+double millisecondsOf(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+tcs::config::NatsConfig configFor(int port, bool required = true) {
+  tcs::config::NatsConfig config;
+  config.present = true;
+  config.host = "127.0.0.1";
+  config.port = port;
+  config.required = required;
+  return config;
+}
+
+// Fast backoff so that reconnect tests take milliseconds, not seconds.
+tcs::NatsOptions fastOptions() {
+  tcs::NatsOptions options;
+  options.name = "nats_connection_test";
+  options.connectDeadline = 5s;
+  options.reconnectWaitMin = 10ms;
+  options.reconnectWaitMax = 100ms;
+  return options;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+/** Collects the messages a subscription receives. */
+class Inbox {
+ public:
+  tcs::INatsTransport::MessageHandler handler() {
+    return [this](const NatsMessage& m) {
+      std::lock_guard lock(mutex_);
+      messages_.push_back(m);
+    };
+  }
+  std::vector<std::string> data() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& m : messages_) out.push_back(m.data);
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return messages_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<NatsMessage> messages_;
+};
+
+/** Records log lines (the connection logs its retries and outages). */
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<Sink>()), previous_(tcs::log::setSink(sink_)) {}
+  ~LogCapture() { tcs::log::setSink(previous_); }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(sink_->mutex);
+    return sink_->lines;
+  }
+
+ private:
+  struct Sink final : tcs::log::Sink {
+    void write(tcs::log::Level level, std::string_view message, const std::source_location&) override {
+      std::lock_guard lock(mutex);
+      lines.push_back(std::string(tcs::log::levelName(level)) + ": " + std::string(message));
+    }
+    mutable std::mutex mutex;
+    std::vector<std::string> lines;
+  };
+  std::shared_ptr<Sink> sink_;
+  std::shared_ptr<tcs::log::Sink> previous_;
+};
+
+/** A plain nats.c connection with a JetStream context: the test's independent view of the server. */
+class RawJetStream {
+ public:
+  explicit RawJetStream(const std::string& url) {
+    if (natsConnection_ConnectTo(&nc_, url.c_str()) != NATS_OK) throw std::runtime_error("raw connect failed");
+    if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) throw std::runtime_error("raw JetStream failed");
+  }
+  ~RawJetStream() {
+    jsCtx_Destroy(js_);
+    natsConnection_Destroy(nc_);
+  }
+  RawJetStream(const RawJetStream&) = delete;
+  RawJetStream& operator=(const RawJetStream&) = delete;
+
+  void addStream(const char* name, const char* subject) {
+    jsStreamConfig config;
+    jsStreamConfig_Init(&config);
+    config.Name = name;
+    const char* subjects[] = {subject};
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    config.Storage = js_FileStorage;
+    jsStreamInfo* info = nullptr;
+    jsErrCode code{};
+    const natsStatus s = js_AddStream(&info, js_, &config, nullptr, &code);
+    jsStreamInfo_Destroy(info);
+    if (s != NATS_OK) throw std::runtime_error(std::string("js_AddStream: ") + natsStatus_GetText(s));
+  }
+
+  /** @return the data of the last message on @p subject in @p stream, or nullopt. */
+  std::optional<std::string> lastMessage(const char* stream, const char* subject) {
+    natsMsg* msg = nullptr;
+    jsErrCode code{};
+    if (js_GetLastMsg(&msg, js_, stream, subject, nullptr, &code) != NATS_OK) return std::nullopt;
+    std::string data(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    natsMsg_Destroy(msg);
+    return data;
+  }
+
+  std::uint64_t messageCount(const char* stream) {
+    jsStreamInfo* info = nullptr;
+    jsErrCode code{};
+    if (js_GetStreamInfo(&info, js_, stream, nullptr, &code) != NATS_OK) return 0;
+    const auto n = info->State.Msgs;
+    jsStreamInfo_Destroy(info);
+    return n;
+  }
+
+ private:
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
+
+class ANatsConnection : public ::testing::Test {
+ protected:
+  void SetUp() override { TCS_SKIP_WITHOUT_NATS_SERVER(); }
+
+  NatsServer& startServer(NatsServerOptions options = {}) {
+    server_ = std::make_unique<NatsServer>(dir_.path() / "server", std::move(options));
+    server_->start();
+    return *server_;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<NatsServer> server_;
+};
+
+// --- pure helpers (no server needed) --------------------------------------------------------------
+
+TEST(NatsServerUrls, UseHostAndPortUnlessAServerListIsGiven) {
+  tcs::config::NatsConfig config;
+  config.host = "nats.example";
+  config.port = 4333;
+  EXPECT_THAT(tcs::natsServerUrls(config), ElementsAre("nats://nats.example:4333"));
+  config.host = "::1";
+  EXPECT_THAT(tcs::natsServerUrls(config), ElementsAre("nats://[::1]:4333"));
+  config.servers = {"nats://a:1", "tls://b:2"};
+  EXPECT_THAT(tcs::natsServerUrls(config), ElementsAre("nats://a:1", "tls://b:2"));
+}
+
+// --- connecting ----------------------------------------------------------------------------------
+
+TEST_F(ANatsConnection, ConnectsToHostAndPort) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  EXPECT_TRUE(nats.connected());
+  EXPECT_EQ(nats.connectedUrl(), server.url());
+  EXPECT_THAT(nats.servers(), ElementsAre(server.url()));
+}
+
+TEST_F(ANatsConnection, ConnectsThroughTheServersListSkippingDeadOnes) {
+  auto& server = startServer();
+  auto config = configFor(1);
+  config.host = "host.invalid";
+  config.servers = {"nats://127.0.0.1:" + std::to_string(NatsServer::freePort()), server.url()};
+  NatsConnection nats(config, fastOptions());
+  EXPECT_TRUE(nats.connected());
+  EXPECT_EQ(nats.connectedUrl(), server.url());
+}
+
+TEST_F(ANatsConnection, WhenRequiredFailsClearlyAfterTheDeadlineLoggingEachAttempt) {
+  LogCapture logs;
+  const int port = NatsServer::freePort();  // nothing listens there
+  auto options = fastOptions();
+  options.connectDeadline = 600ms;
+  const auto start = Clock::now();
+  try {
+    NatsConnection nats(configFor(port), options);
+    FAIL() << "connected to nothing";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::NotConnected);
+    EXPECT_THAT(e.what(), HasSubstr("nats://127.0.0.1:" + std::to_string(port)));
+    EXPECT_THAT(e.what(), HasSubstr("nats.required is true"));
+  }
+  const auto elapsed = Clock::now() - start;
+  EXPECT_GE(elapsed, 600ms);
+  EXPECT_LT(elapsed, 3s);
+  const auto lines = logs.lines();
+  const auto retries = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.starts_with("WARNING") && l.find("retrying in") != std::string::npos;
+  });
+  EXPECT_GE(retries, 2) << "one warning per backoff step";
+}
+
+TEST_F(ANatsConnection, WhenRequiredWaitsForAServerThatComesUpInTime) {
+  LogCapture logs;
+  NatsServer server(dir_.path() / "late");
+  auto options = fastOptions();
+  options.connectDeadline = 10s;
+  std::unique_ptr<NatsConnection> nats;
+  std::exception_ptr error;
+  std::thread connector([&] {
+    try {
+      nats = std::make_unique<NatsConnection>(configFor(server.port()), options);
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  // Start the server (from this thread: it dies with the thread that started it) once the
+  // connection has failed and said that it retries.
+  const bool retried = waitUntil([&] {
+    for (const auto& line : logs.lines())
+      if (line.find("retrying in") != std::string::npos) return true;
+    return false;
+  });
+  if (retried) server.start();
+  connector.join();
+  ASSERT_TRUE(retried);
+  ASSERT_FALSE(error);
+  EXPECT_TRUE(nats->connected());
+}
+
+TEST_F(ANatsConnection, WhenNotRequiredStartsAtOnceAndConnectsWhenTheServerAppears) {
+  NatsServer server(dir_.path() / "late");
+  std::atomic<int> connectedEvents{0};
+  tcs::NatsEvents events;
+  events.connected = [&] { ++connectedEvents; };
+
+  const auto start = Clock::now();
+  NatsConnection nats(configFor(server.port(), false), fastOptions(), events);
+  EXPECT_LT(Clock::now() - start, 500ms);
+  EXPECT_FALSE(nats.connected());
+
+  Inbox inbox;
+  auto sub = nats.subscribe("early.>", inbox.handler());
+  EXPECT_TRUE(nats.publish("early.one", "buffered before any server"));
+  nats.publishPersistent("early.two", "queued before any server");
+
+  server.start();
+  ASSERT_TRUE(waitUntil([&] { return nats.connected(); }, 10s));
+  EXPECT_TRUE(waitUntil([&] { return connectedEvents == 1; }));
+  // The subscription is sent on connect, before the buffered publishes.
+  EXPECT_TRUE(waitUntil([&] { return inbox.size() == 2; })) << inbox.size();
+  EXPECT_THAT(inbox.data(), ElementsAre("buffered before any server", "queued before any server"));
+}
+
+// --- core messaging ------------------------------------------------------------------------------
+
+TEST_F(ANatsConnection, DeliversPublishesToSubscribersInOrder) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  Inbox inbox;
+  auto sub = nats.subscribe("t.*", inbox.handler());
+  ASSERT_TRUE(nats.flush(2s));  // the subscription reached the server
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(nats.publish("t.x", std::to_string(i)));
+  ASSERT_TRUE(waitUntil([&] { return inbox.size() == 100; }));
+  const auto data = inbox.data();
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(data[static_cast<std::size_t>(i)], std::to_string(i));
+  EXPECT_EQ(nats.stats().published, 100u);
+
+  sub.unsubscribe();
+  EXPECT_FALSE(sub.active());
+  ASSERT_TRUE(nats.publish("t.x", "after"));
+  ASSERT_TRUE(nats.flush(2s));
+  EXPECT_EQ(inbox.size(), 100u);
+}
+
+TEST_F(ANatsConnection, LetsAHandlerUnsubscribeItself) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  tcs::NatsSubscription sub;
+  std::atomic<int> calls{0};
+  sub = nats.subscribe("self", [&](const NatsMessage&) {
+    ++calls;
+    sub.unsubscribe();
+  });
+  ASSERT_TRUE(nats.publish("self", "1"));
+  ASSERT_TRUE(waitUntil([&] { return calls == 1; }));
+  ASSERT_TRUE(nats.publish("self", "2"));
+  ASSERT_TRUE(nats.flush(2s));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(ANatsConnection, AnswersRequestsWithLowLatency) {
+  auto& server = startServer();
+  NatsConnection responder(configFor(server.port()), fastOptions());
+  NatsConnection requester(configFor(server.port()), fastOptions());
+  auto sub = responder.subscribe("svc.rpc.x.v1.health",
+                                 [&](const NatsMessage& m) { responder.publish(m.reply, "pong:" + m.data); });
+  ASSERT_TRUE(responder.flush(2s));
+
+  std::vector<double> latencies;
+  for (int i = 0; i < 200; ++i) {
+    const auto start = Clock::now();
+    const auto reply = requester.request("svc.rpc.x.v1.health", "ping", 2s);
+    latencies.push_back(millisecondsOf(Clock::now() - start));
+    ASSERT_EQ(reply.data, "pong:ping");
+  }
+  std::sort(latencies.begin(), latencies.end());
+  const double p50 = latencies[latencies.size() / 2];
+  const double p99 = latencies[latencies.size() * 99 / 100];
+  std::cout << "request/reply round trip (SendAsap): p50 " << p50 << " ms, p99 " << p99 << " ms\n";
+  RecordProperty("request_p50_ms", std::to_string(p50));
+  EXPECT_LT(p50, 20.0);  // ~0.2 ms expected; loose for sanitizer builds
+}
+
+TEST_F(ANatsConnection, FailsARequestWithoutResponderAtOnce) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  const auto start = Clock::now();
+  try {
+    (void)nats.request("nobody.listens", "?", 5s);
+    FAIL() << "got a reply from nobody";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::NoResponders) << e.what();
+  }
+  EXPECT_LT(Clock::now() - start, 2s);
+}
+
+// --- persistent publishing -----------------------------------------------------------------------
+
+TEST_F(ANatsConnection, StoresPersistentPublishesInACapturingStream) {
+  auto& server = startServer();
+  RawJetStream raw(server.url());
+  raw.addStream("svc_status", "svc.status.>");
+  NatsConnection nats(configFor(server.port()), fastOptions());
+
+  nats.publishPersistent("svc.status.a", R"({"status":"ok"})");
+  nats.publishPersistent("svc.status.a", R"({"status":"busy"})");
+  ASSERT_TRUE(nats.flush(5s));
+  const auto stats = nats.stats();
+  EXPECT_EQ(stats.persistentAcked, 2u);
+  EXPECT_EQ(stats.persistentCore + stats.persistentUnacked + stats.persistentDropped, 0u);
+  EXPECT_EQ(raw.messageCount("svc_status"), 2u);
+  EXPECT_EQ(raw.lastMessage("svc_status", "svc.status.a"), R"({"status":"busy"})");
+}
+
+TEST_F(ANatsConnection, FallsBackToCorePublishingWithoutAStream) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+
+  // Nobody listens: JetStream answers "no responders", the message goes out as core, no error.
+  nats.publishPersistent("svc.heartbeat.a", "1");
+  ASSERT_TRUE(nats.flush(5s));
+  EXPECT_EQ(nats.stats().persistentCore, 1u);
+
+  // A core subscriber gets every message exactly once, in order.
+  NatsConnection other(configFor(server.port()), fastOptions());
+  Inbox inbox;
+  auto sub = other.subscribe("svc.heartbeat.b", inbox.handler());
+  ASSERT_TRUE(other.flush(2s));
+  for (int i = 0; i < 5; ++i) nats.publishPersistent("svc.heartbeat.b", std::to_string(i));
+  ASSERT_TRUE(nats.flush(5s));
+  ASSERT_TRUE(waitUntil([&] { return inbox.size() >= 5; }));
+  ASSERT_TRUE(other.flush(2s));
+  EXPECT_THAT(inbox.data(), ElementsAre("0", "1", "2", "3", "4"));
+  const auto stats = nats.stats();
+  EXPECT_EQ(stats.persistentDropped, 0u);
+  EXPECT_EQ(stats.persistentAcked, 0u);
+  EXPECT_EQ(stats.persistentCore + stats.persistentUnacked, 6u);
+}
+
+TEST_F(ANatsConnection, NeverBlocksTheCallerOfPersistentPublishAndBoundsItsQueue) {
+  auto& server = startServer();
+  auto options = fastOptions();
+  options.persistentQueueCapacity = 16;
+  options.persistentAckTimeout = 200ms;
+  options.coreFallbackRecheck = 0ms;  // every message tries JetStream again: worst case for the worker
+  NatsConnection nats(configFor(server.port()), options);
+  NatsConnection other(configFor(server.port()), fastOptions());
+  Inbox inbox;  // a core subscriber without a stream: every JetStream publish waits out its ack timeout
+  auto sub = other.subscribe("slow.>", inbox.handler());
+  ASSERT_TRUE(other.flush(2s));
+
+  double worst = 0;
+  for (int i = 0; i < 100; ++i) {
+    const auto start = Clock::now();
+    nats.publishPersistent("slow.x", std::to_string(i));
+    worst = std::max(worst, millisecondsOf(Clock::now() - start));
+  }
+  std::cout << "publishPersistent, worker stalled on acks: worst call " << worst << " ms\n";
+  EXPECT_LT(worst, 50.0);
+  EXPECT_TRUE(waitUntil([&] { return nats.stats().persistentDropped >= 100 - 16 - 1; }));
+}
+
+// --- reconnecting --------------------------------------------------------------------------------
+
+TEST_F(ANatsConnection, ReconnectsAfterTheServerCrashedAndDeliversWhatWasPublishedMeanwhile) {
+  auto& server = startServer();
+  std::atomic<int> disconnects{0};
+  std::atomic<int> reconnects{0};
+  tcs::NatsEvents events;
+  events.disconnected = [&] { ++disconnects; };
+  events.reconnected = [&] { ++reconnects; };
+  NatsConnection nats(configFor(server.port()), fastOptions(), events);
+  Inbox inbox;
+  auto sub = nats.subscribe("out.>", inbox.handler());
+  ASSERT_TRUE(nats.flush(2s));
+
+  server.kill();
+  ASSERT_TRUE(waitUntil([&] { return !nats.connected(); }));
+  EXPECT_TRUE(waitUntil([&] { return disconnects == 1; }));
+
+  double worst = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto start = Clock::now();
+    EXPECT_TRUE(nats.publish("out.core", std::to_string(i)));
+    worst = std::max(worst, millisecondsOf(Clock::now() - start));
+    start = Clock::now();
+    nats.publishPersistent("out.persistent", std::to_string(i));
+    worst = std::max(worst, millisecondsOf(Clock::now() - start));
+  }
+  std::cout << "publish during the outage: worst call " << worst << " ms\n";
+  EXPECT_LT(worst, 50.0);
+  EXPECT_FALSE(nats.flush(100ms));  // nothing can be confirmed while the server is down
+
+  server.start();  // same port
+  ASSERT_TRUE(waitUntil([&] { return nats.connected(); }, 10s));
+  EXPECT_TRUE(waitUntil([&] { return reconnects == 1; }));
+  EXPECT_EQ(nats.stats().reconnects, 1u);
+  ASSERT_TRUE(waitUntil([&] { return inbox.size() == 100; })) << inbox.size();
+  EXPECT_EQ(nats.stats().publishDropped, 0u);
+  EXPECT_EQ(nats.stats().persistentDropped, 0u);
+
+  // And it works as before.
+  ASSERT_TRUE(nats.publish("out.after", "x"));
+  EXPECT_TRUE(waitUntil([&] { return inbox.size() == 101; }));
+}
+
+TEST_F(ANatsConnection, DropsAndCountsPublishesBeyondTheReconnectBufferWithoutBlocking) {
+  auto& server = startServer();
+  auto options = fastOptions();
+  options.reconnectBufferBytes = 1024;
+  NatsConnection nats(configFor(server.port()), options);
+  server.kill();
+  ASSERT_TRUE(waitUntil([&] { return !nats.connected(); }));
+
+  const std::string payload(100, 'x');
+  int accepted = 0;
+  double worst = 0;
+  for (int i = 0; i < 100; ++i) {
+    const auto start = Clock::now();
+    accepted += nats.publish("big", payload) ? 1 : 0;
+    worst = std::max(worst, millisecondsOf(Clock::now() - start));
+  }
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, 20);
+  EXPECT_EQ(nats.stats().publishDropped, static_cast<std::uint64_t>(100 - accepted));
+  EXPECT_LT(worst, 50.0);
+}
+
+TEST_F(ANatsConnection, KeepsItsStoredStatusAcrossAServerRestart) {
+  auto& server = startServer();
+  {
+    RawJetStream raw(server.url());
+    raw.addStream("svc_status", "svc.status.>");
+  }
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  nats.publishPersistent("svc.status.a", "before");
+  ASSERT_TRUE(nats.flush(5s));
+
+  server.kill();
+  ASSERT_TRUE(waitUntil([&] { return !nats.connected(); }));
+  nats.publishPersistent("svc.status.a", "during");  // core into the reconnect buffer
+  EXPECT_FALSE(nats.flush(2s));                      // the worker has handled it; nothing is confirmed
+  EXPECT_EQ(nats.stats().persistentCore, 1u);
+  server.start();
+  ASSERT_TRUE(waitUntil([&] { return nats.connected(); }, 10s));
+  ASSERT_TRUE(nats.flush(5s));
+
+  RawJetStream raw(server.url());
+  EXPECT_TRUE(waitUntil([&] { return raw.lastMessage("svc_status", "svc.status.a") == "during"; }));
+  nats.publishPersistent("svc.status.a", "after");
+  ASSERT_TRUE(nats.flush(5s));
+  EXPECT_EQ(raw.lastMessage("svc_status", "svc.status.a"), "after");
+  EXPECT_EQ(nats.stats().persistentAcked, 2u);
+}
+
+// --- authentication ------------------------------------------------------------------------------
+
+TEST_F(ANatsConnection, AuthenticatesWithUserAndPassword) {
+  NatsServerOptions options;
+  options.user = "tcs";
+  options.password = "s3cret";
+  auto& server = startServer(options);
+
+  auto config = configFor(server.port());
+  config.user = "tcs";
+  config.password = "s3cret";
+  EXPECT_TRUE(NatsConnection(config, fastOptions()).connected());
+
+  config.password.reset();
+  config.passwordFile = dir_.write("nats.password", "s3cret\n");
+  EXPECT_TRUE(NatsConnection(config, fastOptions()).connected());
+}
+
+TEST_F(ANatsConnection, RejectsAWrongPasswordAtOnceNamingAuthorization) {
+  NatsServerOptions options;
+  options.user = "tcs";
+  options.password = "s3cret";
+  auto& server = startServer(options);
+
+  for (const bool required : {true, false}) {
+    auto config = configFor(server.port(), required);
+    config.user = "tcs";
+    config.password = "wrong";
+    const auto start = Clock::now();
+    try {
+      NatsConnection nats(config, fastOptions());
+      ADD_FAILURE() << "connected with a wrong password";
+    } catch (const NatsError& e) {
+      EXPECT_EQ(e.kind(), NatsError::Kind::AuthFailed) << e.what();
+      EXPECT_THAT(lower(e.what()), HasSubstr("authorization violation"));
+      EXPECT_THAT(e.what(), HasSubstr(server.url()));
+    }
+    EXPECT_LT(Clock::now() - start, 2s) << "an auth failure is not retried until the deadline";
+  }
+}
+
+TEST_F(ANatsConnection, AuthenticatesWithATokenOrATokenFile) {
+  NatsServerOptions options;
+  options.token = "t0ken";
+  auto& server = startServer(options);
+
+  auto config = configFor(server.port());
+  config.token = "t0ken";
+  EXPECT_TRUE(NatsConnection(config, fastOptions()).connected());
+
+  config.token.reset();
+  config.tokenFile = dir_.write("nats.token", "t0ken\n");
+  EXPECT_TRUE(NatsConnection(config, fastOptions()).connected());
+
+  config.tokenFile = dir_.write("wrong.token", "nope");
+  try {
+    NatsConnection nats(config, fastOptions());
+    ADD_FAILURE() << "connected with a wrong token";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::AuthFailed) << e.what();
+    EXPECT_THAT(lower(e.what()), HasSubstr("authorization violation"));
+  }
+}
+
+// Seed and public key from nats.c's own tests (test/test.c, v3.4.1).
+constexpr const char* kSeed = "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY";
+constexpr const char* kPublicKey = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+constexpr const char* kOtherSeed = "SUAMK2FG4MI6UE3ACF3FK3OIQBCEIEZV7NSWFFEW63UXMRLFM2XLAXK4GY";
+
+TEST_F(ANatsConnection, AuthenticatesWithAnNKeySeedFile) {
+  NatsServerOptions options;
+  options.nkeyUsers = {kPublicKey};
+  auto& server = startServer(options);
+
+  auto config = configFor(server.port());
+  config.nkeySeedFile = dir_.write("user.nk", std::string(kSeed) + "\n");
+  EXPECT_TRUE(NatsConnection(config, fastOptions()).connected());
+
+  config.nkeySeedFile = dir_.write("other.nk", std::string(kOtherSeed) + "\n");
+  try {
+    NatsConnection nats(config, fastOptions());
+    ADD_FAILURE() << "connected with another user's seed";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::AuthFailed) << e.what();
+  }
+}
+
+/** Writes a CA, a server certificate for 127.0.0.1 and a client certificate with the openssl CLI. */
+bool makeCertificates(const TempDir& dir) {
+  dir.write("tls/server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  dir.write("tls/client.ext", "extendedKeyUsage=clientAuth\n");
+  const std::string d = (dir.path() / "tls").string();
+  const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string script =
+      "cd '" + d + "' && openssl req -x509" + key + " -keyout ca.key -out ca.pem -days 1 -subj '/CN=tcs test CA' &&" +
+      " openssl req" + key + " -keyout server.key -out server.csr -subj '/CN=127.0.0.1' &&" +
+      " openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1" +
+      " -extfile server.ext &&" + " openssl req" + key +
+      " -keyout client.key -out client.csr -subj '/CN=tcs client' &&" +
+      " openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 1" +
+      " -extfile client.ext";
+  return std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
+}
+
+TEST_F(ANatsConnection, ConnectsOverMutualTls) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl is not installed";
+  ASSERT_TRUE(makeCertificates(dir_));
+  const auto tls = dir_.path() / "tls";
+  NatsServerOptions options;
+  options.extraConfig = "tls {\n  cert_file: \"" + (tls / "server.pem").string() + "\"\n  key_file: \"" +
+                        (tls / "server.key").string() + "\"\n  ca_file: \"" + (tls / "ca.pem").string() +
+                        "\"\n  verify: true\n}\n";
+  auto& server = startServer(options);
+
+  auto config = configFor(server.port());
+  config.tlsCa = tls / "ca.pem";
+  config.tlsCert = tls / "client.pem";
+  config.tlsKey = tls / "client.key";
+  {
+    NatsConnection nats(config, fastOptions());
+    EXPECT_TRUE(nats.connected());
+    Inbox inbox;
+    auto sub = nats.subscribe("tls.x", inbox.handler());
+    ASSERT_TRUE(nats.publish("tls.x", "secret"));
+    EXPECT_TRUE(waitUntil([&] { return inbox.size() == 1; }));
+  }
+
+  // Without the CA the server's certificate cannot be verified: a TLS error, at once.
+  config.tlsCa.reset();
+  const auto start = Clock::now();
+  try {
+    NatsConnection nats(config, fastOptions());
+    ADD_FAILURE() << "connected without trusting the server's CA";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::Tls) << e.what();
+  }
+  EXPECT_LT(Clock::now() - start, 2s);
+
+  config.tlsCa = tls / "missing-ca.pem";
+  try {
+    NatsConnection nats(config, fastOptions());
+    ADD_FAILURE() << "no error for a missing CA file";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::Config) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("nats.tls.ca"));
+  }
+}
+
+TEST_F(ANatsConnection, NamesAMissingOrBadSecretFile) {
+  auto config = configFor(NatsServer::freePort());
+  config.user = "tcs";
+  config.passwordFile = dir_.path() / "missing.password";
+  try {
+    NatsConnection nats(config, fastOptions());
+    FAIL() << "no error for a missing password file";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::Config);
+    EXPECT_THAT(e.what(), HasSubstr("nats.password_file"));
+    EXPECT_THAT(e.what(), HasSubstr((dir_.path() / "missing.password").string()));
+    EXPECT_THAT(e.what(), HasSubstr("No such file or directory"));
+  }
+
+  config = configFor(NatsServer::freePort());
+  config.tokenFile = dir_.write("empty.token", "\n");
+  try {
+    NatsConnection nats(config, fastOptions());
+    FAIL() << "no error for an empty token file";
+  } catch (const NatsError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nats.token_file"));
+    EXPECT_THAT(e.what(), HasSubstr("is empty"));
+  }
+
+  config = configFor(NatsServer::freePort());
+  config.credsFile = dir_.path() / "missing.creds";
+  EXPECT_THROW(NatsConnection(config, fastOptions()), NatsError);
+
+  config = configFor(NatsServer::freePort());
+  config.nkeySeedFile = dir_.write("garbage.nk", "not a seed\n");
+  try {
+    NatsConnection nats(config, fastOptions());
+    FAIL() << "no error for a seed file without a seed";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::Config);
+    EXPECT_THAT(e.what(), HasSubstr("nats.nkey_seed_file"));
+  }
+
+  config.nkeySeedFile = dir_.write("broken.nk", std::string(kSeed).substr(0, 56) + "AA\n");
+  try {
+    NatsConnection nats(config, fastOptions());
+    FAIL() << "no error for a corrupted seed";
+  } catch (const NatsError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("checksum"));
+  }
+}
+
+}  // namespace
