@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "notify_log.hpp"
 #include "temp_dir.hpp"
 #include "wait_until.hpp"
 
@@ -73,29 +74,13 @@ double secondsOf(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-std::vector<std::string> splitLines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto end = text.find('\n', start);
-    lines.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return lines;
-}
-
 // ---- the notify socket -----------------------------------------------------------------------
 
-/** @brief One datagram received on the notify socket, with its arrival time and sender PID. */
-struct Notification {
-  Clock::time_point at;
-  std::string text;
-  pid_t pid = 0;
-};
+using tcs::test::Notification;
+using tcs::test::splitLines;
 
 /** @brief A NOTIFY_SOCKET: bound datagram socket plus a thread that records what arrives. */
-class NotifySocket {
+class NotifySocket : public tcs::test::NotifyLog {
  public:
   explicit NotifySocket(fs::path path) : path_(std::move(path)) {
     sockaddr_un addr{};
@@ -126,49 +111,6 @@ class NotifySocket {
 
   const fs::path& path() const { return path_; }
 
-  std::vector<Notification> messages() const {
-    std::lock_guard lock(mutex_);
-    return messages_;
-  }
-  /** @brief Every message except WATCHDOG=1, in order. */
-  std::vector<std::string> lifecycle() const {
-    std::vector<std::string> out;
-    for (const auto& m : messages())
-      if (m.text != "WATCHDOG=1") out.push_back(m.text);
-    return out;
-  }
-  std::vector<std::string> statuses() const {
-    std::vector<std::string> out;
-    for (const auto& m : messages())
-      for (const auto& line : splitLines(m.text))
-        if (line.starts_with("STATUS=")) out.push_back(line.substr(7));
-    return out;
-  }
-  std::vector<Clock::time_point> pings() const {
-    std::vector<Clock::time_point> out;
-    for (const auto& m : messages())
-      if (m.text == "WATCHDOG=1") out.push_back(m.at);
-    return out;
-  }
-  std::size_t pingsAfter(Clock::time_point t) const {
-    const auto p = pings();
-    return static_cast<std::size_t>(std::count_if(p.begin(), p.end(), [&](auto x) { return x > t; }));
-  }
-  /** @brief The first message that has @p line as one of its lines. */
-  std::optional<Notification> find(std::string_view line) const {
-    for (const auto& m : messages())
-      for (const auto& l : splitLines(m.text))
-        if (l == line) return m;
-    return std::nullopt;
-  }
-  std::optional<std::size_t> indexOf(std::string_view line) const {
-    const auto all = messages();
-    for (std::size_t i = 0; i < all.size(); ++i)
-      for (const auto& l : splitLines(all[i].text))
-        if (l == line) return i;
-    return std::nullopt;
-  }
-  bool has(std::string_view line) const { return find(line).has_value(); }
   /**
    * @brief Returns once every datagram queued on the socket before the call is recorded. After
    * a child has exited all it sent is queued, but the reader thread may not have taken it yet.
@@ -179,11 +121,6 @@ class NotifySocket {
     [[maybe_unused]] auto n = ::write(wakeup_[1], "f", 1);
     if (!flushed_.wait_for(lock, 10s, [&] { return flushes_ >= target; }))
       throw std::runtime_error("notify socket reader did not flush");
-  }
-  /** @brief Forgets what arrived so far (between runs within one test). */
-  void clear() {
-    std::lock_guard lock(mutex_);
-    messages_.clear();
   }
   bool waitFor(std::string_view line, std::chrono::milliseconds timeout = 15s) const {
     return waitUntil([&] { return has(line); }, timeout, 5ms);
@@ -230,8 +167,7 @@ class NotifySocket {
         std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
         note.pid = cred.pid;
       }
-    std::lock_guard lock(mutex_);
-    messages_.push_back(std::move(note));
+    add(std::move(note));
     return true;
   }
 
@@ -242,7 +178,6 @@ class NotifySocket {
   mutable std::mutex mutex_;
   std::condition_variable flushed_;
   unsigned long flushes_ = 0;
-  std::vector<Notification> messages_;
 };
 
 // ---- child processes -------------------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "notify_log.hpp"
 #include "tcs/config.hpp"
 #include "tcs/error.hpp"
 #include "tcs/log.hpp"
@@ -56,81 +57,20 @@ double secondsOf(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-std::vector<std::string> splitLines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto end = text.find('\n', start);
-    lines.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return lines;
-}
+using tcs::test::splitLines;
 
 // ---- fake notifier ---------------------------------------------------------------------------
 
 /** @brief Records every notification with the time it was sent. */
-class FakeNotifier final : public tcs::INotifier {
+class FakeNotifier final : public tcs::INotifier, public tcs::test::NotifyLog {
  public:
-  struct Message {
-    Clock::time_point at;
-    std::string text;
-  };
-
   explicit FakeNotifier(std::optional<std::chrono::microseconds> watchdog = std::nullopt) : watchdog_(watchdog) {}
 
-  void notify(std::string_view message) override {
-    std::lock_guard lock(mutex_);
-    messages_.push_back({Clock::now(), std::string(message)});
-  }
+  void notify(std::string_view message) override { add({Clock::now(), std::string(message)}); }
   std::optional<std::chrono::microseconds> watchdogInterval() const override { return watchdog_; }
-
-  std::vector<Message> messages() const {
-    std::lock_guard lock(mutex_);
-    return messages_;
-  }
-  /** @brief Every message except WATCHDOG=1, in order. */
-  std::vector<std::string> lifecycle() const {
-    std::vector<std::string> out;
-    for (const auto& m : messages())
-      if (m.text != "WATCHDOG=1") out.push_back(m.text);
-    return out;
-  }
-  /** @brief The STATUS= values of all messages, in order. */
-  std::vector<std::string> statuses() const {
-    std::vector<std::string> out;
-    for (const auto& m : messages())
-      for (const auto& line : splitLines(m.text))
-        if (line.starts_with("STATUS=")) out.push_back(line.substr(7));
-    return out;
-  }
-  std::vector<Clock::time_point> pings() const {
-    std::vector<Clock::time_point> out;
-    for (const auto& m : messages())
-      if (m.text == "WATCHDOG=1") out.push_back(m.at);
-    return out;
-  }
-  std::size_t pingCount() const { return pings().size(); }
-  /** @brief Index of the first message that has @p line as one of its lines. */
-  std::optional<std::size_t> indexOf(std::string_view line) const {
-    const auto all = messages();
-    for (std::size_t i = 0; i < all.size(); ++i)
-      for (const auto& l : splitLines(all[i].text))
-        if (l == line) return i;
-    return std::nullopt;
-  }
-  std::optional<Clock::time_point> timeOf(std::string_view line) const {
-    const auto i = indexOf(line);
-    if (!i) return std::nullopt;
-    return messages()[*i].at;
-  }
-  bool has(std::string_view line) const { return indexOf(line).has_value(); }
 
  private:
   std::optional<std::chrono::microseconds> watchdog_;
-  mutable std::mutex mutex_;
-  std::vector<Message> messages_;
 };
 
 // ---- log capture -----------------------------------------------------------------------------
