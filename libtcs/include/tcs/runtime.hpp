@@ -99,6 +99,8 @@ class Runtime {
   /** @return true if a termination signal arrived */
   bool handleSignals();
   void finishWorker();
+  void abandonWorker();
+  void notifyListeners(Status status, const std::string& message);
 
   Service& service_;
   RunOptions options_;

@@ -67,16 +67,25 @@ std::string Runtime::statusMessage() const {
 }
 
 void Runtime::setStatus(Status status, std::string message) {
-  std::vector<std::function<void(Status, const std::string&)>> listeners;
   {
     std::lock_guard lock(statusMutex_);
     if (status == status_ && message == statusMessage_) return;  // no duplicate floods
     status_ = status;
-    statusMessage_ = std::move(message);
+    statusMessage_ = message;
     notifier_.notify("STATUS=" + statusLine(status_, statusMessage_));
+  }
+  notifyListeners(status, message);
+}
+
+void Runtime::notifyListeners(Status status, const std::string& message) {
+  // Called outside statusMutex_ with the values of this change, so a listener may log or
+  // set a status itself.
+  std::vector<std::function<void(Status, const std::string&)>> listeners;
+  {
+    std::lock_guard lock(statusMutex_);
     listeners = listeners_;
   }
-  for (const auto& l : listeners) l(status, statusMessage());
+  for (const auto& l : listeners) l(status, message);
 }
 
 // ---- liveness ------------------------------------------------------------------------------
@@ -221,6 +230,12 @@ bool Runtime::joinWorker() {
   return true;
 }
 
+void Runtime::abandonWorker() {
+  // A thread that ignores the stop cannot be joined or killed; a process leaves now.
+  if (options_.exitOnStuckWorker) std::_Exit(exit_code::kFailure);
+  worker_.detach();
+}
+
 void Runtime::finishWorker() {
   // The worker ended while the service was running: it failed, finished its single shot, or
   // its run() returned by itself.
@@ -250,10 +265,7 @@ int Runtime::run() {
     requestStop();
     notifier_.notify("STOPPING=1");
     setStatus(Status::Failed, std::move(reason));
-    if (worker_.joinable() && !joinWorker()) {
-      if (options_.exitOnStuckWorker) std::_Exit(exit_code::kFailure);
-      worker_.detach();
-    }
+    if (worker_.joinable() && !joinWorker()) abandonWorker();
     log::info("{} stopped (exit status {})", serviceId_, code);
     phase_ = Phase::Stopped;
     return code;
@@ -269,19 +281,20 @@ int Runtime::run() {
     return startFailed(exit_code::kFailure, "Failed to start service: " + what);
   }
   phase_ = Phase::Running;
+  Status readyStatus;
+  std::string readyMessage;
   {
+    // READY=1 carries the status line, so systemd never shows a stale "startup".
     std::lock_guard lock(statusMutex_);
     if (status_ == Status::Startup) {
       status_ = Status::Ok;
       statusMessage_ = "Service running";
     }
+    readyStatus = status_;
+    readyMessage = statusMessage_;
     notifier_.notify(fmt::format("READY=1\nMAINPID={}\nSTATUS={}", ::getpid(), statusLine(status_, statusMessage_)));
   }
-  for (const auto& l : [&] {
-         std::lock_guard lock(statusMutex_);
-         return listeners_;
-       }())
-    l(status(), statusMessage());
+  notifyListeners(readyStatus, readyMessage);
   log::info("{} is ready", serviceId_);
 
   mainLoop();
@@ -336,8 +349,7 @@ void Runtime::stopService() {
     log::error("{} did not stop within {:.1f} s; giving up on it", serviceId_,
                std::chrono::duration<double>(options_.stopTimeout).count());
     setStatus(Status::Failed, "Did not stop in time");
-    if (options_.exitOnStuckWorker) std::_Exit(exit_code::kFailure);
-    worker_.detach();
+    abandonWorker();
     exitCode_ = exit_code::kFailure;
     return;
   }
