@@ -151,6 +151,13 @@ TEST_F(UnitgenCli, ExplainsAnInstanceThatIsNotConfigured) {
   const auto r = invoke({"--not-configured", "b:main"});
   EXPECT_EQ(r.status, tcs::unitgen::kExitConfig);
   EXPECT_NE(r.err.find("tcs@b:main.service: service 'b.main' is not configured"), std::string::npos) << r.err;
+  dir_.write("etc/services.yaml", bad_);
+  const auto broken = invoke({"--not-configured", "a:y"});
+  EXPECT_EQ(broken.status, tcs::unitgen::kExitConfig);
+  EXPECT_NE(broken.err.find("config error: "), std::string::npos) << broken.err;
+  EXPECT_NE(broken.err.find("services[1].restart: invalid value 'sometimes'"), std::string::npos) << broken.err;
+  EXPECT_NE(broken.err.find("is configured in"), std::string::npos) << broken.err;
+  EXPECT_NE(broken.err.find("as services[1] but invalid"), std::string::npos) << broken.err;
   const auto invalid = invoke({"--not-configured", "no colon"});
   EXPECT_EQ(invalid.status, tcs::unitgen::kExitConfig);
   EXPECT_NE(invalid.err.find("not a valid tcs instance"), std::string::npos) << invalid.err;

@@ -162,7 +162,6 @@ void report(Reporter& r, const std::vector<config::Diagnostic>& diags) {
 int notConfigured(const std::string& inst, const std::string& configPath, const Defaults& d, std::FILE* err) {
   // Runs as the template's ExecStart for an instance without drop-in: say why, precisely.
   const std::string unit = fmt::format("tcs@{}.service", inst);
-  const auto colon = inst.find(':');
   const auto parsed = unit_name::parseUnitName(unit);
   if (!parsed) {
     fmt::print(err,
@@ -171,7 +170,6 @@ int notConfigured(const std::string& inst, const std::string& configPath, const 
                unit, inst, unit_name::kTokenPattern);
     return kExitConfig;
   }
-  (void)colon;
   const std::string id = unit_name::serviceId(parsed->type, parsed->variant);
   try {
     config::LoadOptions lo;
@@ -184,13 +182,20 @@ int notConfigured(const std::string& inst, const std::string& configPath, const 
                  unit, id, configPath);
       return kExitConfig;
     }
-    for (const auto& diag : result.diagnostics)
-      if (diag.severity == config::Diagnostic::Severity::Error)
-        fmt::print(err, "{}: config error: {}\n", unit, diag.format());
-    fmt::print(err,
-               "{}: service '{}' is not configured (or invalid) in {}; add an entry with type: {} and "
-               "variant: {}, then run 'systemctl daemon-reload'\n",
-               unit, id, configPath, parsed->type, parsed->variant);
+    if (const auto* own = result.rejectedEntry(parsed->type, parsed->variant)) {
+      // Configured but invalid: show exactly the errors of its entry.
+      const std::string path = fmt::format("services[{}]", own->index);
+      for (const auto& diag : result.errorsAt(path)) fmt::print(err, "{}: config error: {}\n", unit, diag.format());
+      fmt::print(err,
+                 "{}: service '{}' is configured in {} as {} but invalid (errors above); fix it, then run "
+                 "'systemctl daemon-reload'\n",
+                 unit, id, configPath, path);
+    } else {
+      fmt::print(err,
+                 "{}: service '{}' is not configured in {}; add an entry with type: {} and variant: {}, then "
+                 "run 'systemctl daemon-reload'\n",
+                 unit, id, configPath, parsed->type, parsed->variant);
+    }
   } catch (const ConfigError& e) {
     fmt::print(err, "{}: service '{}' has no units because the config cannot be loaded: {}\n", unit, id, e.what());
   }

@@ -194,6 +194,8 @@ struct Diagnostic {
   std::string message;
   /** @return `file:line:col: error: path: message` (missing parts left out). */
   std::string format() const;
+  /** @brief Whether this is located at @p path or below it (`services[2]` covers `services[2].restart`). */
+  bool isAt(std::string_view path) const noexcept;
 };
 
 /** @brief Environment seen by the loader (injectable for tests). */
@@ -241,6 +243,10 @@ struct LoadResult {
   /** @brief No error diagnostics (warnings allowed). */
   bool ok() const noexcept;
   std::size_t errorCount() const noexcept;
+  /** @brief The entry of @p type + @p variant dropped for errors, or nullptr. */
+  const RejectedService* rejectedEntry(std::string_view type, std::string_view variant) const noexcept;
+  /** @brief The errors located at @p yamlPath or below it. */
+  std::vector<Diagnostic> errorsAt(std::string_view yamlPath) const;
 };
 
 /**

@@ -72,6 +72,24 @@ std::string Diagnostic::format() const {
   return out + message;
 }
 
+bool Diagnostic::isAt(std::string_view path) const noexcept {
+  if (!yamlPath.starts_with(path)) return false;
+  return yamlPath.size() == path.size() || yamlPath[path.size()] == '.' || yamlPath[path.size()] == '[';
+}
+
+const RejectedService* LoadResult::rejectedEntry(std::string_view type, std::string_view variant) const noexcept {
+  for (const auto& r : rejected)
+    if (r.type == type && r.variant == variant) return &r;
+  return nullptr;
+}
+
+std::vector<Diagnostic> LoadResult::errorsAt(std::string_view yamlPath) const {
+  std::vector<Diagnostic> out;
+  for (const auto& d : diagnostics)
+    if (d.severity == Diagnostic::Severity::Error && d.isAt(yamlPath)) out.push_back(d);
+  return out;
+}
+
 bool LoadResult::ok() const noexcept {
   return errorCount() == 0;
 }
@@ -394,10 +412,8 @@ class Loader {
   // Whether an error was reported at @p path or below it (e.g. a duplicate key inside an entry
   // found while reading the YAML, before the entry was validated).
   bool hasErrorBelow(const std::string& path) const {
-    return std::any_of(diagnostics_.begin(), diagnostics_.end(), [&](const Diagnostic& d) {
-      if (d.severity != Severity::Error || !d.yamlPath.starts_with(path)) return false;
-      return d.yamlPath.size() == path.size() || d.yamlPath[path.size()] == '.' || d.yamlPath[path.size()] == '[';
-    });
+    return std::any_of(diagnostics_.begin(), diagnostics_.end(),
+                       [&](const Diagnostic& d) { return d.severity == Severity::Error && d.isAt(path); });
   }
   std::size_t errorCount() const {
     return static_cast<std::size_t>(std::count_if(diagnostics_.begin(), diagnostics_.end(),

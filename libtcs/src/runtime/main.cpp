@@ -136,14 +136,9 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
         configLevel = svc->logLevel;
       } else {
         // Errors elsewhere in the file are other services' business; only ours stop us.
-        const auto own = std::find_if(loaded.rejected.begin(), loaded.rejected.end(),
-                                      [&](const auto& r) { return r.type == type && r.variant == variant; });
-        if (own != loaded.rejected.end()) {
+        if (const auto* own = loaded.rejectedEntry(type, variant)) {
           const std::string path = fmt::format("services[{}]", own->index);
-          for (const auto& d : loaded.diagnostics)
-            if (d.severity == config::Diagnostic::Severity::Error &&
-                (d.yamlPath == path || d.yamlPath.starts_with(path + ".") || d.yamlPath.starts_with(path + "[")))
-              log::error("{}", d.format());
+          for (const auto& d : loaded.errorsAt(path)) log::error("{}", d.format());
           log::critical("{}: its entry {} in {} is invalid (errors above)", id, path, *configPath);
           return exit_code::kConfig;
         }
