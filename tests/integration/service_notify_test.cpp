@@ -732,6 +732,14 @@ TEST_F(ServiceNotifyTest, InvalidEntryExits78NamingFileAndLine) {
   EXPECT_THAT(child->stderrText(), HasSubstr("sometimes"));
 }
 
+TEST_F(ServiceNotifyTest, ANonPositiveStopTimeoutExits78) {
+  const auto cfg = config("hello_world", {"stop_timeout: -1"});
+  auto [status, child] = runToEnd(kHelloWorld, {cfg.string(), "it", "--no-banner"});
+  EXPECT_EQ(status.code(), 78) << status;
+  EXPECT_FALSE(notify_.has("READY=1"));
+  EXPECT_THAT(child->stderrText(), HasSubstr("services[0].stop_timeout: -1 must be 0 < s <= 3600"));
+}
+
 TEST_F(ServiceNotifyTest, CyclicIntervalOfZeroExits78) {
   const auto cfg = config("test.cyclic", {"interval: 0"});
   auto [status, child] = runToEnd(kCyclic, {cfg.string(), "it", "--no-banner"});

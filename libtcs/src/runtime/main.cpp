@@ -167,8 +167,9 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
   log::setLevel(toLogLevel(level.value_or(config::LogLevel::Info)));
 
   try {
-    options.stopTimeout =
-        std::chrono::milliseconds(static_cast<long long>(options.settings.get<double>("stop_timeout", 20.0) * 1000.0));
+    const double stopTimeout = options.settings.get<double>("stop_timeout", 20.0);
+    if (!(stopTimeout > 0 && stopTimeout <= 3600)) options.settings.reject("stop_timeout", "must be 0 < s <= 3600");
+    options.stopTimeout = std::chrono::milliseconds(static_cast<long long>(stopTimeout * 1000.0));
   } catch (const ConfigError& e) {
     log::critical("{}", e.what());
     return exit_code::kConfig;
@@ -199,7 +200,10 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     if (!args.parentName.empty()) log::debug("parent {}, runner id {}", args.parentName, args.runnerId);
     status = runtime.run();
   } catch (const std::exception& e) {
-    log::critical("{}: {}", id, e.what());
+    log::critical("{}", e.what());
+    status = exit_code::kFailure;
+  } catch (...) {  // e.g. a service constructor throwing something else
+    log::critical("unknown exception while setting up the service");
     status = exit_code::kFailure;
   }
   return status;
