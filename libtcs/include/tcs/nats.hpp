@@ -70,6 +70,11 @@ struct NatsOptions {
    * monitoring traffic is small, so latency wins by default.
    */
   bool sendAsap = true;
+  /**
+   * @brief `required: true` only: polled (every 50 ms) while waiting between attempts; returning
+   * true ends the wait with NatsError NotConnected (a service told to stop while waiting).
+   */
+  std::function<bool()> cancelled;
 };
 
 /**
@@ -164,6 +169,14 @@ class INatsTransport {
    * @throws NatsError for an invalid subject or a closed connection
    */
   virtual NatsSubscription subscribe(std::string_view subject, MessageHandler handler) = 0;
+  /**
+   * @brief Waits until what was published so far has left the process (or @p timeout passed).
+   * @return false on timeout (e.g. while disconnected). The default has nothing to wait for.
+   */
+  virtual bool flush(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return true;
+  }
 };
 
 /**
@@ -198,7 +211,7 @@ class NatsConnection final : public INatsTransport {
    * @brief Waits until publishPersistent's queue is empty and the server has everything published so far.
    * @return false when that did not happen within @p timeout (e.g. while disconnected)
    */
-  bool flush(std::chrono::milliseconds timeout);
+  bool flush(std::chrono::milliseconds timeout) override;
   /** @return the server URL connected to, or empty while disconnected */
   std::string connectedUrl() const;
   /** @return the URLs tried, in order (`nats.servers`, or `nats://host:port`) */

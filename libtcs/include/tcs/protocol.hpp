@@ -121,6 +121,8 @@ class JsonObject {
   JsonObject& set(std::string_view key, Scalar value);
   /** @brief Sets @p key to a nested object. @return *this */
   JsonObject& set(std::string_view key, const JsonObject& value);
+  /** @brief Sets every key of @p other (its values win; new keys are appended). @return *this */
+  JsonObject& merge(const JsonObject& other);
 
   bool empty() const noexcept { return text_.size() == 2; }
   /** @return the compact JSON text, `{}` when empty */

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include "tcs/config.hpp"
+#include "tcs/monitor.hpp"
+#include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
 #include "tcs/service.hpp"
 #include "tcs/status.hpp"
@@ -43,6 +46,13 @@ struct RunOptions {
   int signalFd = -1;
   /** @brief What to do when the worker ignores a stop: std::_Exit (processes) or detach (tests). */
   bool exitOnStuckWorker = true;
+  /** @brief The process's NATS connection, or null: the service's monitor then publishes nothing. */
+  INatsTransport* nats = nullptr;
+  /**
+   * @brief The service's monitor: prefix, `parent` (the launcher name from the unit), intervals.
+   * The name is always the service id.
+   */
+  MonitorOptions monitor;
 };
 
 /** @brief Lifecycle phases, in order. */
@@ -66,10 +76,16 @@ class Runtime {
   /** @brief Asks for a graceful stop, like SIGTERM. Thread-safe. */
   void requestStop();
   Phase phase() const noexcept { return phase_.load(); }
-  /** @brief Called for every status change (after STATUS= is sent); for NATS monitoring. */
+  /**
+   * @brief Called for every status change (after STATUS= is sent) with the aggregate status and
+   * the message, under the monitor's lock: must not call back into the runtime or the monitor.
+   */
   void onStatusChange(std::function<void(Status, const std::string&)> listener);
+  /** @return the service's own status (its monitor's root) */
   Status status() const;
   std::string statusMessage() const;
+  /** @brief The service's monitor (status tree, metrics, checks, NATS publishing). */
+  Monitor& monitor() noexcept { return *monitor_; }
 
   // ---- the Service API ------------------------------------------------------------------
   const RunOptions& options() const noexcept { return options_; }
@@ -131,16 +147,15 @@ class Runtime {
 
   // worker
   std::thread worker_;
+  std::atomic<bool> workerStarted_{false};  // worker_.joinable() for other threads (the monitor's)
   std::atomic<bool> workerDone_{false};
   std::atomic<bool> workerHandled_{false};
   int workerResult_ = 0;
   std::exception_ptr workerError_;
 
-  // status
-  mutable std::mutex statusMutex_;
-  Status status_ = Status::Unknown;
-  std::string statusMessage_;
-  std::vector<std::function<void(Status, const std::string&)>> listeners_;
+  // status: the monitor is the one source of truth; STATUS= mirrors it
+  std::atomic<bool> holdStatusLine_{false};  // READY=1 carries the status line itself
+  std::unique_ptr<Monitor> monitor_;
 };
 
 }  // namespace detail

@@ -7,6 +7,7 @@
 
 #include "tcs/config.hpp"
 #include "tcs/log.hpp"
+#include "tcs/monitor.hpp"
 #include "tcs/status.hpp"
 
 /**
@@ -81,6 +82,13 @@ class Service {
    */
   void setStatus(Status status, std::string message = {});
 
+  /**
+   * @brief This service's monitor (tcs/monitor.hpp): child objects, metrics, health checks,
+   * busy/idle task tracking, `v1.stats` content. Its root status is the one setStatus() sets;
+   * the framework starts it (heartbeats) and stops it. Published on NATS when the config has a
+   * `nats:` section; without one the same calls work and only STATUS= shows the result.
+   */
+  Monitor& monitor();
   /**
    * @brief Ends the service from any thread, as if it had been stopped: sleep() returns false,
    * the stop hooks run, and the process exits with @p exitStatus. A non-zero status marks the

@@ -272,7 +272,13 @@ void NatsConnection::Impl::connectRequired() {
     const auto pause = std::min(withJitter(wait), std::chrono::ceil<milliseconds>(deadline - now));
     log::warning("{}; retrying in {} ms (attempt {}, giving up in {:.1f} s)", error.what(), pause.count(), attempt,
                  seconds(deadline - now));
-    std::this_thread::sleep_for(pause);
+    // Sleep in slices so that a stop request (SIGTERM while waiting) ends the wait promptly.
+    for (const auto until = Clock::now() + pause; Clock::now() < until;) {
+      if (options.cancelled && options.cancelled())
+        throw NatsError(NatsError::Kind::NotConnected, 0,
+                        fmt::format("{}; stopped waiting (a stop was requested)", error.what()));
+      std::this_thread::sleep_for(std::min<Clock::duration>(milliseconds(50), until - Clock::now()));
+    }
     wait = std::min(wait * 2, options.reconnectWaitMax);
   }
 }

@@ -221,4 +221,17 @@ JsonObject& JsonObject::set(std::string_view key, const JsonObject& value) {
   return *this;
 }
 
+JsonObject& JsonObject::merge(const JsonObject& other) {
+  if (other.empty()) return *this;
+  if (empty()) {
+    text_ = other.text_;
+    return *this;
+  }
+  detail::Json j = detail::JsonAccess::toJson(*this);
+  const detail::Json o = detail::JsonAccess::toJson(other);
+  for (auto it = o.begin(); it != o.end(); ++it) j[it.key()] = *it;
+  text_ = detail::dump(j);
+  return *this;
+}
+
 }  // namespace tcs::protocol

@@ -4,6 +4,7 @@
 // [--parent-name NAME] [--no-banner].
 #include "tcs/main.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "tcs/config.hpp"
 #include "tcs/log.hpp"
+#include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
 #include "tcs/runtime.hpp"
 #include "tcs/unit_name.hpp"
@@ -29,6 +31,9 @@
 
 namespace tcs {
 namespace {
+
+/** @brief How long `nats.required: true` waits: inside the unit's TimeoutStartSec=90s. */
+constexpr std::chrono::seconds kNatsConnectDeadline{60};
 
 std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
@@ -126,11 +131,13 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
   options.type = type;
   options.variant = variant;
   std::optional<config::LogLevel> configLevel;
+  config::NatsConfig natsConfig;
   if (configPath) {
     try {
       config::LoadOptions lo;
       lo.builtinServiceDir = TCS_SERVICE_BIN_DIR;
       const auto loaded = config::load(*configPath, lo);
+      natsConfig = loaded.config.nats();
       if (const auto* svc = loaded.config.find(type, variant)) {
         options.settings = svc->settings;
         configLevel = svc->logLevel;
@@ -192,12 +199,47 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     return exit_code::kFailure;
   }
 
+  options.monitor.subjectPrefix = natsConfig.subjectPrefix;
+  options.monitor.parent = args.parentName;
+  if (!args.parentName.empty()) log::debug("parent {}, runner id {}", args.parentName, args.runnerId);
+
   int status = exit_code::kFailure;
   try {
     auto notifier = makeSystemdNotifier();
+    // NATS before the service: `required: true` waits here (a SIGTERM ends the wait), `false`
+    // connects in the background. Without a `nats:` section the monitor publishes nothing.
+    std::unique_ptr<NatsConnection> nats;
+    if (natsConfig.present) {
+      NatsOptions natsOptions;
+      natsOptions.name = id;
+      natsOptions.connectDeadline = kNatsConnectDeadline;
+      const int signalFd = options.signalFd;
+      const auto stopRequested = [signalFd] {
+        pollfd p{signalFd, POLLIN, 0};
+        return ::poll(&p, 1, 0) > 0;
+      };
+      natsOptions.cancelled = stopRequested;
+      if (natsConfig.required) notifier->notify("STATUS=startup: Waiting for NATS");
+      try {
+        nats = std::make_unique<NatsConnection>(natsConfig, std::move(natsOptions));
+      } catch (const NatsError& e) {
+        if (stopRequested()) {
+          log::info("stop requested while waiting for NATS: {} ends without starting", id);
+          return exit_code::kOk;
+        }
+        const bool permanent = e.kind() == NatsError::Kind::Config || e.kind() == NatsError::Kind::AuthFailed ||
+                               e.kind() == NatsError::Kind::Tls;
+        log::critical("{}", e.what());
+        notifier->notify(fmt::format("STATUS=failed: NATS: {}", e.what()));
+        // Wrong credentials or certificates will not fix themselves: no restart (exit 78).
+        return permanent ? exit_code::kConfig : exit_code::kFailure;
+      }
+      options.nats = nats.get();
+    } else if (configPath) {
+      log::info("no nats: section in {}: status goes to systemd only", *configPath);
+    }
     auto service = factory();
     detail::Runtime runtime(*service, std::move(options), *notifier);
-    if (!args.parentName.empty()) log::debug("parent {}, runner id {}", args.parentName, args.runnerId);
     status = runtime.run();
   } catch (const std::exception& e) {
     log::critical("{}", e.what());

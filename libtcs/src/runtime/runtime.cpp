@@ -42,50 +42,38 @@ Runtime::Runtime(Service& service, RunOptions options, INotifier& notifier)
   if (eventFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   watchdog_ = notifier_.watchdogInterval();
   keepAlive();
+  auto monitorOptions = options_.monitor;
+  monitorOptions.name = serviceId_;
+  monitor_ = std::make_unique<Monitor>(std::move(monitorOptions), options_.nats);
+  monitor_->onChange([this](const StatusChange& c) {
+    if (!holdStatusLine_.load()) notifier_.notify("STATUS=" + statusLine(c.aggregate, c.message));
+  });
+  // A hung service stops heartbeating, like it stops pinging the watchdog.
+  monitor_->setLivenessCheck([this] { return alive(Clock::now()); });
   service_.runtime_ = this;
 }
 
 Runtime::~Runtime() {
+  monitor_.reset();                          // hands the last status reports to NATS
   if (worker_.joinable()) worker_.detach();  // only reachable when a stuck worker was abandoned
   if (eventFd_ >= 0) ::close(eventFd_);
   service_.runtime_ = nullptr;
 }
 
 void Runtime::onStatusChange(std::function<void(Status, const std::string&)> listener) {
-  std::lock_guard lock(statusMutex_);
-  listeners_.push_back(std::move(listener));
+  monitor_->onChange([listener = std::move(listener)](const StatusChange& c) { listener(c.aggregate, c.message); });
 }
 
 Status Runtime::status() const {
-  std::lock_guard lock(statusMutex_);
-  return status_;
+  return monitor_->status();
 }
 
 std::string Runtime::statusMessage() const {
-  std::lock_guard lock(statusMutex_);
-  return statusMessage_;
+  return monitor_->message();
 }
 
 void Runtime::setStatus(Status status, std::string message) {
-  {
-    std::lock_guard lock(statusMutex_);
-    if (status == status_ && message == statusMessage_) return;  // no duplicate floods
-    status_ = status;
-    statusMessage_ = message;
-    notifier_.notify("STATUS=" + statusLine(status_, statusMessage_));
-  }
-  notifyListeners(status, message);
-}
-
-void Runtime::notifyListeners(Status status, const std::string& message) {
-  // Called outside statusMutex_ with the values of this change, so a listener may log or
-  // set a status itself.
-  std::vector<std::function<void(Status, const std::string&)>> listeners;
-  {
-    std::lock_guard lock(statusMutex_);
-    listeners = listeners_;
-  }
-  for (const auto& l : listeners) l(status, message);
+  monitor_->setStatus(status, std::move(message));  // unchanged: ignored (no duplicate floods)
 }
 
 // ---- liveness ------------------------------------------------------------------------------
@@ -112,7 +100,8 @@ bool Runtime::sleepUntil(Clock::time_point t) {
 
 bool Runtime::alive(Clock::time_point now) const {
   // Without a worker the main loop itself is the service's progress: it is alive if it runs.
-  if (!worker_.joinable() || workerDone_.load() || sleeping_.load() > 0) return true;
+  if (!workerStarted_.load() || workerDone_.load() || sleeping_.load() > 0) return true;
+  if (!watchdog_) return true;  // no watchdog: nothing defines "too long" (heartbeats keep going)
   const auto last = Clock::time_point(Clock::duration(lastAlive_.load()));
   return now - last <= *watchdog_;
 }
@@ -202,6 +191,7 @@ bool Runtime::handleSignals() {
 void Runtime::startWorker(std::function<int(std::stop_token)> body) {
   workerDone_ = false;
   keepAlive();
+  workerStarted_ = true;
   worker_ = std::thread([this, body = std::move(body)] {
     try {
       workerResult_ = body(stopSource_.get_token());
@@ -231,8 +221,14 @@ bool Runtime::joinWorker() {
 }
 
 void Runtime::abandonWorker() {
-  // A thread that ignores the stop cannot be joined or killed; a process leaves now.
-  if (options_.exitOnStuckWorker) std::_Exit(exit_code::kFailure);
+  // A thread that ignores the stop cannot be joined or killed; a process leaves now, after
+  // handing its last status ("failed") to NATS.
+  if (options_.exitOnStuckWorker) {
+    monitor_->stop();
+    if (monitor_->flush(std::chrono::milliseconds(500)) && options_.nats)
+      options_.nats->flush(std::chrono::milliseconds(500));
+    std::_Exit(exit_code::kFailure);
+  }
   worker_.detach();
 }
 
@@ -257,6 +253,7 @@ void Runtime::finishWorker() {
 int Runtime::run() {
   phase_ = Phase::Starting;
   setStatus(Status::Startup, "Starting service");
+  monitor_->start(/*healthChecks=*/false);  // heartbeats and RPC from the start; checks once ready
   // A failed start is not followed by stop()/onStop() (their counterpart never succeeded; a
   // cyclic service's onStart() may not even have run), and the failure stays the final STATUS=.
   const auto startFailed = [this](int code, std::string reason) {
@@ -265,6 +262,7 @@ int Runtime::run() {
     requestStop();
     notifier_.notify("STOPPING=1");
     setStatus(Status::Failed, std::move(reason));
+    monitor_->stop();
     if (worker_.joinable() && !joinWorker()) abandonWorker();
     log::info("{} stopped (exit status {})", serviceId_, code);
     phase_ = Phase::Stopped;
@@ -281,20 +279,15 @@ int Runtime::run() {
     return startFailed(exit_code::kFailure, "Failed to start service: " + what);
   }
   phase_ = Phase::Running;
-  Status readyStatus;
-  std::string readyMessage;
   {
     // READY=1 carries the status line, so systemd never shows a stale "startup".
-    std::lock_guard lock(statusMutex_);
-    if (status_ == Status::Startup) {
-      status_ = Status::Ok;
-      statusMessage_ = "Service running";
-    }
-    readyStatus = status_;
-    readyMessage = statusMessage_;
-    notifier_.notify(fmt::format("READY=1\nMAINPID={}\nSTATUS={}", ::getpid(), statusLine(status_, statusMessage_)));
+    holdStatusLine_ = true;
+    if (monitor_->status() == Status::Startup) monitor_->setStatus(Status::Ok, "Service running");
+    holdStatusLine_ = false;
+    notifier_.notify(fmt::format("READY=1\nMAINPID={}\nSTATUS={}", ::getpid(),
+                                 statusLine(monitor_->aggregateStatus(), monitor_->message())));
   }
-  notifyListeners(readyStatus, readyMessage);
+  monitor_->setHealthChecksEnabled(true);
   log::info("{} is ready", serviceId_);
 
   mainLoop();
@@ -337,6 +330,7 @@ void Runtime::stopService() {
   phase_ = Phase::Stopping;
   requestStop();
   notifier_.notify("STOPPING=1");
+  monitor_->setHealthChecksEnabled(false);  // the lifecycle owns the status from here
   // A failure (a worker that threw, finish() with an error) stays the status to the end.
   if (status() != Status::Failed) setStatus(Status::Shutdown, "Stopping service");
   try {
@@ -361,6 +355,7 @@ void Runtime::stopService() {
   }
   if (finishRequested_.load() && exitCode_ == exit_code::kOk) exitCode_ = finishCode_.load();
   if (status() != Status::Failed) setStatus(Status::Shutdown, "Service stopped");
+  monitor_->stop();
   log::info("{} stopped (exit status {})", serviceId_, exitCode_);
 }
 

@@ -45,6 +45,10 @@ void Service::setStatus(Status status, std::string message) {
   runtime().setStatus(status, std::move(message));
 }
 
+Monitor& Service::monitor() {
+  return runtime().monitor();
+}
+
 void Service::finish(int exitStatus, std::string reason) {
   runtime().finish(exitStatus, std::move(reason));
 }
