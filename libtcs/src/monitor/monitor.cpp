@@ -718,8 +718,7 @@ void Monitor::handleRpc(const NatsMessage& m) {
                                     subject.argument.empty() ? "" : ".", subject.argument, im.options.name));
     }
     try {
-      (void)protocol::decode<protocol::RpcRequest>(m.data.empty() ? std::string_view("{\"data\":{},\"meta\":{}}")
-                                                                  : std::string_view(m.data));
+      (void)protocol::decode<protocol::RpcRequest>(m.data);
     } catch (const ProtocolError& e) {
       // Bodies without an envelope (`nats req SUBJECT ''` or '{}') are accepted as well.
       try {
