@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "nats_server.hpp"
+#include "nats_tools.hpp"
 #include "tcs/log.hpp"
 #include "tcs/nats.hpp"
 #include "temp_dir.hpp"
@@ -34,8 +35,10 @@ using Clock = std::chrono::steady_clock;
 using tcs::NatsConnection;
 using tcs::NatsError;
 using tcs::NatsMessage;
+using tcs::test::Inbox;
 using tcs::test::NatsServer;
 using tcs::test::NatsServerOptions;
+using tcs::test::RawJetStream;
 using tcs::test::TempDir;
 using tcs::test::waitUntil;
 using ::testing::ElementsAre;
@@ -69,31 +72,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-/** Collects the messages a subscription receives. */
-class Inbox {
- public:
-  tcs::INatsTransport::MessageHandler handler() {
-    return [this](const NatsMessage& m) {
-      std::lock_guard lock(mutex_);
-      messages_.push_back(m);
-    };
-  }
-  std::vector<std::string> data() const {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out;
-    for (const auto& m : messages_) out.push_back(m.data);
-    return out;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return messages_.size();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<NatsMessage> messages_;
-};
-
 /** Records log lines (the connection logs its retries and outages). */
 class LogCapture {
  public:
@@ -115,59 +93,6 @@ class LogCapture {
   };
   std::shared_ptr<Sink> sink_;
   std::shared_ptr<tcs::log::Sink> previous_;
-};
-
-/** A plain nats.c connection with a JetStream context: the test's independent view of the server. */
-class RawJetStream {
- public:
-  explicit RawJetStream(const std::string& url) {
-    if (natsConnection_ConnectTo(&nc_, url.c_str()) != NATS_OK) throw std::runtime_error("raw connect failed");
-    if (natsConnection_JetStream(&js_, nc_, nullptr) != NATS_OK) throw std::runtime_error("raw JetStream failed");
-  }
-  ~RawJetStream() {
-    jsCtx_Destroy(js_);
-    natsConnection_Destroy(nc_);
-  }
-  RawJetStream(const RawJetStream&) = delete;
-  RawJetStream& operator=(const RawJetStream&) = delete;
-
-  void addStream(const char* name, const char* subject) {
-    jsStreamConfig config;
-    jsStreamConfig_Init(&config);
-    config.Name = name;
-    const char* subjects[] = {subject};
-    config.Subjects = subjects;
-    config.SubjectsLen = 1;
-    config.Storage = js_FileStorage;
-    jsStreamInfo* info = nullptr;
-    jsErrCode code{};
-    const natsStatus s = js_AddStream(&info, js_, &config, nullptr, &code);
-    jsStreamInfo_Destroy(info);
-    if (s != NATS_OK) throw std::runtime_error(std::string("js_AddStream: ") + natsStatus_GetText(s));
-  }
-
-  /** @return the data of the last message on @p subject in @p stream, or nullopt. */
-  std::optional<std::string> lastMessage(const char* stream, const char* subject) {
-    natsMsg* msg = nullptr;
-    jsErrCode code{};
-    if (js_GetLastMsg(&msg, js_, stream, subject, nullptr, &code) != NATS_OK) return std::nullopt;
-    std::string data(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
-    natsMsg_Destroy(msg);
-    return data;
-  }
-
-  std::uint64_t messageCount(const char* stream) {
-    jsStreamInfo* info = nullptr;
-    jsErrCode code{};
-    if (js_GetStreamInfo(&info, js_, stream, nullptr, &code) != NATS_OK) return 0;
-    const auto n = info->State.Msgs;
-    jsStreamInfo_Destroy(info);
-    return n;
-  }
-
- private:
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
 };
 
 class ANatsConnection : public ::testing::Test {

@@ -4,10 +4,9 @@
 // on every change, metrics, health checks, busy/idle, heartbeats, RPC, the no-op monitor.
 #include "tcs/monitor.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fmt/format.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -199,8 +198,8 @@ TEST(MonitorPublishing, PublishesEveryChangeInOrderWithoutDuplicatesAndKeepsASho
     m.setStatus(Status::Ok, "Cycle 1");          // message only: sent
     m.setStatus(Status::Shutdown, "Stopping service");
   }  // destruction hands everything queued to the transport
-  EXPECT_THAT(t.statusLines(), ElementsAre("startup|Starting service", "ok|Service running", "ok|Cycle 1",
-                                           "shutdown|Stopping service"));
+  EXPECT_THAT(t.statusLines(),
+              ElementsAre("startup|Starting service", "ok|Service running", "ok|Cycle 1", "shutdown|Stopping service"));
   for (const auto& s : t.sent()) EXPECT_TRUE(s.persistent) << s.subject;
 }
 
@@ -515,7 +514,8 @@ TEST(MonitorHeartbeats, FirstAtStartThenEveryIntervalWithSequenceUptimeAndNextEx
     Monitor m(o, &t);
     m.setStatus(Status::Ok, "running");
     m.addMetrics([] { return protocol::JsonObject().set("heavy", std::int64_t{1}); });
-    m.addMetrics([] { return protocol::JsonObject().set("queue", std::int64_t{3}); }, tcs::MetricUse::StatusAndHeartbeat);
+    m.addMetrics([] { return protocol::JsonObject().set("queue", std::int64_t{3}); },
+                 tcs::MetricUse::StatusAndHeartbeat);
     m.start();
     ASSERT_TRUE(waitUntil([&] { return t.dataOn("svc.heartbeat.").size() >= 4; }, 5s));
   }

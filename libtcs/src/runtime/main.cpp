@@ -177,6 +177,14 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     const double stopTimeout = options.settings.get<double>("stop_timeout", 20.0);
     if (!(stopTimeout > 0 && stopTimeout <= 3600)) options.settings.reject("stop_timeout", "must be 0 < s <= 3600");
     options.stopTimeout = std::chrono::milliseconds(static_cast<long long>(stopTimeout * 1000.0));
+    // Monitoring cadence (tcs additions; upstream's fixed values are the defaults).
+    const auto interval = [&](const char* key, double def) {
+      const double v = options.settings.get<double>(key, def);
+      if (!(v >= 0.05 && v <= 3600)) options.settings.reject(key, "must be 0.05 <= s <= 3600");
+      return std::chrono::milliseconds(static_cast<long long>(v * 1000.0));
+    };
+    options.monitor.heartbeatInterval = interval("heartbeat_interval", 10.0);
+    options.monitor.healthCheckInterval = interval("healthcheck_interval", 30.0);
   } catch (const ConfigError& e) {
     log::critical("{}", e.what());
     return exit_code::kConfig;

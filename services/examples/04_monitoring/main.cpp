@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// 04_monitoring: reporting the service's own status, on a CyclicService.
+// 04_monitoring: status, child objects, metrics, a health check and busy/idle, on a CyclicService.
 //
 // RUN:             build/services/bin/examples.monitoring config/examples.yaml tutorial
 // EXPECTED OUTPUT: "status ok: Cycle N" every 2 s; every 10th cycle an ERROR and
@@ -23,6 +23,8 @@
 // cycle sets the status back to ok but does not reset the count, so max_errors is really
 // reached. (Upstream resets it on the next good cycle, so its "Max errors exceeded" branch
 // can never run.)
+#include <atomic>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tcs/tcs.hpp>
@@ -35,22 +37,44 @@ class Monitoring : public tcs::CyclicService {
   void onStart() override {
     maxErrors_ = settings().get("max_errors", 3);
     errors_ = 0;
-    // ---- NATS monitoring goes here (a later issue) --------------------------------------
-    // With the NATS layer, every setStatus() below is also published for tcsctl; this is the
-    // place where the service will register what NATS monitoring adds on top: sub-monitors
-    // for its parts (children), a metrics callback (e.g. the error count) and a healthcheck
-    // callback (e.g. failed once errors_ >= maxErrors_). Nothing to register yet.
+    // ---- monitoring beyond the status line (tcs/monitor.hpp) -----------------------------
+    // With a `nats:` section all of this is published for tcsctl (status `details`,
+    // heartbeats, the v1.health / v1.stats RPC); without one it still decides STATUS=.
+    //
+    // Children: one monitored object per part of the service. Their statuses appear in
+    // `details.children`, and the service's reported status is the aggregate (worst first:
+    // failed > error > warning > degraded > startup > shutdown > busy > idle/ok).
+    worker_ = monitor().child("worker");
+    worker_->setStatus(tcs::Status::Idle, "No work yet");
+    // Metrics: merged into every status report (and, with StatusAndHeartbeat, heartbeats).
+    monitor().addMetrics([this] {
+      return tcs::protocol::JsonObject()
+          .set("cycles", static_cast<std::int64_t>(cycles_.load()))
+          .set("errors", static_cast<std::int64_t>(errors_.load()))
+          .set("max_errors", static_cast<std::int64_t>(maxErrors_));
+    });
+    // A health check: runs every 30 s and on every v1.health request. Its result *takes
+    // effect*: degraded here makes the service degraded, and its next ok brings the status
+    // the service set back (upstream ignored degraded/ok results).
+    monitor().addHealthCheck("error_budget", [this]() -> tcs::CheckResult {
+      if (errors_ * 2 >= maxErrors_)
+        return {tcs::Status::Degraded, fmt::format("{} of {} allowed errors used", errors_.load(), maxErrors_)};
+      return tcs::Status::Ok;
+    });
     // ---------------------------------------------------------------------------------------
   }
 
   void cycle() override {
     const unsigned long long n = cycleCount();  // 1, 2, 3, … (counted by the framework)
+    cycles_ = n;
     try {
+      // trackTask(): the worker is busy while the task lives and turns idle 1 s after the last.
+      auto task = worker_->trackTask();
       work(n);
       report(tcs::Status::Ok, fmt::format("Cycle {}", n));
     } catch (const std::exception& e) {
       ++errors_;
-      log().error("Cycle {} failed: {} (error {} of at most {})", n, e.what(), errors_, maxErrors_);
+      log().error("Cycle {} failed: {} (error {} of at most {})", n, e.what(), errors_.load(), maxErrors_);
       if (errors_ >= maxErrors_) {
         log().info("status failed: Max errors exceeded");
         // End the service for good: finish() with a non-zero exit status marks it failed and
@@ -59,7 +83,7 @@ class Monitoring : public tcs::CyclicService {
         finish(1, "Max errors exceeded");
         return;
       }
-      report(tcs::Status::Error, fmt::format("Error count: {}", errors_));
+      report(tcs::Status::Error, fmt::format("Error count: {}", errors_.load()));
     }
   }
 
@@ -75,7 +99,9 @@ class Monitoring : public tcs::CyclicService {
   }
 
   int maxErrors_ = 3;
-  int errors_ = 0;
+  std::atomic<int> errors_{0};  // read by the metrics and the health check (monitor thread)
+  std::atomic<unsigned long long> cycles_{0};
+  std::optional<tcs::MonitoredObject> worker_;
 };
 
 TCS_SERVICE(Monitoring, "examples.monitoring")
