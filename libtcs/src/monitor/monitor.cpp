@@ -331,7 +331,8 @@ struct Monitor::Impl {
 
   // All below guarded by tree->mutex.
   std::deque<detail::Snapshot> queue;
-  bool publishing = false;  // the thread is handing a report to the transport
+  bool publishing = false;     // the thread is handing a report to the transport
+  bool threadWaiting = false;  // the thread sleeps on tree->wake
   bool started = false;
   bool healthChecks = false;
   bool stopped = false;
@@ -404,7 +405,7 @@ void Monitor::changedLocked() {
       log::warning("{}: status reports arrive faster than they can be published; dropping the oldest", im.options.name);
   }
   im.queue.push_back(std::move(snap));
-  tree_->wake.notify_all();
+  if (im.threadWaiting) tree_->wake.notify_all();  // a busy thread looks at the queue before it sleeps
 }
 
 bool Monitor::publishing() const noexcept {
@@ -513,14 +514,15 @@ void Monitor::loop() {
     const auto now = Clock::now();
     // 1. status reports, in order
     if (!im.queue.empty()) {
-      auto snap = std::move(im.queue.front());
-      im.queue.pop_front();
+      // Take the whole backlog at once: one lock round trip per batch, not per report.
+      std::deque<detail::Snapshot> batch;
+      batch.swap(im.queue);
       im.publishing = true;
       lock.unlock();
-      publishStatus(snap);
+      for (auto& snap : batch) publishStatus(snap);
       lock.lock();
       im.publishing = false;
-      ++im.stats.statusPublished;
+      im.stats.statusPublished += batch.size();
       if (im.queue.empty()) tree_->wake.notify_all();  // flush() waiters
       continue;
     }
@@ -575,10 +577,12 @@ void Monitor::loop() {
     }
     if (im.started && im.nats) nextWake = std::min(nextWake, im.nextHeartbeat);
     if (im.healthChecks) nextWake = std::min(nextWake, im.nextCheck);
+    im.threadWaiting = true;
     if (nextWake == Clock::time_point::max())
       tree_->wake.wait(lock);
     else
       tree_->wake.wait_until(lock, nextWake);
+    im.threadWaiting = false;
   }
 }
 

@@ -31,14 +31,32 @@ PersistentPublisher::~PersistentPublisher() {
 void PersistentPublisher::enqueue(std::string subject, std::string data) {
   std::uint64_t dropped = 0;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    // Fast path: nothing queued or in flight and the subject goes to core NATS anyway: publish
+    // on the caller's thread (a core publish never waits for the network: it is written or
+    // buffered). Saves two thread hand-offs per message; the order is kept because the worker
+    // does not start while busy_ is set.
+    if (queue_.empty() && !busy_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED &&
+        coreOnlyLocked(subject, Clock::now())) {
+      busy_ = true;
+      lock.unlock();
+      sendCore(Item{std::move(subject), std::move(data)});
+      lock.lock();
+      busy_ = false;
+      if (queue_.empty())
+        idle_.notify_all();
+      else
+        wake_.notify_one();
+      return;
+    }
     while (!queue_.empty() && queue_.size() >= options_.persistentQueueCapacity) {
       queue_.pop_front();
       ++dropped;
     }
+    const bool wasEmpty = queue_.empty();
     queue_.push_back({std::move(subject), std::move(data)});
+    if (wasEmpty) wake_.notify_one();  // a non-empty queue means the worker is awake already
   }
-  wake_.notify_one();
   if (dropped > 0) {
     const auto total = counters_.dropped += dropped;
     if (dropWarning_.allow())
@@ -60,7 +78,7 @@ void PersistentPublisher::forgetFallbacks() {
 void PersistentPublisher::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    wake_.wait(lock, [this] { return stop_ || (!queue_.empty() && !busy_); });
     if (stop_) break;
     Item item = std::move(queue_.front());
     queue_.pop_front();
@@ -77,6 +95,10 @@ void PersistentPublisher::run() {
 
 bool PersistentPublisher::coreOnly(const std::string& subject, Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  return coreOnlyLocked(subject, now);
+}
+
+bool PersistentPublisher::coreOnlyLocked(const std::string& subject, Clock::time_point now) {
   const auto it = coreUntil_.find(subject);
   if (it == coreUntil_.end()) return false;
   if (now < it->second) return true;

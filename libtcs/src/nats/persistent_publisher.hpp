@@ -72,6 +72,7 @@ class PersistentPublisher {
   void send(const Item& item);
   void sendCore(const Item& item);
   bool coreOnly(const std::string& subject, std::chrono::steady_clock::time_point now);
+  bool coreOnlyLocked(const std::string& subject, std::chrono::steady_clock::time_point now);
   void fallBack(const std::string& subject, std::chrono::steady_clock::time_point now);
 
   natsConnection* nc_;
