@@ -505,3 +505,382 @@ TEST(FleetViewCompat, TcsRulesDifferOnlyWhereARegistryEventIsNewerThanTheStatus)
 }
 
 }  // namespace
+
+// =================================================================================================
+// The reducer's own rules
+// =================================================================================================
+
+namespace {
+
+const p::Timestamp kT0 = p::fromFields(std::array<std::int64_t, 7>{2026, 11, 25, 12, 0, 0, 0});
+constexpr std::string_view kLauncher = "launcher.L1";
+const p::Timestamp kRecv = kT0;  // receivedAt is informational: the rules never use it
+
+p::Timestamp at(double s) {
+  return plusSeconds(kT0, s);
+}
+
+p::Meta meta(p::Timestamp ts) {
+  p::Meta m;
+  m.id = "msg";
+  m.sender = "Messenger_test";
+  m.ts = ts;
+  return m;
+}
+
+/// Builds and applies messages; every helper returns apply()'s outcome.
+struct Feed {
+  FleetView& view;
+
+  tcs::ApplyOutcome status(std::string name, Status s, double t, std::int64_t pid = 100, std::string msg = "",
+                           std::string parent = std::string{kLauncher}) {
+    p::StatusUpdate u;
+    u.name = name;
+    u.status = s;
+    u.timestamp = at(t);
+    u.message = std::move(msg);
+    u.parent = std::move(parent);
+    u.pid = pid;
+    u.hostname = "host1";
+    return view.apply(p::statusSubject("svc", name), p::encode(u, meta(at(t))), kRecv);
+  }
+  tcs::ApplyOutcome heartbeat(std::string name, double t, Status s = Status::Ok) {
+    p::Heartbeat h;
+    h.serviceId = name;
+    h.timestamp = at(t);
+    h.status = s;
+    return view.apply(p::heartbeatSubject("svc", name), p::encode(h, meta(at(t))), kRecv);
+  }
+  tcs::ApplyOutcome event(std::string id, double t, p::RegistryEvent::Specific specific) {
+    p::RegistryEvent e;
+    e.serviceId = id;
+    e.timestamp = at(t);
+    e.specific = std::move(specific);
+    e.parent = std::string{kLauncher};
+    e.runnerId = "L1." + id.substr(0, id.find('.'));
+    return view.apply(p::registrySubject("svc", e.type(), id), p::encode(e, meta(at(t))), kRecv);
+  }
+  tcs::ApplyOutcome declared(std::string id, double t, std::string policy = "on-failure") {
+    return event(std::move(id), t, p::DeclaredEvent{std::move(policy)});
+  }
+  tcs::ApplyOutcome start(std::string id, double t, std::int64_t pid) {
+    return event(std::move(id), t, p::StartEvent{Status::Startup, "host1", pid});
+  }
+  tcs::ApplyOutcome stop(std::string id, double t, std::string reason = "terminated") {
+    return event(std::move(id), t, p::StopEvent{Status::Shutdown, std::move(reason), 0});
+  }
+  tcs::ApplyOutcome crashed(std::string id, double t, int code, bool willRestart) {
+    return event(std::move(id), t,
+                 p::CrashedEvent{willRestart ? Status::Error : Status::Failed, code, "on-failure", willRestart, ""});
+  }
+  tcs::ApplyOutcome restarting(std::string id, double t, int attempt, std::optional<int> max) {
+    return event(std::move(id), t, p::RestartingEvent{Status::Startup, attempt, max});
+  }
+};
+
+TEST(FleetView, MalformedMessagesAreCountedAndChangeNothing) {
+  FleetView view;
+  const std::string ok = R"({"name":"a.b","status":"ok","timestamp":[2026,11,25,12,0,0,0],"pid":1,"hostname":"h"})";
+  const std::string m = R"(,"meta":{"id":"msg","sender":"s","ts":[2026,11,25,12,0,0,0]}})";
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"svc.status.a.b", ""},
+      {"svc.status.a.b", "not json"},
+      {"svc.status.a.b", "\xff\xfe\x00garbage"},
+      {"svc.status.a.b", std::string(200, '[') + std::string(200, ']')},
+      {"svc.status.a.b", R"({"data":)" + ok + "}"},                       // no meta
+      {"svc.status.a.b", R"({"data":{"name":"a.b","status":"ok"})" + m},  // no timestamp/pid
+      {"svc.status.a.b", R"({"data":{"name":"a.b","status":"completed","timestamp":[2026,11,25,12,0,0,0],"pid":1,)"
+                         R"("hostname":"h"})" +
+                             m},                   // unknown status
+      {"svc.status.x.y", R"({"data":)" + ok + m},  // name mismatch
+      {"svc.registry.stop.a.b",
+       R"({"data":{"event":"start","service_id":"a.b","timestamp":[2026,11,25,12,0,0,0],"status":"startup",)"
+       R"("hostname":"h","pid":1,"runner_id":"r"})" +
+           m},  // event mismatch
+      {"svc.heartbeat.a.b", R"({"data":{"service_id":"a.b","timestamp":[2026,13,1,0,0,0,0],"status":"ok"})" + m},
+      {"other.status.a.b", R"({"data":)" + ok + m},  // another prefix
+      {"svc.status", R"({"data":)" + ok + m},        // no name
+      {"svc.bogus.a.b", R"({"data":)" + ok + m},     // unknown kind
+  };
+  for (const auto& [subject, body] : bad)
+    EXPECT_EQ(view.apply(subject, body, kRecv), tcs::ApplyOutcome::Malformed) << subject << " " << body;
+  EXPECT_EQ(view.counters().malformed, bad.size());
+  EXPECT_EQ(view.counters().applied, 0u);
+  EXPECT_TRUE(view.entries().empty());
+  ASSERT_EQ(view.counters().problems.size(), bad.size());
+  EXPECT_NE(view.counters().problems.back().find("bogus"), std::string::npos) << view.counters().problems.back();
+  EXPECT_NE(view.counters().problems[7].find("data.name is 'a.b'"), std::string::npos) << view.counters().problems[7];
+  // Only the newest problems are kept.
+  for (int i = 0; i < 10; ++i) view.apply("svc.status.n" + std::to_string(i), "{", kRecv);
+  EXPECT_EQ(view.counters().malformed, bad.size() + 10);
+  ASSERT_EQ(view.counters().problems.size(), tcs::FleetCounters::kMaxProblems);
+  EXPECT_NE(view.counters().problems.back().find("svc.status.n9"), std::string::npos)
+      << view.counters().problems.back();
+
+  // RPC traffic and registry events of a newer protocol are not fleet state, nor errors.
+  EXPECT_EQ(view.apply("svc.rpc.a.b.v1.health", "{}", kRecv), tcs::ApplyOutcome::Ignored);
+  EXPECT_EQ(view.apply("svc.registry.paused.a.b", "{}", kRecv), tcs::ApplyOutcome::Ignored);
+  EXPECT_EQ(view.counters().ignored, 2u);
+  // The view still works afterwards.
+  EXPECT_EQ(view.apply("svc.status.a.b", R"({"data":)" + ok + m, kRecv), tcs::ApplyOutcome::Applied);
+  ASSERT_NE(view.find("a.b"), nullptr);
+  EXPECT_EQ(view.find("a.b")->status, Status::Ok);
+}
+
+TEST(FleetView, UnknownKeysAreIgnored) {
+  FleetView view;
+  const std::string body =
+      R"({"data":{"name":"a.b","status":"busy","timestamp":[2026,11,25,12,0,0,0,9,9],"pid":7,"hostname":"h",)"
+      R"("message":"m","future":{"x":[1,2]},"details":{"own_status":"idle","extra":1,"metrics":{"q":3}}},)"
+      R"("meta":{"id":"msg","sender":"s","ts":[2026,11,25,12,0,0,0],"nats":{"seq":5},"new":true},"top":1})";
+  EXPECT_EQ(view.apply("svc.status.a.b", body, kRecv), tcs::ApplyOutcome::Applied);
+  const auto* e = view.find("a.b");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->status, Status::Busy);
+  EXPECT_EQ(e->message, "m");
+  EXPECT_EQ(e->pid, 7);
+  ASSERT_TRUE(e->lastReport.has_value());
+  EXPECT_EQ(e->lastReport->details.ownStatus, Status::Idle);
+  EXPECT_EQ(e->lastReport->details.metrics.text(), R"({"q":3})");
+  const std::string hb = R"({"data":{"service_id":"a.b","timestamp":[2026,11,25,12,0,1,0],"status":"ok",)"
+                         R"("sequence":4,"what":"ever"},"meta":{"id":"msg","sender":"s","ts":[2026,11,25,12,0,1,0]}})";
+  EXPECT_EQ(view.apply("svc.heartbeat.a.b", hb, kRecv), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(view.find("a.b")->heartbeatSequence, 4u);
+  EXPECT_EQ(view.find("a.b")->lastHeartbeat, at(1));
+}
+
+TEST(FleetView, OlderMessagesDoNotOverrideNewerOnes) {
+  FleetView view;
+  Feed f{view};
+  EXPECT_EQ(f.status("a.b", Status::Warning, 10, 100, "newer"), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(f.status("a.b", Status::Ok, 5, 100, "older"), tcs::ApplyOutcome::Superseded);
+  EXPECT_EQ(view.find("a.b")->status, Status::Warning);
+  EXPECT_EQ(view.find("a.b")->message, "newer");
+  EXPECT_EQ(f.heartbeat("a.b", 20), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(f.heartbeat("a.b", 15), tcs::ApplyOutcome::Superseded);
+  EXPECT_EQ(view.find("a.b")->lastHeartbeat, at(20));
+  // A start, then an older stop delivered late (a snapshot overlapping a live feed): the stop
+  // is recorded but does not stop the newer instance.
+  EXPECT_EQ(f.start("a.b", 30, 200), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(f.stop("a.b", 25), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(f.start("a.b", 29, 150), tcs::ApplyOutcome::Superseded);
+  const auto* e = view.find("a.b");
+  ASSERT_TRUE(e->lastStop.has_value());
+  EXPECT_FALSE(e->stoppedAt.has_value());
+  EXPECT_EQ(e->lastStart->pid, 200);
+  // The newest registry status (start, t=30) is newer than the status message (t=10): tcs shows it.
+  EXPECT_EQ(e->status, Status::Startup);
+  EXPECT_EQ(e->statusSource, tcs::StatusSource::Registry);
+  EXPECT_EQ(e->message, "Started (pid 200)");
+  EXPECT_TRUE(e->running());
+  // Equal timestamps: the later arrival wins.
+  EXPECT_EQ(f.status("a.b", Status::Degraded, 30, 200, "same time"), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(view.find("a.b")->status, Status::Degraded);
+  EXPECT_EQ(view.counters().superseded, 3u);
+}
+
+TEST(FleetView, ARestartedServiceGetsItsNewPidAndStartTime) {
+  for (const bool upstream : {false, true}) {
+    SCOPED_TRACE(upstream ? "upstream rules" : "tcs rules");
+    FleetView view{upstream ? FleetRules::upstreamTcsctl() : FleetRules::tcs()};
+    Feed f{view};
+    f.declared("cam.main", 0);
+    f.start("cam.main", 1, 101);
+    f.status("cam.main", Status::Ok, 2, 101, "Service running");
+    f.heartbeat("cam.main", 2);
+    f.crashed("cam.main", 5, 1, true);
+    const auto* e = view.find("cam.main");
+    EXPECT_EQ(e->status, upstream ? Status::Ok : Status::Error);
+    EXPECT_EQ(e->message, upstream ? "Service running" : "Crashed (exit code 1), restarting");
+    EXPECT_EQ(view.restartState(*e), upstream ? tcs::RestartState::None : tcs::RestartState::Restarting);
+    f.restarting("cam.main", 6, 1, 2);
+    f.start("cam.main", 6.01, 202);
+    // Before the new instance speaks, upstream still shows the old pid from its last status.
+    EXPECT_EQ(e->pid, upstream ? 101 : 202);
+    EXPECT_EQ(e->startedAt(), at(6.01));
+    EXPECT_EQ(view.uptime(*e, at(16.5)), 10s);
+    f.status("cam.main", Status::Ok, 6.5, 202, "Service running");
+    EXPECT_EQ(e->pid, 202);
+    EXPECT_EQ(e->status, Status::Ok);
+    EXPECT_TRUE(e->running());
+    EXPECT_EQ(e->lastCrash->exitCode, 1);
+    EXPECT_EQ(e->lastRestart->attempt, 1);
+    EXPECT_EQ(e->lastRestart->maxRestarts, 2);
+    EXPECT_EQ(e->runnerId, "L1.cam");
+    EXPECT_EQ(e->restartPolicy, "on-failure");
+    EXPECT_EQ(view.restartState(*e), upstream ? tcs::RestartState::None : tcs::RestartState::Recovered);
+  }
+}
+
+TEST(FleetView, AGivenUpServiceIsShownFailedByTcsAndOkByUpstream) {
+  for (const bool upstream : {false, true}) {
+    SCOPED_TRACE(upstream ? "upstream rules" : "tcs rules");
+    FleetView view{upstream ? FleetRules::upstreamTcsctl() : FleetRules::tcs()};
+    Feed f{view};
+    f.declared("cam.main", 0);
+    f.start("cam.main", 1, 101);
+    f.status("cam.main", Status::Ok, 2, 101, "Service running");
+    f.heartbeat("cam.main", 2);
+    f.crashed("cam.main", 5, -9, false);
+    const auto* e = view.find("cam.main");
+    const auto now = at(10);
+    EXPECT_EQ(e->status, upstream ? Status::Ok : Status::Failed);
+    EXPECT_EQ(e->running(), upstream);
+    EXPECT_EQ(view.symbol(*e, now), upstream ? tcs::FleetSymbol::Healthy : tcs::FleetSymbol::Error);
+    EXPECT_TRUE(view.visible(*e, now, false));  // upstream: running; tcs: fresh and failed
+    EXPECT_TRUE(view.crashedRecently(*e, now));
+    EXPECT_FALSE(view.crashedRecently(*e, at(305)));
+    if (!upstream) {
+      EXPECT_EQ(e->message, "Crashed (signal 9), not restarting");
+      EXPECT_EQ(view.restartState(*e), tcs::RestartState::Failed);
+      EXPECT_EQ(view.list(now).summary(), "0 loaded services (1 stopped hidden, use --all)");
+    } else {
+      // Upstream keeps it "running" until its heartbeat goes stale, then dead (a zombie).
+      EXPECT_EQ(view.symbol(*e, at(32)), tcs::FleetSymbol::Warning);
+      EXPECT_EQ(view.symbol(*e, at(122)), tcs::FleetSymbol::Problem);
+      EXPECT_EQ(view.list(now).summary(), "1 loaded services");
+    }
+  }
+}
+
+TEST(FleetView, HeartbeatLivenessThresholds) {
+  FleetView view;
+  Feed f{view};
+  f.status("a.b", Status::Ok, 0);
+  const auto* e = view.find("a.b");
+  EXPECT_EQ(view.liveness(*e, at(1)), tcs::HeartbeatLiveness::Dead);  // running, no heartbeat
+  EXPECT_EQ(view.symbol(*e, at(1)), tcs::FleetSymbol::Problem);
+  f.heartbeat("a.b", 100);
+  EXPECT_EQ(view.liveness(*e, at(129.999)), tcs::HeartbeatLiveness::Alive);
+  EXPECT_EQ(view.liveness(*e, at(130)), tcs::HeartbeatLiveness::Stale);
+  EXPECT_EQ(view.liveness(*e, at(219.999)), tcs::HeartbeatLiveness::Stale);
+  EXPECT_EQ(view.liveness(*e, at(220)), tcs::HeartbeatLiveness::Dead);
+  EXPECT_TRUE(view.fresh(*e, at(100 + 86399)));
+  EXPECT_FALSE(view.fresh(*e, at(100 + 86400)));
+  f.status("a.b", Status::Shutdown, 101);
+  EXPECT_EQ(view.liveness(*view.find("a.b"), at(1000)), tcs::HeartbeatLiveness::Dead);  // has a heartbeat
+  f.status("c.d", Status::Shutdown, 0);
+  EXPECT_EQ(view.liveness(*view.find("c.d"), at(1)), tcs::HeartbeatLiveness::None);  // stopped, none
+  EXPECT_EQ(view.symbol(*view.find("c.d"), at(1)), tcs::FleetSymbol::Stopped);
+}
+
+TEST(FleetView, ListingGroupsServicesUnderTheirLauncher) {
+  for (const bool upstream : {false, true}) {
+    SCOPED_TRACE(upstream ? "upstream rules" : "tcs rules");
+    FleetView view{upstream ? FleetRules::upstreamTcsctl() : FleetRules::tcs()};
+    Feed f{view};
+    for (const std::string l : {"launcher.L2", "launcher.L1"}) {
+      f.status(l, Status::Ok, 1, 1, "Launcher running", "");
+      f.heartbeat(l, 1);
+    }
+    for (const auto& [id, parent] : std::vector<std::pair<std::string, std::string>>{{"zeta.main", "launcher.L1"},
+                                                                                     {"alpha.main", "launcher.L1"},
+                                                                                     {"cam.x", "launcher.L2"},
+                                                                                     {"free.svc", ""},
+                                                                                     {"orphan.one", "launcher.L9"},
+                                                                                     {"kid.of_orphan", "orphan.one"}}) {
+      f.status(id, Status::Ok, 2, 5, "", parent);
+      f.heartbeat(id, 2);
+    }
+    const auto listing = view.list(at(3));
+    std::vector<std::string> got;
+    for (const auto& r : listing.rows) got.push_back(std::to_string(r.depth) + " " + r.entry->id);
+    std::vector<std::string> want{"0 free.svc",    "0 launcher.L1", "1 alpha.main", "1 zeta.main",
+                                  "0 launcher.L2", "1 cam.x",       "0 orphan.one"};
+    if (!upstream) want.push_back("1 kid.of_orphan");  // upstream drops an orphan's children
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(listing.listedCount, 8u);
+    EXPECT_EQ(listing.summary(), "8 loaded services");
+    EXPECT_EQ(view.find("launcher.L1")->kind, tcs::FleetEntryKind::Launcher);
+    EXPECT_EQ(view.find("cam.x")->kind, tcs::FleetEntryKind::Service);
+    EXPECT_FALSE(listing.rows[1].uptime.has_value());  // launcher: no start, up:N/A
+  }
+}
+
+TEST(FleetView, ListingVisibilityAllAndFilter) {
+  FleetView view;
+  Feed f{view};
+  const double day = 86400;
+  f.declared("stopped.declared", 0);
+  f.start("stopped.declared", 1, 10);
+  f.heartbeat("stopped.declared", 1);
+  f.stop("stopped.declared", 2);
+  f.status("zombie.ephemeral", Status::Ok, 0, 11, "", "");  // running, last heartbeat > 24 h ago
+  f.heartbeat("zombie.ephemeral", 0);
+  f.status("old.stopped", Status::Shutdown, 0, 12, "", "");  // ephemeral, stopped, old
+  f.heartbeat("old.stopped", 0);
+  f.status("broken.svc", Status::Error, day, 13, "boom", "");  // fresh error, not stopped
+  f.heartbeat("broken.svc", day);
+  f.status("Good.Svc", Status::Ok, day, 14, "", "");
+  f.heartbeat("Good.Svc", day);
+  const auto now = at(day + 10);
+
+  auto ids = [](const tcs::FleetListing& l) {
+    std::vector<std::string> out;
+    for (const auto& r : l.rows) out.push_back(r.entry->id);
+    return out;
+  };
+  const auto def = view.list(now);
+  EXPECT_EQ(ids(def), (std::vector<std::string>{"Good.Svc", "broken.svc"}));
+  EXPECT_EQ(def.summary(), "1 loaded services (1 stopped hidden, use --all)");
+  const auto all = view.list(now, {true, ""});
+  EXPECT_EQ(ids(all), (std::vector<std::string>{"Good.Svc", "broken.svc", "stopped.declared"}));
+  EXPECT_EQ(all.summary(), "1 loaded services");
+  const auto filtered = view.list(now, {true, "good"});
+  EXPECT_EQ(ids(filtered), (std::vector<std::string>{"Good.Svc"}));
+  EXPECT_EQ(filtered.summary(), "1 loaded services (filtered by 'good')");
+  EXPECT_EQ(view.list(now, {false, "stopped"}).summary(), "No services matching 'stopped' found");
+  EXPECT_EQ(FleetView{}.list(now).summary(), "No services found");
+  EXPECT_EQ(view.symbol(*view.find("broken.svc"), now), tcs::FleetSymbol::Error);
+  EXPECT_FALSE(def.rows[1].showHeart);
+  EXPECT_TRUE(def.rows[0].showHeart);
+}
+
+TEST(FleetView, TcsAdditionsAndChildren) {
+  FleetView view;
+  Feed f{view};
+  f.start("cam.main", 1, 7);
+  f.event("cam.main", 2, p::ReadyEvent{Status::Ok, 1.0});
+  EXPECT_EQ(view.find("cam.main")->status, Status::Ok);
+  EXPECT_EQ(view.find("cam.main")->readyAt, at(2));
+  f.event("cam.main", 3, p::StoppingEvent{Status::Shutdown, "requested"});
+  EXPECT_EQ(view.find("cam.main")->status, Status::Shutdown);
+  EXPECT_EQ(view.find("cam.main")->message, "Stopping (requested)");
+  f.event("cam.main", 4, p::FailedEvent{Status::Failed, "restart_limit_reached", 3});
+  EXPECT_EQ(view.find("cam.main")->message, "Failed (restart_limit_reached, 3 restarts)");
+  EXPECT_EQ(view.restartState(*view.find("cam.main")), tcs::RestartState::Failed);
+
+  p::StatusUpdate u;
+  u.name = "dome.main";
+  u.status = Status::Degraded;
+  u.timestamp = at(5);
+  u.pid = 3;
+  u.hostname = "h";
+  p::StatusReport child;
+  child.name = "link";
+  child.status = Status::Degraded;
+  child.timestamp = at(5);
+  child.message = "link flaky";
+  u.details.ownStatus = Status::Idle;
+  u.details.children.push_back(child);
+  u.details.metrics.set("cycles", std::int64_t{3});
+  EXPECT_EQ(view.apply("svc.status.dome.main", p::encode(u, meta(at(5))), kRecv), tcs::ApplyOutcome::Applied);
+  const auto& d = view.find("dome.main")->lastReport->details;
+  ASSERT_EQ(d.children.size(), 1u);
+  EXPECT_EQ(d.children[0].message, "link flaky");
+  EXPECT_EQ(d.metrics.text(), R"({"cycles":3})");
+}
+
+TEST(FleetView, FormatDurationAsUpstream) {
+  EXPECT_EQ(tcs::formatDuration(-5s), "0s");
+  EXPECT_EQ(tcs::formatDuration(0s), "0s");
+  EXPECT_EQ(tcs::formatDuration(59s), "59s");
+  EXPECT_EQ(tcs::formatDuration(60s), "1m");
+  EXPECT_EQ(tcs::formatDuration(3599s), "59m");
+  EXPECT_EQ(tcs::formatDuration(3600s), "1h 0m");
+  EXPECT_EQ(tcs::formatDuration(86399s), "23h 59m");
+  EXPECT_EQ(tcs::formatDuration(86400s), "1d 0h");
+  EXPECT_EQ(tcs::formatDuration(3 * 86400s + 7 * 3600s + 59s), "3d 7h");
+}
+
+}  // namespace
