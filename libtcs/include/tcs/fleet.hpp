@@ -212,7 +212,7 @@ struct FleetEntry {
   std::optional<std::uint64_t> heartbeatSequence;    ///< tcs addition
   /** @} */
 
-  std::optional<protocol::Timestamp> lastReceivedAt;  ///< receivedAt of the newest message applied
+  std::optional<protocol::Timestamp> lastReceivedAt;  ///< latest receivedAt of a message about it
   std::uint64_t messagesApplied = 0;
 
   bool declared() const noexcept { return declaredAt.has_value(); }
@@ -316,7 +316,8 @@ class FleetView {
   bool fresh(const FleetEntry& e, protocol::Timestamp now) const noexcept;
   /** @return has_crashed: a crash younger than FleetRules::recentCrash */
   bool crashedRecently(const FleetEntry& e, protocol::Timestamp now) const noexcept;
-  /** @return now − last start when running, else nullopt (launchers: nullopt, `up:N/A`) */
+  /** @return upstream's uptime_seconds: now − last start unless stopped since, else nullopt
+   *          (launchers have no start: `up:N/A`); listings show it for running entries only */
   std::optional<std::chrono::seconds> uptime(const FleetEntry& e, protocol::Timestamp now) const noexcept;
   RestartState restartState(const FleetEntry& e) const noexcept;
   FleetSymbol symbol(const FleetEntry& e, protocol::Timestamp now) const noexcept;

@@ -4,12 +4,10 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <functional>
 #include <set>
-#include <type_traits>
 #include <utility>
 #include <variant>
-
-#include "tcs/error.hpp"
 
 namespace tcs {
 namespace {
