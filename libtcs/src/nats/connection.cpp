@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "handles.hpp"
 #include "options.hpp"
@@ -494,6 +495,81 @@ std::vector<std::string> natsServerUrls(const config::NatsConfig& config) {
   if (config.host.find(':') != std::string::npos && !config.host.starts_with('['))
     return {fmt::format("nats://[{}]:{}", config.host, config.port)};
   return {fmt::format("nats://{}:{}", config.host, config.port)};
+}
+
+}  // namespace tcs
+
+namespace tcs {
+namespace {
+// A limit of 0 or -1 means "none" in JetStream; "none" is the most generous value.
+bool tighter(std::int64_t have, std::int64_t want) {
+  const auto unlimited = [](std::int64_t v) { return v <= 0; };
+  if (unlimited(have)) return false;
+  return unlimited(want) || have < want;
+}
+}  // namespace
+
+StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
+  jsCtx* js = impl_->js.get();
+  if (js == nullptr) return StreamOutcome::Unavailable;
+  jsStreamInfo* info = nullptr;
+  jsErrCode code{};
+  natsStatus st = js_GetStreamInfo(&info, js, spec.name.c_str(), nullptr, &code);
+  if (st == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = spec.name.c_str();
+    const char* subjects[] = {spec.subject.c_str()};
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Retention = js_LimitsPolicy;
+    cfg.Discard = js_DiscardOld;
+    cfg.MaxAge = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count();
+    cfg.MaxBytes = spec.maxBytes;
+    cfg.MaxMsgsPerSubject = spec.maxMsgsPerSubject;
+    jsStreamInfo* created = nullptr;
+    st = js_AddStream(&created, js, &cfg, nullptr, &code);
+    jsStreamInfo_Destroy(created);
+    if (st != NATS_OK)
+      throw NatsError(NatsError::Kind::Other, st,
+                      fmt::format("cannot create JetStream stream {} on {}: {} (JetStream error {})", spec.name,
+                                  spec.subject, natsStatus_GetText(st), static_cast<int>(code)));
+    return StreamOutcome::Created;
+  }
+  if (st != NATS_OK) {
+    if (st == NATS_NO_RESPONDERS || st == NATS_TIMEOUT) return StreamOutcome::Unavailable;
+    throw NatsError(NatsError::Kind::Other, st,
+                    fmt::format("cannot read JetStream stream {}: {} (JetStream error {})", spec.name,
+                                natsStatus_GetText(st), static_cast<int>(code)));
+  }
+  // Exists: widen where needed, never shrink.
+  jsStreamConfig cfg = *info->Config;
+  std::vector<const char*> subjects(cfg.Subjects, cfg.Subjects + cfg.SubjectsLen);
+  bool change = false;
+  if (std::none_of(subjects.begin(), subjects.end(), [&](const char* x) { return spec.subject == x; })) {
+    subjects.push_back(spec.subject.c_str());
+    change = true;
+  }
+  cfg.Subjects = subjects.data();
+  cfg.SubjectsLen = static_cast<int>(subjects.size());
+  const auto wantAge = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count();
+  if (tighter(cfg.MaxAge, wantAge)) cfg.MaxAge = wantAge, change = true;
+  if (tighter(cfg.MaxBytes, spec.maxBytes)) cfg.MaxBytes = spec.maxBytes, change = true;
+  if (tighter(cfg.MaxMsgsPerSubject, spec.maxMsgsPerSubject))
+    cfg.MaxMsgsPerSubject = spec.maxMsgsPerSubject, change = true;
+  natsStatus updated = NATS_OK;
+  if (change) {
+    jsStreamInfo* after = nullptr;
+    updated = js_UpdateStream(&after, js, &cfg, nullptr, &code);
+    jsStreamInfo_Destroy(after);
+  }
+  jsStreamInfo_Destroy(info);
+  if (updated != NATS_OK)
+    throw NatsError(NatsError::Kind::Other, updated,
+                    fmt::format("cannot widen JetStream stream {}: {} (JetStream error {})", spec.name,
+                                natsStatus_GetText(updated), static_cast<int>(code)));
+  return change ? StreamOutcome::Widened : StreamOutcome::Unchanged;
 }
 
 }  // namespace tcs

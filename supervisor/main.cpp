@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+// tcs-supervisor: watches and controls this host's tcs@ units through systemd's D-Bus API,
+// reports their lifecycle to NATS as the host's launcher, and serves the launcher RPC.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "sdbus_systemd_manager.hpp"
+#include "supervisor.hpp"
+#include "tcs/error.hpp"
+#include "tcs/log.hpp"
+#include "tcs/nats.hpp"
+#include "tcs/notify.hpp"
+
+#ifndef TCS_VERSION
+#define TCS_VERSION "unknown"
+#endif
+#ifndef TCS_CONFIG_PATH
+#define TCS_CONFIG_PATH "/etc/tcs/services.yaml"
+#endif
+
+namespace {
+using namespace std::chrono_literals;
+namespace sv = tcs::supervisor;
+
+constexpr int kExitConfig = 78;
+
+int run(int argc, char** argv) {
+  std::string configPath = TCS_CONFIG_PATH;
+  bool user = false;
+  std::string launcherId;
+  std::string logLevel = "INFO";
+  CLI::App app{
+      "tcs-supervisor: watches this host's tcs@ units through systemd's D-Bus API, reports every lifecycle event "
+      "to NATS (<prefix>.registry.<event>.<service_id>) as the host's launcher, and answers "
+      "<prefix>.rpc.launcher.<launcher_id>.v1.{list,start.<id>,stop.<id>,restart.<id>,reset-failed.<id>,reload}. "
+      "Only services configured in CONFIG are ever controlled."};
+  app.name("tcs-supervisor");
+  app.add_option("-c,--config", configPath, "services.yaml (the same file tcs-unitgen reads)")->capture_default_str();
+  app.add_flag("--user", user, "watch the calling user's service manager (session bus) instead of the system's");
+  app.add_option("--launcher-id", launcherId,
+                 "launcher id (default <short hostname>-systemd-launcher, as the units pass to their services)");
+  app.add_option("--log-level", logLevel, "DEBUG, INFO, WARNING, ERROR or CRITICAL")->capture_default_str();
+  app.set_version_flag("--version", std::string("tcs-supervisor ") + TCS_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  tcs::log::configure(tcs::log::Backend::Auto, {"tcs-supervisor", "supervisor", "", "tcs-supervisor"},
+                      tcs::log::Level::Info);
+  if (const auto level = tcs::config::parseLogLevel(logLevel)) {
+    static constexpr tcs::log::Level kLevels[] = {tcs::log::Level::Debug, tcs::log::Level::Info,
+                                                  tcs::log::Level::Warning, tcs::log::Level::Error,
+                                                  tcs::log::Level::Critical};
+    tcs::log::setLevel(kLevels[static_cast<int>(*level)]);
+  } else {
+    tcs::log::critical("invalid --log-level '{}'", logLevel);
+    return 2;
+  }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  const int signalFd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  auto notifier = tcs::makeSystemdNotifier();
+  sv::SupervisorOptions options;
+  options.configPath = configPath;
+  options.launcherId = launcherId;
+
+  // NATS first (never waited for: the supervisor supervises with or without it).
+  tcs::config::NatsConfig natsConfig;
+  try {
+    natsConfig = tcs::config::load(configPath).config.nats();
+  } catch (const tcs::ConfigError& e) {
+    tcs::log::critical("{}", e.what());
+    notifier->notify(std::string("STATUS=failed: ") + e.what());
+    return kExitConfig;
+  }
+  std::atomic<bool> ensureStreams{true};
+  std::unique_ptr<tcs::NatsConnection> nats;
+  if (natsConfig.present) {
+    natsConfig.required = false;
+    tcs::NatsOptions no;
+    no.name = "tcs-supervisor";
+    tcs::NatsEvents ev;
+    ev.connected = [&] { ensureStreams = true; };
+    ev.reconnected = [&] { ensureStreams = true; };
+    try {
+      nats = std::make_unique<tcs::NatsConnection>(natsConfig, no, ev);
+    } catch (const tcs::NatsError& e) {
+      tcs::log::critical("NATS: {}", e.what());
+      notifier->notify(std::string("STATUS=failed: NATS: ") + e.what());
+      return kExitConfig;  // bad credentials/certificates: a restart would not help
+    }
+  } else {
+    tcs::log::warning("no nats: section in {}: supervising without publishing anything", configPath);
+  }
+
+  std::unique_ptr<sv::SdbusSystemdManager> systemd;
+  std::unique_ptr<sv::Supervisor> supervisor;
+  try {
+    sv::SdbusSystemdManager::Options so;
+    so.bus = user ? sv::SdbusSystemdManager::Bus::User : sv::SdbusSystemdManager::Bus::System;
+    systemd = std::make_unique<sv::SdbusSystemdManager>(so);
+    supervisor = std::make_unique<sv::Supervisor>(options, *systemd, nats.get());
+    supervisor->start();
+  } catch (const tcs::ConfigError& e) {
+    tcs::log::critical("{}", e.what());
+    notifier->notify(std::string("STATUS=failed: ") + e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    tcs::log::critical("cannot start: {}", e.what());
+    notifier->notify(std::string("STATUS=failed: ") + e.what());
+    return 1;
+  }
+  notifier->notify(fmt::format("READY=1\nSTATUS=supervising {} services as {}", supervisor->serviceIds().size(),
+                               supervisor->launcherName()));
+
+  const auto watchdog = notifier->watchdogInterval();
+  const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : 1000ms;
+  for (;;) {
+    if (ensureStreams.exchange(false) && nats && nats->connected()) {
+      for (const auto& spec : sv::protocolStreams(options, supervisor->prefix())) {
+        try {
+          const auto outcome = nats->ensureStream(spec);
+          if (outcome == tcs::StreamOutcome::Unavailable) {
+            tcs::log::warning("JetStream is not available: live monitoring only (no history for tcsctl)");
+            break;
+          }
+          if (outcome != tcs::StreamOutcome::Unchanged)
+            tcs::log::info("JetStream stream {} {} ({})", spec.name,
+                           outcome == tcs::StreamOutcome::Created ? "created" : "widened", spec.subject);
+        } catch (const tcs::NatsError& e) {
+          tcs::log::error("{}", e.what());
+        }
+      }
+    }
+    supervisor->reconnectIfNeeded();
+    // The watchdog proves this loop runs and the bus connection is there (or being restored).
+    if (watchdog) notifier->notify("WATCHDOG=1");
+    pollfd p{signalFd, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(tick.count(), 1000)));
+    if (n > 0) {
+      signalfd_siginfo si{};
+      bool stop = false;
+      while (::read(signalFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGHUP) {
+          tcs::log::info("SIGHUP: reloading {}", configPath);
+          const auto r = supervisor->reload();
+          for (const auto& e : r.errors) tcs::log::error("reload: {}", e);
+        } else {
+          stop = true;
+        }
+      }
+      if (stop) break;
+    }
+  }
+  notifier->notify("STOPPING=1\nSTATUS=stopping");
+  tcs::log::info("stopping");
+  supervisor->stop();
+  supervisor.reset();
+  systemd.reset();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    tcs::log::critical("{}", e.what());
+    return 1;
+  }
+}

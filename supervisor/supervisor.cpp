@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+#include "supervisor.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "tcs/error.hpp"
+#include "tcs/log.hpp"
+#include "tcs/unit_name.hpp"
+
+namespace tcs::supervisor {
+namespace p = tcs::protocol;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+std::string hostName() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+std::string shortHost(const std::string& host) {
+  return host.substr(0, host.find('.'));
+}
+
+// The list reply's word for a unit state.
+std::string stateWord(const UnitSnapshot& s) {
+  if (s.activeState == "active" || s.activeState == "reloading") return "running";
+  if (s.activeState == "activating") return s.subState == "auto-restart" ? "restarting" : "starting";
+  if (s.activeState == "deactivating") return "stopping";
+  if (s.activeState == "failed") return "failed";
+  if (s.activeState.empty()) return "unknown";
+  return "stopped";
+}
+
+constexpr std::size_t kJobResultsKept = 256;
+}  // namespace
+
+std::vector<StreamSpec> protocolStreams(const SupervisorOptions& options, std::string_view prefix) {
+  using namespace std::chrono;
+  return {
+      {options.registryStream, p::subjectFilter(prefix, p::SubjectKind::Registry), seconds(0), 10 << 20, 100},
+      {options.statusStream, p::subjectFilter(prefix, p::SubjectKind::Status), duration_cast<seconds>(days(30)),
+       std::int64_t{500} << 20, -1},
+      {options.heartbeatStream, p::subjectFilter(prefix, p::SubjectKind::Heartbeat), duration_cast<seconds>(days(1)),
+       std::int64_t{100} << 20, -1},
+  };
+}
+
+Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats)
+    : options_(std::move(options)), systemd_(systemd), nats_(nats) {
+  if (options_.hostname.empty()) options_.hostname = hostName();
+  if (options_.launcherId.empty()) options_.launcherId = unit_name::launcherId(shortHost(options_.hostname));
+  loadConfig(/*initial=*/true, nullptr);
+  MonitorOptions mo;
+  mo.name = p::launcherName(options_.launcherId);
+  mo.subjectPrefix = prefix_;
+  mo.heartbeatInterval = options_.heartbeatInterval;
+  mo.serveRpc = false;  // the launcher RPC is ours
+  monitor_ = std::make_unique<Monitor>(mo, nats_);
+  monitor_->setStatus(Status::Startup, "Launcher starting");
+}
+
+Supervisor::~Supervisor() {
+  stop();
+}
+
+std::string Supervisor::launcherName() const {
+  return p::launcherName(options_.launcherId);
+}
+
+void Supervisor::loadConfig(bool initial, std::vector<std::string>* errors) {
+  config::LoadOptions lo;
+  auto loaded = config::load(options_.configPath, lo);  // ConfigError when unreadable/unparsable
+  for (const auto& d : loaded.diagnostics) {
+    if (d.severity == config::Diagnostic::Severity::Error) {
+      log::error("{}", d.format());
+      if (errors) errors->push_back(d.format());
+    } else {
+      log::warning("{}", d.format());
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (initial) prefix_ = loaded.config.nats().subjectPrefix;
+  for (const auto& svc : loaded.config.services()) {
+    auto it = services_.find(svc.id());
+    if (it == services_.end()) {
+      Service s;
+      s.unit = svc.unitName();
+      s.tracker =
+          std::make_unique<UnitTracker>(TrackedService::fromConfig(svc, options_.launcherId, options_.hostname));
+      s.enabled = svc.enabled;
+      byUnit_[s.unit] = svc.id();
+      services_.emplace(svc.id(), std::move(s));
+    } else {
+      // Known already: its tracker keeps the unit's state (changed restart settings show in
+      // the next `declared`; a supervisor restart picks them up for crash events).
+      it->second.enabled = svc.enabled;
+    }
+  }
+  // Services removed from the config stay tracked until restart (their units may still run),
+  // but are no longer declared and can no longer be controlled.
+  for (auto it = services_.begin(); it != services_.end();) {
+    if (!loaded.config.findById(it->first)) {
+      log::info("{} is no longer configured: not controlled any more", it->first);
+      byUnit_.erase(it->second.unit);
+      it = services_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  config_ = std::move(loaded.config);
+}
+
+void Supervisor::start() {
+  SystemdCallbacks cb;
+  cb.propertiesChanged = [this](const PropertyChange& c) { onProperties(c); };
+  cb.jobRemoved = [this](const JobRemoved& j) { onJobRemoved(j); };
+  cb.unitNew = [this](const UnitSignal& u) { onUnitNew(u); };
+  cb.busLost = [this](const std::string& why) {
+    log::error("lost the connection to systemd's bus: {}; reconnecting", why);
+    std::lock_guard lock(mutex_);
+    busLost_ = true;
+  };
+  systemd_.setCallbacks(std::move(cb));
+  systemd_.subscribe();
+  seedAll();
+  declareAll();
+  {
+    std::lock_guard lock(mutex_);
+    started_ = true;
+  }
+  updateMonitorStatus();
+  monitor_->start();
+  if (nats_) {
+    rpc_ = nats_->subscribe(p::rpcFilter(prefix_, launcherName()), [this](const NatsMessage& m) {
+      if (m.reply.empty()) return;
+      nats_->publish(m.reply, handleRpc(m.subject, m.data));
+    });
+  }
+  log::info("supervising {} configured services as {} (prefix {})", serviceIds().size(), launcherName(), prefix_);
+}
+
+void Supervisor::stop() {
+  rpc_.unsubscribe();
+  if (monitor_) {
+    monitor_->setStatus(Status::Shutdown, "Launcher shutting down");
+    monitor_->stop();
+    monitor_->flush(std::chrono::seconds(2));
+  }
+}
+
+void Supervisor::seedAll() {
+  // Units already loaded: take their state silently (Origin::Snapshot seeds without events).
+  std::vector<UnitListEntry> loaded;
+  try {
+    loaded = systemd_.listUnitsByPatterns({std::string(kTcsUnitPattern)});
+  } catch (const SystemdError& e) {
+    log::error("cannot list the tcs units: {}", e.what());
+  }
+  std::vector<std::pair<std::string, std::string>> toRequest;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : services_) {
+      const auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& u) { return u.name == s.unit; });
+      if (it != loaded.end())
+        toRequest.emplace_back(it->name, it->objectPath);
+      else if (s.tracker->phase() == UnitTracker::Phase::Unknown)
+        s.tracker->unitLoaded();  // not loaded: inactive, its first start is reported
+    }
+  }
+  for (const auto& [unit, path] : toRequest) {
+    try {
+      systemd_.requestUnitProperties(unit, path);
+    } catch (const SystemdError& e) {
+      log::error("cannot read {}: {}", unit, e.what());
+    }
+  }
+}
+
+void Supervisor::declareAll() {
+  std::vector<p::RegistryEvent> events;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& svc : config_.services()) {
+      p::RegistryEvent e;
+      e.serviceId = svc.id();
+      e.timestamp = p::now();
+      e.specific = p::DeclaredEvent{std::string(config::toString(svc.restart))};
+      e.parent = launcherName();
+      e.runnerId = options_.launcherId + "." + svc.type;
+      events.push_back(std::move(e));
+    }
+  }
+  publish(events);
+}
+
+void Supervisor::publish(const std::vector<p::RegistryEvent>& events) {
+  for (const auto& e : events) {
+    log::info("{}: {}", e.serviceId, p::encodeData(e));
+    if (!nats_) continue;
+    try {
+      nats_->publishPersistent(p::registrySubject(prefix_, e.type(), e.serviceId),
+                               p::encode(e, p::processMetaGenerator().next()));
+    } catch (const std::exception& ex) {
+      log::error("registry event for {} not published: {}", e.serviceId, ex.what());
+    }
+  }
+}
+
+void Supervisor::onProperties(const PropertyChange& change) {
+  std::vector<p::RegistryEvent> events;
+  {
+    std::lock_guard lock(mutex_);
+    const auto id = byUnit_.find(change.unit);
+    if (id == byUnit_.end()) return;  // a tcs@ unit that is not configured: not ours
+    auto& s = services_.at(id->second);
+    events = s.tracker->update(change);
+  }
+  publish(events);  // on the D-Bus thread: in systemd's order
+  updateMonitorStatus();
+}
+
+void Supervisor::onJobRemoved(const JobRemoved& job) {
+  std::vector<p::RegistryEvent> events;
+  {
+    std::lock_guard lock(mutex_);
+    if (jobResults_.size() >= kJobResultsKept) jobResults_.erase(jobResults_.begin());
+    jobResults_[job.job] = job.result;
+    const auto id = byUnit_.find(job.unit);
+    if (id != byUnit_.end()) events = services_.at(id->second).tracker->jobRemoved(job, p::now());
+  }
+  jobsDone_.notify_all();
+  publish(events);
+}
+
+void Supervisor::onUnitNew(const UnitSignal& unit) {
+  std::lock_guard lock(mutex_);
+  const auto id = byUnit_.find(unit.unit);
+  if (id == byUnit_.end()) return;
+  auto& s = services_.at(id->second);
+  if (s.tracker->phase() == UnitTracker::Phase::Unknown || s.tracker->phase() == UnitTracker::Phase::Down)
+    s.tracker->unitLoaded();
+}
+
+void Supervisor::updateMonitorStatus() {
+  std::size_t running = 0, failed = 0, total = 0;
+  bool busLost = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!started_) return;
+    busLost = busLost_;
+    for (const auto& [id, s] : services_) {
+      ++total;
+      const auto& snap = s.tracker->snapshot();
+      if (snap.activeState == "active") ++running;
+      if (snap.activeState == "failed") ++failed;
+    }
+  }
+  if (busLost)
+    monitor_->setStatus(Status::Error, "Lost the connection to systemd; reconnecting");
+  else
+    monitor_->setStatus(Status::Ok, fmt::format("Launcher running: {} of {} services active{}", running, total,
+                                                failed ? fmt::format(", {} failed", failed) : std::string()));
+}
+
+bool Supervisor::systemdConnected() const {
+  std::lock_guard lock(mutex_);
+  return !busLost_;
+}
+
+void Supervisor::reconnectIfNeeded() {
+  if (systemdConnected()) return;
+  try {
+    systemd_.reconnect();
+  } catch (const SystemdError& e) {
+    log::warning("systemd bus still unavailable: {}", e.what());
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    busLost_ = false;
+  }
+  log::info("reconnected to systemd; re-reading every unit");
+  seedAll();
+  updateMonitorStatus();
+}
+
+std::vector<std::string> Supervisor::serviceIds() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  for (const auto& [id, s] : services_) ids.push_back(id);
+  return ids;
+}
+
+// ---- RPC -------------------------------------------------------------------------------------
+
+namespace {
+std::string errorReply(std::string_view code, std::string message) {
+  return p::encode(p::ErrorReply{std::string(code), std::move(message)},
+                   p::processMetaGenerator().next(p::kMessageTypeRpc));
+}
+}  // namespace
+
+std::string Supervisor::handleRpc(std::string_view subject, std::string_view body) {
+  const auto meta = [] { return p::processMetaGenerator().next(p::kMessageTypeRpc); };
+  try {
+    const auto s = p::parseSubject(prefix_, subject);
+    try {
+      (void)p::decode<p::RpcRequest>(body);
+    } catch (const ProtocolError& e) {
+      try {
+        (void)p::decodeData<p::RpcRequest>(body);
+      } catch (const ProtocolError&) {
+        log::warning("RPC {}: malformed request: {}", subject, e.what());
+        return errorReply(p::rpc_error::kBadRequest, fmt::format("malformed request: {}", e.what()));
+      }
+    }
+    if (s.kind != p::SubjectKind::Rpc || s.name != launcherName())
+      return errorReply(p::rpc_error::kBadRequest, fmt::format("not a request for {}: {}", launcherName(), subject));
+    if (s.command == "reset-failed") {
+      if (s.argument.empty()) return errorReply(p::rpc_error::kBadRequest, "reset-failed needs a service id");
+      return resetFailed(s.argument);
+    }
+    const auto command = p::parseRpcCommand(s.command);
+    const bool arity = command && (p::takesServiceId(*command) == !s.argument.empty());
+    if (!command || !arity || *command == p::RpcCommand::Health || *command == p::RpcCommand::Stats) {
+      log::warning("RPC {}: unknown command", subject);
+      return errorReply(p::rpc_error::kUnknownCommand,
+                        fmt::format("unknown command '{}{}{}' (commands: list, start.<id>, stop.<id>, "
+                                    "restart.<id>, reset-failed.<id>, reload)",
+                                    s.command, s.argument.empty() ? "" : ".", s.argument));
+    }
+    switch (*command) {
+      case p::RpcCommand::List: return p::encode(list(), meta());
+      case p::RpcCommand::Reload: return p::encode(reload(), meta());
+      default: return act(*command, s.argument);
+    }
+  } catch (const ProtocolError& e) {
+    log::warning("RPC {}: {}", subject, e.what());
+    return errorReply(p::rpc_error::kBadRequest, e.what());
+  } catch (const ConfigError& e) {
+    log::error("RPC {}: {}", subject, e.what());
+    return errorReply(p::rpc_error::kActionFailed, e.what());
+  } catch (const std::exception& e) {
+    log::error("RPC {}: {}", subject, e.what());
+    return errorReply(p::rpc_error::kInternalError, e.what());
+  }
+}
+
+p::LauncherListReply Supervisor::list() {
+  p::LauncherListReply r;
+  r.launcherId = options_.launcherId;
+  r.timestamp = p::now();
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, s] : services_) {
+    const auto& snap = s.tracker->snapshot();
+    p::LauncherServiceEntry e;
+    e.serviceId = id;
+    e.status = stateWord(snap);
+    if (snap.mainPid > 0) e.pid = snap.mainPid;
+    e.unit = s.unit;
+    e.activeState = snap.activeState.empty() ? "inactive" : snap.activeState;
+    e.subState = snap.subState.empty() ? "dead" : snap.subState;
+    e.nRestarts = snap.nRestarts;
+    r.services.push_back(std::move(e));
+  }
+  return r;
+}
+
+std::string Supervisor::waitForJob(const std::string& job) {
+  std::unique_lock lock(mutex_);
+  std::string result;
+  const bool done = jobsDone_.wait_for(lock, options_.jobTimeout, [&] {
+    const auto it = jobResults_.find(job);
+    if (it == jobResults_.end()) return false;
+    result = it->second;
+    return true;
+  });
+  return done ? result : std::string("timeout (still running)");
+}
+
+std::string Supervisor::act(p::RpcCommand command, const std::string& serviceId) {
+  std::string unit;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = services_.find(serviceId);
+    if (it == services_.end()) {
+      log::warning("refused to {} '{}': not a configured tcs service on this host", p::toString(command), serviceId);
+      return errorReply(p::rpc_error::kUnknownService,
+                        fmt::format("'{}' is not a configured tcs service on {}; refused", serviceId, launcherName()));
+    }
+    unit = it->second.unit;
+  }
+  log::info("RPC: {} {}", p::toString(command), unit);
+  std::string job;
+  try {
+    switch (command) {
+      case p::RpcCommand::Start: job = systemd_.startUnit(unit); break;
+      case p::RpcCommand::Stop: job = systemd_.stopUnit(unit); break;
+      default: job = systemd_.restartUnit(unit); break;
+    }
+  } catch (const SystemdError& e) {
+    log::error("{} {} failed: {}", p::toString(command), unit, e.what());
+    return errorReply(p::rpc_error::kActionFailed, e.what());
+  }
+  const auto result = waitForJob(job);
+  if (result != "done") {
+    log::warning("{} {}: systemd job ended with '{}'", p::toString(command), unit, result);
+    return errorReply(p::rpc_error::kActionFailed,
+                      fmt::format("{} {}: systemd job result '{}'", p::toString(command), unit, result));
+  }
+  p::LauncherActionReply r;
+  r.launcherId = options_.launcherId;
+  r.serviceId = serviceId;
+  r.result = command == p::RpcCommand::Start ? "started" : command == p::RpcCommand::Stop ? "stopped" : "restarted";
+  if (command != p::RpcCommand::Stop) {
+    try {
+      const auto snap = systemd_.unitProperties(systemd_.getUnit(unit));
+      if (snap.mainPid > 0) r.pid = snap.mainPid;
+    } catch (const SystemdError& e) {
+      log::warning("cannot read the pid of {}: {}", unit, e.what());
+    }
+  }
+  r.timestamp = p::now();
+  return p::encode(r, p::processMetaGenerator().next(p::kMessageTypeRpc));
+}
+
+std::string Supervisor::resetFailed(const std::string& serviceId) {
+  std::string unit;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = services_.find(serviceId);
+    if (it == services_.end()) {
+      log::warning("refused to reset-failed '{}': not a configured tcs service on this host", serviceId);
+      return errorReply(p::rpc_error::kUnknownService,
+                        fmt::format("'{}' is not a configured tcs service on {}; refused", serviceId, launcherName()));
+    }
+    unit = it->second.unit;
+  }
+  try {
+    systemd_.resetFailedUnit(unit);
+  } catch (const SystemdError& e) {
+    return errorReply(p::rpc_error::kActionFailed, e.what());
+  }
+  p::LauncherActionReply r;
+  r.launcherId = options_.launcherId;
+  r.serviceId = serviceId;
+  r.result = "reset";
+  r.timestamp = p::now();
+  return p::encode(r, p::processMetaGenerator().next(p::kMessageTypeRpc));
+}
+
+p::LauncherReloadReply Supervisor::reload() {
+  p::LauncherReloadReply r;
+  r.launcherId = options_.launcherId;
+  r.result = "reloaded";
+  const auto before = serviceIds();
+  // The generator re-reads the same file during daemon-reload and writes the units.
+  systemd_.reload();
+  loadConfig(/*initial=*/false, &r.errors);
+  seedAll();
+  std::vector<std::string> toStart;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, s] : services_)
+      if (s.enabled && std::find(before.begin(), before.end(), id) == before.end()) toStart.push_back(s.unit);
+  }
+  for (const auto& unit : toStart) {
+    try {
+      log::info("reload: starting newly configured {}", unit);
+      systemd_.startUnit(unit);
+    } catch (const SystemdError& e) {
+      r.errors.push_back(fmt::format("cannot start {}: {}", unit, e.what()));
+    }
+  }
+  declareAll();
+  r.declared = serviceIds();
+  r.timestamp = p::now();
+  updateMonitorStatus();
+  return r;
+}
+
+}  // namespace tcs::supervisor

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "systemd_manager.hpp"
+#include "tcs/config.hpp"
+#include "tcs/monitor.hpp"
+#include "tcs/nats.hpp"
+#include "tcs/protocol.hpp"
+#include "unit_tracker.hpp"
+
+/**
+ * @file
+ * The supervisor's logic: the configured services' units (UnitTracker each) → registry events
+ * on NATS, the launcher's own monitor, and the launcher RPC. I/O only through ISystemdManager
+ * and INatsTransport, so the unit tests drive it with fakes and the daemon (main.cpp) with
+ * sdbus-c++ and a NatsConnection.
+ */
+namespace tcs::supervisor {
+
+struct SupervisorOptions {
+  std::filesystem::path configPath;
+  /** @brief This host's launcher id (default: unit_name::launcherId(short hostname), as the units say). */
+  std::string launcherId;
+  /** @brief Full hostname for `start` events (default: gethostname()). */
+  std::string hostname;
+  /** @brief How long start/stop/restart RPCs wait for systemd's job. */
+  std::chrono::milliseconds jobTimeout{std::chrono::seconds(60)};
+  /** @brief The launcher monitor's heartbeat interval. */
+  std::chrono::milliseconds heartbeatInterval{std::chrono::seconds(10)};
+  /** @brief Stream names (protocol.md; configurable for a non-default prefix). */
+  std::string registryStream = "svc_registry";
+  std::string statusStream = "svc_status";
+  std::string heartbeatStream = "svc_heartbeat";
+};
+
+/** @brief The JetStream streams of protocol.md for @p prefix. */
+std::vector<StreamSpec> protocolStreams(const SupervisorOptions& options, std::string_view prefix);
+
+class Supervisor {
+ public:
+  /**
+   * @param[in] systemd - the manager (callbacks are set by start())
+   * @param[in] nats - where events go; nullptr: supervise without NATS (nothing published)
+   * @throws ConfigError when the config cannot be loaded at all
+   */
+  Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  /**
+   * @brief Subscribes to systemd, takes every configured unit's state (silently: no events for
+   * what happened before), publishes `declared` for every configured service, starts the
+   * launcher monitor and serves RPC.
+   */
+  void start();
+  /** @brief Stops serving RPC and the monitor (the launcher's last status is `shutdown`). */
+  void stop();
+
+  /** @brief Answers one RPC request (what the subscription calls). @return the reply body */
+  std::string handleRpc(std::string_view subject, std::string_view body);
+
+  /** @brief Re-reads the config, daemon-reloads, starts newly enabled services, re-declares. */
+  protocol::LauncherReloadReply reload();
+
+  /** @return the configured services (sorted by id) */
+  std::vector<std::string> serviceIds() const;
+  const std::string& launcherId() const noexcept { return options_.launcherId; }
+  std::string launcherName() const;
+  const std::string& prefix() const noexcept { return prefix_; }
+  Monitor& monitor() noexcept { return *monitor_; }
+  /** @return false after the bus connection was lost and not yet re-established */
+  bool systemdConnected() const;
+  /** @brief Tries to reconnect to the bus after a loss (call from the main loop). */
+  void reconnectIfNeeded();
+
+ private:
+  struct Service {
+    std::string unit;
+    std::unique_ptr<UnitTracker> tracker;
+    bool enabled = true;
+  };
+
+  void loadConfig(bool initial, std::vector<std::string>* errors);
+  void declareAll();
+  void publish(const std::vector<protocol::RegistryEvent>& events);
+  void onProperties(const PropertyChange& change);
+  void onJobRemoved(const JobRemoved& job);
+  void onUnitNew(const UnitSignal& unit);
+  void seedAll();
+  void updateMonitorStatus();
+
+  protocol::LauncherListReply list();
+  std::string act(protocol::RpcCommand command, const std::string& serviceId);
+  std::string resetFailed(const std::string& serviceId);
+  std::string waitForJob(const std::string& job);
+
+  SupervisorOptions options_;
+  ISystemdManager& systemd_;
+  INatsTransport* nats_;
+  std::string prefix_{protocol::kDefaultPrefix};
+
+  mutable std::mutex mutex_;
+  std::condition_variable jobsDone_;
+  std::map<std::string, Service, std::less<>> services_;    // by service id
+  std::map<std::string, std::string, std::less<>> byUnit_;  // unit name → service id
+  std::map<std::string, std::string> jobResults_;           // job path → result (bounded)
+  config::Config config_;
+  bool busLost_ = false;
+  bool started_ = false;
+
+  std::unique_ptr<Monitor> monitor_;
+  NatsSubscription rpc_;
+};
+
+}  // namespace tcs::supervisor
