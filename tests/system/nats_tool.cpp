@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// tcs-systest-nats: the system tests' NATS client (there is no `nats` CLI in Debian 12).
+//
+//   tcs-systest-nats sub URL SUBJECT FILE   append every message as one line
+//                                           `<unix ms> <subject> <body>` to FILE until SIGTERM
+//   tcs-systest-nats req URL SUBJECT [BODY [TIMEOUT_MS]]
+//                                           print the reply body; exit 1 on no reply
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <string>
+
+#include "tcs/error.hpp"
+#include "tcs/log.hpp"
+#include "tcs/nats.hpp"
+
+namespace {
+tcs::config::NatsConfig configFor(const std::string& url) {
+  tcs::config::NatsConfig c;
+  c.present = true;
+  c.servers = {url};
+  c.required = true;
+  return c;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  tcs::log::configure(tcs::log::Backend::Stderr, {"systest-nats", "", "", "systest-nats"}, tcs::log::Level::Warning);
+  if (argc < 4) {
+    std::cerr << "usage: tcs-systest-nats sub URL SUBJECT FILE | req URL SUBJECT [BODY [TIMEOUT_MS]]\n";
+    return 2;
+  }
+  const std::string mode = argv[1];
+  try {
+    tcs::NatsOptions o;
+    o.name = "systest-" + mode;
+    o.connectDeadline = std::chrono::seconds(10);
+    o.reconnectWaitMax = std::chrono::milliseconds(200);
+    tcs::NatsConnection nats(configFor(argv[2]), o);
+    if (mode == "req") {
+      const std::string body = argc > 4 ? argv[4] : "";
+      const auto timeout = std::chrono::milliseconds(argc > 5 ? std::atoi(argv[5]) : 10000);
+      std::cout << nats.request(argv[3], body, timeout).data << "\n";
+      return 0;
+    }
+    if (mode == "sub" && argc >= 5) {
+      sigset_t mask;
+      sigemptyset(&mask);
+      sigaddset(&mask, SIGTERM);
+      sigaddset(&mask, SIGINT);
+      pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+      std::FILE* out = std::fopen(argv[4], "a");
+      if (!out) {
+        std::perror(argv[4]);
+        return 1;
+      }
+      std::mutex m;
+      auto sub = nats.subscribe(argv[3], [&](const tcs::NatsMessage& msg) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+        std::lock_guard lock(m);
+        std::fprintf(out, "%lld %s %s\n", static_cast<long long>(ms), msg.subject.c_str(), msg.data.c_str());
+        std::fflush(out);
+      });
+      nats.flush(std::chrono::seconds(5));
+      std::fprintf(stderr, "subscribed to %s\n", argv[3]);
+      int sig = 0;
+      sigwait(&mask, &sig);
+      sub.unsubscribe();
+      std::fclose(out);
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "tcs-systest-nats: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "unknown mode " << mode << "\n";
+  return 2;
+}
