@@ -2,9 +2,9 @@
 #include "sdbus_systemd_manager.hpp"
 
 #include <fnmatch.h>
+#include <sdbus-c++/sdbus-c++.h>
 
 #include <cstdio>
-#include <sdbus-c++/sdbus-c++.h>
 #include <utility>
 
 namespace tcs::supervisor {
@@ -70,7 +70,9 @@ void SdbusSystemdManager::deliver(const char* what, const Callback& callback, co
   }
 }
 
-SdbusSystemdManager::SdbusSystemdManager(Options options) : options_(std::move(options)) { connect(); }
+SdbusSystemdManager::SdbusSystemdManager(Options options) : options_(std::move(options)) {
+  connect();
+}
 
 SdbusSystemdManager::~SdbusSystemdManager() {
   stopping_ = true;
@@ -86,17 +88,20 @@ SdbusSystemdManager::~SdbusSystemdManager() {
 }
 
 void SdbusSystemdManager::connect() {
-  const std::string what = options_.bus == Bus::System ? "connecting to the system bus" : "connecting to the session bus";
+  const std::string what =
+      options_.bus == Bus::System ? "connecting to the system bus" : "connecting to the session bus";
   call(what, [&] {
-    connection_ = options_.bus == Bus::System ? sdbus::createSystemBusConnection() : sdbus::createSessionBusConnection();
+    connection_ =
+        options_.bus == Bus::System ? sdbus::createSystemBusConnection() : sdbus::createSessionBusConnection();
     connection_->setMethodCallTimeout(options_.callTimeout);
     manager_ = sdbus::createProxy(*connection_, kDestination, kManagerPath);
-    manager_->uponSignal("UnitNew").onInterface(kManagerInterface).call([this](const std::string& unit,
-                                                                               const sdbus::ObjectPath& path) {
-      if (!matches(unit)) return;
-      remember(path, unit);
-      deliver("unitNew", callbacks_.unitNew, UnitSignal{unit, path});
-    });
+    manager_->uponSignal("UnitNew")
+        .onInterface(kManagerInterface)
+        .call([this](const std::string& unit, const sdbus::ObjectPath& path) {
+          if (!matches(unit)) return;
+          remember(path, unit);
+          deliver("unitNew", callbacks_.unitNew, UnitSignal{unit, path});
+        });
     manager_->uponSignal("UnitRemoved")
         .onInterface(kManagerInterface)
         .call([this](const std::string& unit, const sdbus::ObjectPath& path) {
@@ -109,10 +114,11 @@ void SdbusSystemdManager::connect() {
         });
     manager_->uponSignal("JobRemoved")
         .onInterface(kManagerInterface)
-        .call([this](std::uint32_t id, const sdbus::ObjectPath& job, const std::string& unit, const std::string& result) {
-          if (!matches(unit)) return;
-          deliver("jobRemoved", callbacks_.jobRemoved, JobRemoved{id, job, unit, result});
-        });
+        .call(
+            [this](std::uint32_t id, const sdbus::ObjectPath& job, const std::string& unit, const std::string& result) {
+              if (!matches(unit)) return;
+              deliver("jobRemoved", callbacks_.jobRemoved, JobRemoved{id, job, unit, result});
+            });
     manager_->uponSignal("Reloading").onInterface(kManagerInterface).call([this](bool active) {
       deliver("reloading", callbacks_.reloading, active);
     });
@@ -134,7 +140,9 @@ void SdbusSystemdManager::disconnect() noexcept {
   connection_.reset();
 }
 
-void SdbusSystemdManager::setCallbacks(SystemdCallbacks callbacks) { callbacks_ = std::move(callbacks); }
+void SdbusSystemdManager::setCallbacks(SystemdCallbacks callbacks) {
+  callbacks_ = std::move(callbacks);
+}
 
 void SdbusSystemdManager::subscribe() {
   call("Subscribe", [&] { manager_->callMethod("Subscribe").onInterface(kManagerInterface).storeResultsTo(); });
@@ -234,7 +242,10 @@ UnitSnapshot SdbusSystemdManager::unitProperties(const std::string& objectPath) 
   for (const std::string_view iface : {kServiceInterface, kUnitInterface}) {
     std::map<std::string, sdbus::Variant> values;
     call("GetAll " + std::string(iface) + " " + objectPath, [&] {
-      proxy.callMethod("GetAll").onInterface(kPropertiesInterface).withArguments(std::string(iface)).storeResultsTo(values);
+      proxy.callMethod("GetAll")
+          .onInterface(kPropertiesInterface)
+          .withArguments(std::string(iface))
+          .storeResultsTo(values);
     });
     snapshot.apply(makeChange(snapshot.id, objectPath, std::string(iface), values, PropertyChange::Origin::Snapshot));
   }
@@ -343,14 +354,23 @@ void SdbusSystemdManager::onPropertiesChanged(sdbus::Message& message) {
 std::string SdbusSystemdManager::jobCall(const char* method, const std::string& name) {
   sdbus::ObjectPath job;
   call(std::string(method) + " " + name, [&] {
-    manager_->callMethod(method).onInterface(kManagerInterface).withArguments(name, std::string("replace")).storeResultsTo(job);
+    manager_->callMethod(method)
+        .onInterface(kManagerInterface)
+        .withArguments(name, std::string("replace"))
+        .storeResultsTo(job);
   });
   return job;
 }
 
-std::string SdbusSystemdManager::startUnit(const std::string& name) { return jobCall("StartUnit", name); }
-std::string SdbusSystemdManager::stopUnit(const std::string& name) { return jobCall("StopUnit", name); }
-std::string SdbusSystemdManager::restartUnit(const std::string& name) { return jobCall("RestartUnit", name); }
+std::string SdbusSystemdManager::startUnit(const std::string& name) {
+  return jobCall("StartUnit", name);
+}
+std::string SdbusSystemdManager::stopUnit(const std::string& name) {
+  return jobCall("StopUnit", name);
+}
+std::string SdbusSystemdManager::restartUnit(const std::string& name) {
+  return jobCall("RestartUnit", name);
+}
 
 void SdbusSystemdManager::resetFailedUnit(const std::string& name) {
   call("ResetFailedUnit " + name, [&] {

@@ -116,7 +116,7 @@ class SdbusSystemdManager final : public ISystemdManager {
   std::atomic<bool> subscribed_{false};
   std::atomic<bool> stopping_{false};
 
-  std::mutex mutex_;  // guards the two maps below
+  std::mutex mutex_;                                         // guards the two maps below
   std::unordered_map<std::string, std::string> unitOfPath_;  // object path → unit name ("" = not ours)
   std::unordered_map<std::string, std::unique_ptr<sdbus::IProxy>> unitProxies_;  // never erased while connected
 };

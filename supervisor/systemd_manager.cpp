@@ -8,7 +8,9 @@
 namespace tcs::supervisor {
 
 SystemdError::SystemdError(std::string name, std::string message, const std::string& context)
-    : std::runtime_error(context + ": " + name + ": " + message), name_(std::move(name)), message_(std::move(message)) {}
+    : std::runtime_error(context + ": " + name + ": " + message),
+      name_(std::move(name)),
+      message_(std::move(message)) {}
 
 namespace {
 
@@ -40,9 +42,15 @@ bool assignInt(Int& field, const PropertyValue& value) {
   return false;
 }
 
-bool assign(std::uint64_t& field, const PropertyValue& value) { return assignInt(field, value); }
-bool assign(std::uint32_t& field, const PropertyValue& value) { return assignInt(field, value); }
-bool assign(std::int32_t& field, const PropertyValue& value) { return assignInt(field, value); }
+bool assign(std::uint64_t& field, const PropertyValue& value) {
+  return assignInt(field, value);
+}
+bool assign(std::uint32_t& field, const PropertyValue& value) {
+  return assignInt(field, value);
+}
+bool assign(std::int32_t& field, const PropertyValue& value) {
+  return assignInt(field, value);
+}
 
 using Setter = bool (*)(UnitSnapshot&, const PropertyValue&);
 
@@ -52,8 +60,10 @@ struct Field {
   Setter set;
 };
 
-#define TCS_FIELD(iface, name, member) \
-  Field { iface, name, [](UnitSnapshot& s, const PropertyValue& v) { return assign(s.member, v); } }
+#define TCS_FIELD(iface, name, member)                                                       \
+  Field {                                                                                    \
+    iface, name, [](UnitSnapshot& s, const PropertyValue& v) { return assign(s.member, v); } \
+  }
 
 // clang-format off
 const std::array kFields{

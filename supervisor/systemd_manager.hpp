@@ -120,17 +120,17 @@ struct UnitSnapshot {
   std::string jobPath;                       ///< Job (path), `/` when there is none
   std::string jobType;                       ///< JobType of that job (read separately), empty if unknown
   // org.freedesktop.systemd1.Service
-  std::string type;     ///< Type: `notify`, `simple`, …
-  std::string restart;  ///< Restart: `no`, `on-failure`, `on-abnormal`, `always`, …
-  std::string result;   ///< Result
-  std::uint32_t nRestarts = 0;                  ///< NRestarts: automatic restarts (refused ones counted too, systemd 252)
-  std::uint32_t mainPid = 0;                    ///< MainPID: the running main process, 0 when none
-  std::uint32_t execMainPid = 0;                ///< ExecMainPID: the last main process (stays after it exits)
-  std::int32_t execMainCode = 0;                ///< ExecMainCode: kCldExited/kCldKilled/kCldDumped, 0 while running
-  std::int32_t execMainStatus = 0;              ///< ExecMainStatus: exit status or signal number
-  std::uint64_t execMainStartTimestamp = 0;     ///< ExecMainStartTimestamp
-  std::uint64_t execMainExitTimestamp = 0;      ///< ExecMainExitTimestamp
-  std::string statusText;                       ///< StatusText (the service's STATUS=)
+  std::string type;                          ///< Type: `notify`, `simple`, …
+  std::string restart;                       ///< Restart: `no`, `on-failure`, `on-abnormal`, `always`, …
+  std::string result;                        ///< Result
+  std::uint32_t nRestarts = 0;               ///< NRestarts: automatic restarts (refused ones counted too, systemd 252)
+  std::uint32_t mainPid = 0;                 ///< MainPID: the running main process, 0 when none
+  std::uint32_t execMainPid = 0;             ///< ExecMainPID: the last main process (stays after it exits)
+  std::int32_t execMainCode = 0;             ///< ExecMainCode: kCldExited/kCldKilled/kCldDumped, 0 while running
+  std::int32_t execMainStatus = 0;           ///< ExecMainStatus: exit status or signal number
+  std::uint64_t execMainStartTimestamp = 0;  ///< ExecMainStartTimestamp
+  std::uint64_t execMainExitTimestamp = 0;   ///< ExecMainExitTimestamp
+  std::string statusText;                    ///< StatusText (the service's STATUS=)
 
   /**
    * @brief Merges the values of @p change that this struct knows (by property name; the

@@ -38,15 +38,23 @@ std::string_view toString(UnitTracker::Phase phase) noexcept {
 
 namespace {
 
-bool isStopJob(const std::string& type) { return type == "stop" || type == "restart" || type == "try-restart"; }
+bool isStopJob(const std::string& type) {
+  return type == "stop" || type == "restart" || type == "try-restart";
+}
 
-bool isActive(const UnitSnapshot& s) { return s.activeState == "active" || s.activeState == "reloading"; }
-bool isDown(const UnitSnapshot& s) { return s.activeState == "inactive" || s.activeState == "failed"; }
+bool isActive(const UnitSnapshot& s) {
+  return s.activeState == "active" || s.activeState == "reloading";
+}
+bool isDown(const UnitSnapshot& s) {
+  return s.activeState == "inactive" || s.activeState == "failed";
+}
 
 // The main process is gone and systemd left the states that belong to it: inactive, failed, or
 // waiting to restart. (systemd 252 also reports `inactive`/`dead` for a moment while a restart
 // job forks the next process: MainPID is set then, so that is not an end.)
-bool runOver(const UnitSnapshot& s) { return s.mainPid == 0 && (isDown(s) || s.subState == "auto-restart"); }
+bool runOver(const UnitSnapshot& s) {
+  return s.mainPid == 0 && (isDown(s) || s.subState == "auto-restart");
+}
 
 }  // namespace
 
@@ -81,6 +89,7 @@ void UnitTracker::seed() {
     phase_ = Phase::AutoRestart;
     sawAutoRestart_ = true;
     restartsAtAutoRestart_ = s.nRestarts;
+    restartJobId_ = s.jobId;
     lastEnd_ = s.result == "success" ? LastEnd::Stop : LastEnd::Crashed;
     lastExitCode_ = s.exitCode();
   } else if (isActive(s)) {
@@ -155,10 +164,9 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
           s.subState != "stop-watchdog") {
         phase_ = Phase::Stopping;
         stopRequested_ = s.jobId != 0 && (s.jobType.empty() || isStopJob(s.jobType));
-        out.push_back(
-            make(p::StoppingEvent{Status::Shutdown,
-                                  std::string(stopRequested_ ? p::reason::kTerminated : p::reason::kCompleted)},
-                 s.stateChangeTimestamp));
+        out.push_back(make(p::StoppingEvent{Status::Shutdown, std::string(stopRequested_ ? p::reason::kTerminated
+                                                                                         : p::reason::kCompleted)},
+                           s.stateChangeTimestamp));
       }
       if (runOver(s)) endRun(out);
       break;
@@ -176,8 +184,18 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
       }
       break;
     case Phase::Down:
-    case Phase::Unknown:
+      if (s.subState == "auto-restart") {
+        // A restart the prediction did not expect, or the supervisor started between systemd's
+        // `failed` and `auto-restart`: the end was reported (or predates us); follow the restart.
+        phase_ = Phase::AutoRestart;
+        sawAutoRestart_ = true;
+        restartsAtAutoRestart_ = s.nRestarts;
+        restartJobId_ = s.jobId;
+        restartJobResult_.clear();
+        if (lastEnd_ == LastEnd::None) lastEnd_ = s.result == "success" ? LastEnd::Stop : LastEnd::Crashed;
+      }
       break;
+    case Phase::Unknown: break;
   }
 }
 
@@ -190,7 +208,8 @@ void UnitTracker::beginRun(std::vector<p::RegistryEvent>& out) {
   }
   if (phase_ == Phase::AutoRestart && sawAutoRestart_) {
     const std::optional<int> max = service_.restartMax > 0 ? std::optional<int>(service_.restartMax) : std::nullopt;
-    out.push_back(make(p::RestartingEvent{Status::Startup, static_cast<int>(s.nRestarts), max}, s.stateChangeTimestamp));
+    out.push_back(
+        make(p::RestartingEvent{Status::Startup, static_cast<int>(s.nRestarts), max}, s.stateChangeTimestamp));
   }
   out.push_back(make(p::StartEvent{Status::Startup, service_.hostname, s.execMainPid},
                      s.execMainStartTimestamp ? s.execMainStartTimestamp : s.stateChangeTimestamp));
@@ -210,9 +229,9 @@ void UnitTracker::endRun(std::vector<p::RegistryEvent>& out) {
   const std::uint64_t t = s.stateChangeTimestamp;
   if (stopRequested_) {
     const bool forced = s.result == "timeout" || (killed && s.execMainStatus == SIGKILL);
-    out.push_back(make(
-        p::StopEvent{Status::Shutdown, std::string(forced ? p::reason::kForceKilled : p::reason::kTerminated), exitCode},
-        t));
+    out.push_back(make(p::StopEvent{Status::Shutdown,
+                                    std::string(forced ? p::reason::kForceKilled : p::reason::kTerminated), exitCode},
+                       t));
     lastEnd_ = LastEnd::Stop;
   } else if (s.result == "success") {
     out.push_back(make(p::StopEvent{Status::Shutdown, std::string(p::reason::kCompleted), exitCode}, t));
@@ -252,10 +271,10 @@ void UnitTracker::endAutoRestart(std::vector<p::RegistryEvent>& out, const std::
     // Result (not start-limit-hit) and counts the refused attempt in NRestarts.
     const bool limit = jobResult != "dependency";
     const int restarts = limit ? std::max(static_cast<int>(s.nRestarts) - 1, 0) : static_cast<int>(s.nRestarts);
-    out.push_back(make(p::FailedEvent{Status::Failed,
-                                      std::string(limit ? p::reason::kRestartLimitReached : p::reason::kStartFailed),
-                                      restarts},
-                       timeUs));
+    out.push_back(
+        make(p::FailedEvent{Status::Failed,
+                            std::string(limit ? p::reason::kRestartLimitReached : p::reason::kStartFailed), restarts},
+             timeUs));
     failedReported_ = true;
   } else if (lastEnd_ == LastEnd::Crashed) {
     // Stopped while waiting for the restart: the crash said it would restart; it will not.
@@ -276,9 +295,9 @@ std::vector<p::RegistryEvent> UnitTracker::jobRemoved(const JobRemoved& job, p::
   } else if (phase_ == Phase::Down && failedJob && !failedReported_) {
     // A start refused before any process ran (the start limit on a manual start, a failed
     // dependency): the unit never left failed/inactive, so no state change tells it.
-    out.push_back(make(
-        p::FailedEvent{Status::Failed, std::string(p::reason::kStartFailed), static_cast<int>(current_.nRestarts)},
-        nowUs));
+    out.push_back(
+        make(p::FailedEvent{Status::Failed, std::string(p::reason::kStartFailed), static_cast<int>(current_.nRestarts)},
+             nowUs));
     failedReported_ = true;
   }
   return out;

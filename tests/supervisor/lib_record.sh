@@ -9,10 +9,10 @@
 REC_DIR=/run/tcs-rec
 
 # rec_has NAME TEXT — the recording NAME contains TEXT (fixed string).
-rec_has() { tcs_exec grep -Fq -- "$2" "$REC_DIR/$1.jsonl"; }
+rec_has() { tcs_exec grep -sFq -- "$2" "$REC_DIR/$1.jsonl"; }
 
 # rec_count NAME TEXT — how many lines of the recording contain TEXT.
-rec_count() { tcs_exec grep -Fc -- "$2" "$REC_DIR/$1.jsonl"; }
+rec_count() { tcs_exec grep -sFc -- "$2" "$REC_DIR/$1.jsonl"; }
 
 # rec_start NAME UNIT — run tcs-dbus-record for UNIT only (transient unit tcs-rec-NAME), writing
 # $REC_DIR/NAME.jsonl; returns once it has subscribed and listed the units.
@@ -41,6 +41,13 @@ rec_wait() {
 rec_stop() {
   tcs_check "stopping tcs-dbus-record $1" tcs_exec systemctl stop "tcs-rec-$1"
   rec_wait "$1" '"text":"end"'
+  # A sanitizer build of the recorder (TCS_RECORDER) reports to its journal.
+  local log
+  log=$(tcs_exec journalctl --no-pager -o cat -u "tcs-rec-$1")
+  if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|tcs-supervisor: ' <<<"$log"; then
+    printf '%s\n' "$log" >&2
+    tcs_fail "tcs-dbus-record $1 reported errors"
+  fi
 }
 
 # unit_pid UNIT — MainPID now.

@@ -10,7 +10,9 @@
 # Needs root and a build with tcs-dbus-record, tcs-unitgen and the runtime + test services.
 # Every scenario runs tcs-dbus-record (as a transient unit) for one tcs@ unit only, does one
 # thing to the unit and waits for the end state by polling; the recording is OUT_DIR/<scenario>.jsonl
-# (default: the source tree's recordings dir).
+# (default: the source tree's recordings dir). TCS_RECORDER=PATH uses another tcs-dbus-record
+# (e.g. a -DTCS_SANITIZE=ON build's; it must be visible inside the container, as anything under
+# SOURCE_DIR or BUILD_DIR is).
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
@@ -30,7 +32,7 @@ source "$SOURCE_DIR/tests/system/lib_services.sh"
 source "$SOURCE_DIR/tests/supervisor/lib_record.sh"
 
 tcs_nspawn_init record_fixtures
-RECORDER="$BUILD_DIR/supervisor/tcs-dbus-record"
+RECORDER=${TCS_RECORDER:-$BUILD_DIR/supervisor/tcs-dbus-record}  # e.g. a sanitizer build's
 [[ -x "$RECORDER" ]] || tcs_fail "$RECORDER is not built"
 mkdir -p "$OUT_DIR"
 
