@@ -11,7 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
   libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev
   # runtime peers for the integration and system tiers
-  nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux
+  nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux jq
   # packaging
   dpkg-dev debhelper fakeroot
   # benches

@@ -60,9 +60,9 @@ int main(int argc, char** argv) {
       }
       std::mutex m;
       auto sub = nats.subscribe(argv[3], [&](const tcs::NatsMessage& msg) {
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         std::lock_guard lock(m);
         std::fprintf(out, "%lld %s %s\n", static_cast<long long>(ms), msg.subject.c_str(), msg.data.c_str());
         std::fflush(out);
