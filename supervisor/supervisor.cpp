@@ -53,7 +53,7 @@ Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INat
     : options_(std::move(options)), systemd_(systemd), nats_(nats) {
   if (options_.hostname.empty()) options_.hostname = hostName();
   if (options_.launcherId.empty()) options_.launcherId = unit_name::launcherId(shortHost(options_.hostname));
-  loadConfig(/*initial=*/true, nullptr);
+  applyConfig(readConfig(nullptr), /*initial=*/true);
   MonitorOptions mo;
   mo.name = p::launcherName(options_.launcherId);
   mo.subjectPrefix = prefix_;
@@ -71,7 +71,7 @@ std::string Supervisor::launcherName() const {
   return p::launcherName(options_.launcherId);
 }
 
-void Supervisor::loadConfig(bool initial, std::vector<std::string>* errors) {
+config::LoadResult Supervisor::readConfig(std::vector<std::string>* errors) const {
   config::LoadOptions lo;
   auto loaded = config::load(options_.configPath, lo);  // ConfigError when unreadable/unparsable
   for (const auto& d : loaded.diagnostics) {
@@ -82,6 +82,10 @@ void Supervisor::loadConfig(bool initial, std::vector<std::string>* errors) {
       log::warning("{}", d.format());
     }
   }
+  return loaded;
+}
+
+void Supervisor::applyConfig(config::LoadResult loaded, bool initial) {
   std::lock_guard lock(mutex_);
   if (initial) prefix_ = loaded.config.nats().subjectPrefix;
   for (const auto& svc : loaded.config.services()) {
@@ -458,9 +462,11 @@ p::LauncherReloadReply Supervisor::reload() {
   r.launcherId = options_.launcherId;
   r.result = "reloaded";
   const auto before = serviceIds();
+  // Read it first: an unreadable or unparsable file changes nothing (ConfigError → error reply).
+  auto loaded = readConfig(&r.errors);
   // The generator re-reads the same file during daemon-reload and writes the units.
   systemd_.reload();
-  loadConfig(/*initial=*/false, &r.errors);
+  applyConfig(std::move(loaded), /*initial=*/false);
   seedAll();
   std::vector<std::string> toStart;
   {

@@ -92,7 +92,8 @@ class Supervisor {
     bool enabled = true;
   };
 
-  void loadConfig(bool initial, std::vector<std::string>* errors);
+  config::LoadResult readConfig(std::vector<std::string>* errors) const;
+  void applyConfig(config::LoadResult loaded, bool initial);
   void declareAll();
   void publish(const std::vector<protocol::RegistryEvent>& events);
   void onProperties(const PropertyChange& change);

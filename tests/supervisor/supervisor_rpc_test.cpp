@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of the supervisor's NATS side (supervisor/supervisor.hpp) over a fake systemd
+// (ISystemdManager) and a recording NATS transport: declared events, registry events on the
+// right subjects, and the launcher RPC — list, start/stop/restart/reset-failed of configured
+// services only, errors for everything else, reload.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "supervisor.hpp"
+#include "tcs/protocol.hpp"
+#include "temp_dir.hpp"
+#include "wait_until.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using tcs::supervisor::JobRemoved;
+using tcs::supervisor::PropertyChange;
+using tcs::supervisor::Supervisor;
+using tcs::supervisor::SupervisorOptions;
+using tcs::supervisor::SystemdCallbacks;
+using tcs::supervisor::SystemdError;
+using tcs::supervisor::UnitListEntry;
+using tcs::supervisor::UnitSnapshot;
+using tcs::test::TempDir;
+using tcs::test::waitUntil;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+namespace p = tcs::protocol;
+
+// systemd as far as the supervisor asks: every call recorded; jobs finish as the test says.
+class FakeSystemd : public tcs::supervisor::ISystemdManager {
+ public:
+  void setCallbacks(SystemdCallbacks cb) override { callbacks = std::move(cb); }
+  void subscribe() override { subscribed = true; }
+  std::vector<UnitListEntry> listUnitsByPatterns(const std::vector<std::string>&) override { return loaded; }
+  std::string loadUnit(const std::string& name) override { return path(name); }
+  std::string getUnit(const std::string& name) override { return path(name); }
+  UnitSnapshot unitProperties(const std::string&) override {
+    UnitSnapshot s;
+    s.activeState = "active";
+    s.mainPid = mainPid;
+    return s;
+  }
+  void requestUnitProperties(const std::string& unit, const std::string&) override {
+    std::lock_guard lock(mutex);
+    requested.push_back(unit);
+  }
+  std::string startUnit(const std::string& name) override { return job("start", name); }
+  std::string stopUnit(const std::string& name) override { return job("stop", name); }
+  std::string restartUnit(const std::string& name) override { return job("restart", name); }
+  void resetFailedUnit(const std::string& name) override { record("reset-failed " + name); }
+  void reload() override { record("daemon-reload"); }
+  void reconnect() override {}
+
+  std::vector<std::string> calls() {
+    std::lock_guard lock(mutex);
+    return log;
+  }
+
+  SystemdCallbacks callbacks;
+  bool subscribed = false;
+  std::vector<UnitListEntry> loaded;
+  std::vector<std::string> requested;
+  std::uint32_t mainPid = 4711;
+  std::string jobResult = "done";  ///< what JobRemoved says; empty: the job never finishes
+  bool refuse = false;             ///< calls fail like polkit's AccessDenied
+
+ private:
+  static std::string path(const std::string& name) { return "/org/freedesktop/systemd1/unit/" + name; }
+  void record(std::string call) {
+    if (refuse) throw SystemdError("org.freedesktop.DBus.Error.AccessDenied", "Access denied", call);
+    std::lock_guard lock(mutex);
+    log.push_back(std::move(call));
+  }
+  std::string job(const std::string& verb, const std::string& name) {
+    record(verb + " " + name);
+    const auto id = ++jobs;
+    const std::string jobPath = "/org/freedesktop/systemd1/job/" + std::to_string(id);
+    // JobRemoved comes on the D-Bus thread, possibly before the caller has the job path.
+    if (!jobResult.empty() && callbacks.jobRemoved)
+      callbacks.jobRemoved(JobRemoved{static_cast<std::uint32_t>(id), jobPath, name, jobResult});
+    return jobPath;
+  }
+  std::mutex mutex;
+  std::vector<std::string> log;
+  int jobs = 0;
+};
+
+class RecordingNats : public tcs::INatsTransport {
+ public:
+  bool connected() const noexcept override { return true; }
+  bool publish(std::string_view s, std::string_view d) override {
+    record(s, d);
+    return true;
+  }
+  void publishPersistent(std::string_view s, std::string_view d) override { record(s, d); }
+  tcs::NatsMessage request(std::string_view, std::string_view, std::chrono::milliseconds) override {
+    throw tcs::NatsError(tcs::NatsError::Kind::NoResponders, 0, "none");
+  }
+  tcs::NatsSubscription subscribe(std::string_view subject, MessageHandler) override {
+    std::lock_guard lock(mutex);
+    subscriptions.emplace_back(subject);
+    return {};
+  }
+  std::vector<std::pair<std::string, Json>> sent() {
+    std::lock_guard lock(mutex);
+    return messages;
+  }
+  std::vector<Json> registry(std::string_view event) {
+    std::vector<Json> out;
+    for (const auto& [s, j] : sent())
+      if (s.starts_with("svc.registry." + std::string(event) + ".")) out.push_back(j.at("data"));
+    return out;
+  }
+  std::vector<std::string> subscriptions;
+
+ private:
+  void record(std::string_view s, std::string_view d) {
+    std::lock_guard lock(mutex);
+    messages.emplace_back(std::string(s), Json::parse(d));
+  }
+  std::mutex mutex;
+  std::vector<std::pair<std::string, Json>> messages;
+};
+
+constexpr const char* kConfig = R"(nats: {host: 127.0.0.1, port: 4222}
+registry:
+  hello_world: ~
+  test.crash: ~
+services:
+  - {type: hello_world, variant: main, restart: on-failure, restart_max: 3}
+  - {type: test.crash, variant: once, restart: "no"}
+)";
+
+class ASupervisor : public ::testing::Test {
+ protected:
+  void SetUp() override { configPath = dir.write("services.yaml", kConfig); }
+  std::unique_ptr<Supervisor> make() {
+    SupervisorOptions o;
+    o.configPath = configPath;
+    o.launcherId = "vm-systemd-launcher";
+    o.hostname = "vm.example";
+    o.jobTimeout = 300ms;
+    return std::make_unique<Supervisor>(o, systemd, &nats);
+  }
+  Json rpc(Supervisor& s, const std::string& tail, const std::string& body = "") {
+    return Json::parse(s.handleRpc("svc.rpc.launcher.vm-systemd-launcher.v1." + tail, body));
+  }
+
+  TempDir dir;
+  std::filesystem::path configPath;
+  FakeSystemd systemd;
+  RecordingNats nats;
+};
+
+TEST_F(ASupervisor, DeclaresEveryConfiguredServiceAndServesItsRpcSubject) {
+  auto s = make();
+  s->start();
+  EXPECT_TRUE(systemd.subscribed);
+  const auto declared = nats.registry("declared");
+  ASSERT_EQ(declared.size(), 2U);
+  EXPECT_EQ(declared[0].at("service_id"), "hello_world.main");
+  EXPECT_EQ(declared[0].at("restart_policy"), "on-failure");
+  EXPECT_EQ(declared[0].at("parent"), "launcher.vm-systemd-launcher");
+  EXPECT_EQ(declared[0].at("runner_id"), "vm-systemd-launcher.hello_world");
+  EXPECT_EQ(declared[1].at("service_id"), "test.crash.once");
+  EXPECT_THAT(nats.subscriptions, ElementsAre("svc.rpc.launcher.vm-systemd-launcher.v1.>"));
+}
+
+TEST_F(ASupervisor, TakesTheStateOfLoadedUnitsSilently) {
+  systemd.loaded = {
+      {"tcs@hello_world:main.service", "", "loaded", "active", "running", "/org/freedesktop/systemd1/unit/x", 0},
+      {"tcs@other:thing.service", "", "loaded", "active", "running", "/o", 0}};
+  auto s = make();
+  s->start();
+  EXPECT_THAT(systemd.requested, ElementsAre("tcs@hello_world:main.service"));  // only configured units
+  EXPECT_TRUE(nats.registry("start").empty());
+}
+
+TEST_F(ASupervisor, PublishesTheTrackersEventsOnTheRegistrySubjects) {
+  auto s = make();
+  s->start();
+  // A start as systemd reports it: Service interface first, then Unit.
+  PropertyChange svc{"tcs@hello_world:main.service",
+                     "/u",
+                     std::string(tcs::supervisor::kServiceInterface),
+                     {{"MainPID", std::uint64_t{321}},
+                      {"ExecMainPID", std::uint64_t{321}},
+                      {"ExecMainStartTimestamp", std::uint64_t{1795000000000000}},
+                      {"Restart", std::string("on-failure")}},
+                     {}};
+  PropertyChange unit{"tcs@hello_world:main.service",
+                      "/u",
+                      std::string(tcs::supervisor::kUnitInterface),
+                      {{"ActiveState", std::string("activating")},
+                       {"SubState", std::string("start")},
+                       {"StateChangeTimestamp", std::uint64_t{1795000000000100}}},
+                      {}};
+  systemd.callbacks.propertiesChanged(svc);
+  systemd.callbacks.propertiesChanged(unit);
+  const auto starts = nats.registry("start");
+  ASSERT_EQ(starts.size(), 1U);
+  EXPECT_EQ(starts[0].at("pid"), 321);
+  EXPECT_EQ(starts[0].at("hostname"), "vm.example");
+  // a tcs@ unit that is not configured is ignored
+  svc.unit = unit.unit = "tcs@other:thing.service";
+  systemd.callbacks.propertiesChanged(svc);
+  systemd.callbacks.propertiesChanged(unit);
+  EXPECT_EQ(nats.registry("start").size(), 1U);
+}
+
+TEST_F(ASupervisor, ListsEveryConfiguredService) {
+  auto s = make();
+  s->start();
+  const auto r = rpc(*s, "list");
+  EXPECT_EQ(r.at("meta").at("message_type"), "rpc");
+  EXPECT_EQ(r.at("data").at("launcher_id"), "vm-systemd-launcher");
+  const auto& services = r.at("data").at("services");
+  ASSERT_EQ(services.size(), 2U);
+  EXPECT_EQ(services[0].at("service_id"), "hello_world.main");
+  EXPECT_EQ(services[0].at("unit"), "tcs@hello_world:main.service");
+  EXPECT_EQ(services[0].at("status"), "stopped");
+  EXPECT_EQ(services[0].at("n_restarts"), 0);
+}
+
+TEST_F(ASupervisor, StartsStopsAndRestartsAConfiguredServiceAndRepliesAfterTheJob) {
+  auto s = make();
+  s->start();
+  auto r = rpc(*s, "start.hello_world.main");
+  EXPECT_EQ(r.at("data").at("result"), "started");
+  EXPECT_EQ(r.at("data").at("pid"), 4711);
+  EXPECT_EQ(r.at("data").at("service_id"), "hello_world.main");
+  r = rpc(*s, "restart.hello_world.main", "{}");
+  EXPECT_EQ(r.at("data").at("result"), "restarted");
+  r = rpc(
+      *s, "stop.hello_world.main",
+      R"({"data":{},"meta":{"id":"msg","sender":"x","ts":[2026,1,1,0,0,0,0],"trace_level":10,"message_type":"rpc","tags":[]}})");
+  EXPECT_EQ(r.at("data").at("result"), "stopped");
+  EXPECT_FALSE(r.at("data").contains("pid"));
+  r = rpc(*s, "reset-failed.test.crash.once");
+  EXPECT_EQ(r.at("data").at("result"), "reset");
+  EXPECT_THAT(systemd.calls(),
+              ElementsAre("start tcs@hello_world:main.service", "restart tcs@hello_world:main.service",
+                          "stop tcs@hello_world:main.service", "reset-failed tcs@test.crash:once.service"));
+}
+
+TEST_F(ASupervisor, RefusesAnythingThatIsNotAConfiguredService) {
+  auto s = make();
+  s->start();
+  for (const auto* target :
+       {"stop.ssh.service", "start.nope.main", "restart.hello_world.other", "reset-failed.ssh.service"}) {
+    const auto r = rpc(*s, target);
+    EXPECT_EQ(r.at("data").at("error"), "unknown_service") << target;
+    EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("not a configured tcs service")) << target;
+  }
+  EXPECT_TRUE(systemd.calls().empty()) << "systemd must not even be asked";
+}
+
+TEST_F(ASupervisor, AnswersBadRequestsWithErrorsNeverThrowing) {
+  auto s = make();
+  s->start();
+  EXPECT_EQ(rpc(*s, "frobnicate").at("data").at("error"), "unknown_command");
+  EXPECT_EQ(rpc(*s, "start").at("data").at("error"), "unknown_command");  // needs a service id
+  EXPECT_EQ(rpc(*s, "list.extra").at("data").at("error"), "unknown_command");
+  EXPECT_EQ(rpc(*s, "health").at("data").at("error"), "unknown_command");
+  EXPECT_EQ(rpc(*s, "list", "[1,2]").at("data").at("error"), "bad_request");
+  EXPECT_EQ(rpc(*s, "list", "{not json").at("data").at("error"), "bad_request");
+  const auto other = Json::parse(s->handleRpc("svc.rpc.launcher.other-host-systemd-launcher.v1.list", ""));
+  EXPECT_EQ(other.at("data").at("error"), "bad_request");
+  const auto garbage = Json::parse(s->handleRpc("not.even.a.subject", ""));
+  EXPECT_EQ(garbage.at("data").at("error"), "bad_request");
+}
+
+TEST_F(ASupervisor, ReportsAFailedJobARefusedCallAndAJobThatDoesNotFinish) {
+  auto s = make();
+  s->start();
+  systemd.jobResult = "failed";
+  auto r = rpc(*s, "start.hello_world.main");
+  EXPECT_EQ(r.at("data").at("error"), "action_failed");
+  EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("'failed'"));
+  systemd.jobResult = "";  // never finishes: the reply says so after jobTimeout
+  r = rpc(*s, "stop.hello_world.main");
+  EXPECT_EQ(r.at("data").at("error"), "action_failed");
+  EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("timeout"));
+  systemd.refuse = true;
+  r = rpc(*s, "restart.hello_world.main");
+  EXPECT_EQ(r.at("data").at("error"), "action_failed");
+  EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("AccessDenied"));
+}
+
+TEST_F(ASupervisor, ReloadReadsTheConfigAgainStartsNewServicesAndDeclaresThemAll) {
+  auto s = make();
+  s->start();
+  dir.write("services.yaml", std::string(kConfig) +
+                                 "  - {type: hello_world, variant: added}\n"
+                                 "  - {type: hello_world, variant: spare, enabled: false}\n");
+  const auto r = rpc(*s, "reload");
+  EXPECT_EQ(r.at("data").at("result"), "reloaded");
+  EXPECT_EQ(r.at("data").at("declared"),
+            Json::parse(R"(["hello_world.added","hello_world.main","hello_world.spare","test.crash.once"])"));
+  EXPECT_TRUE(r.at("data").at("errors").empty());
+  EXPECT_THAT(systemd.calls(), ElementsAre("daemon-reload", "start tcs@hello_world:added.service"));
+  EXPECT_EQ(nats.registry("declared").size(), 2U + 4U);
+  // now controllable
+  EXPECT_EQ(rpc(*s, "stop.hello_world.added").at("data").at("result"), "stopped");
+}
+
+TEST_F(ASupervisor, ReloadReportsConfigErrorsAndKeepsTheValidServices) {
+  auto s = make();
+  s->start();
+  dir.write("services.yaml", std::string(kConfig) + "  - {type: hello_world, variant: bad, restart: sometimes}\n");
+  const auto r = rpc(*s, "reload");
+  ASSERT_EQ(r.at("data").at("errors").size(), 1U);
+  EXPECT_THAT(r.at("data").at("errors")[0].get<std::string>(), HasSubstr("restart"));
+  EXPECT_EQ(r.at("data").at("declared").size(), 2U);
+  dir.write("services.yaml", "services: [");  // unparsable: the old config stays in force
+  EXPECT_EQ(rpc(*s, "reload").at("data").at("error"), "action_failed");
+  EXPECT_EQ(rpc(*s, "list").at("data").at("services").size(), 2U);
+}
+
+TEST(SupervisorConfig, AnUnreadableConfigIsAConfigError) {
+  FakeSystemd systemd;
+  SupervisorOptions o;
+  o.configPath = "/nonexistent/services.yaml";
+  EXPECT_THROW(Supervisor(o, systemd, nullptr), tcs::ConfigError);
+}
+
+}  // namespace
