@@ -131,6 +131,8 @@ int run(int argc, char** argv) {
   const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : 1000ms;
   for (;;) {
     if (ensureStreams.exchange(false) && nats && nats->connected()) {
+      // NATS is (back) up: what was buffered is on its way; say where the launcher stands now.
+      supervisor->monitor().publishNow();
       for (const auto& spec : sv::protocolStreams(options, supervisor->prefix())) {
         try {
           const auto outcome = nats->ensureStream(spec);

@@ -336,6 +336,16 @@ TEST(MonitorPublishing, CreateMonitorFromAConfigWithoutNatsOrWithNoServerIsANoOp
   b.monitor->setStatus(Status::Ok);
 }
 
+TEST(MonitorPublishing, PublishNowRepeatsTheCurrentStatus) {
+  RecordingTransport t;
+  {
+    Monitor m(options(), &t);
+    m.setStatus(Status::Ok, "running");
+    m.publishNow();
+  }
+  EXPECT_THAT(t.statusLines(), ElementsAre("ok|running", "ok|running"));
+}
+
 TEST(MonitorPublishing, RejectsAnInvalidName) {
   auto o = options("bad name");
   EXPECT_THROW(Monitor m(o), tcs::ProtocolError);
@@ -456,7 +466,9 @@ TEST(MonitorTasks, ATaskMakesItBusyAndItTurnsIdleOneDelayAfterTheLastOne) {
       EXPECT_EQ(m.activeTasks(), 2);
     }
     const auto ended = std::chrono::steady_clock::now();
-    EXPECT_EQ(m.status(), Status::Busy);
+    // Still busy within the delay (a stalled machine may reach this line after it).
+    const auto st = m.status();
+    EXPECT_TRUE(st == Status::Busy || std::chrono::steady_clock::now() - ended >= 100ms) << tcs::toString(st);
     ASSERT_TRUE(waitUntil([&] { return m.status() == Status::Idle; }, 5s));
     EXPECT_GE(std::chrono::steady_clock::now() - ended, 100ms);
     EXPECT_EQ(m.message(), "No active tasks");

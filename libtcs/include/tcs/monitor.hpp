@@ -243,6 +243,11 @@ class Monitor : public MonitoredObject {
    * status report to the transport before it returns.
    */
   void stop();
+  /**
+   * @brief Publishes the current status again although nothing changed (e.g. after NATS came
+   * back, so live viewers see the state at once). No-op without a transport.
+   */
+  void publishNow();
   /** @return true once every status change so far has been handed to the transport (false on timeout) */
   bool flush(std::chrono::milliseconds timeout);
 

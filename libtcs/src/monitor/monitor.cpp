@@ -408,6 +408,16 @@ void Monitor::changedLocked() {
   if (im.threadWaiting) tree_->wake.notify_all();  // a busy thread looks at the queue before it sleeps
 }
 
+void Monitor::publishNow() {
+  std::lock_guard lock(tree_->mutex);
+  auto& im = *impl_;
+  if (!im.nats) return;
+  detail::Snapshot snap;
+  detail::snapshotNode(*node_, protocol::now(), snap.report, snap.metrics);
+  im.queue.push_back(std::move(snap));
+  if (im.threadWaiting) tree_->wake.notify_all();
+}
+
 bool Monitor::publishing() const noexcept {
   return impl_->nats != nullptr;
 }
