@@ -5,9 +5,11 @@
 #
 # It shows what tcs-unitgen makes of config/examples.yaml, loads that fleet into systemd 252
 # through the generator (units, restart policies, start limits, watchdogs, sandbox score),
-# starts it (tcs.target), shows each service's status line and structured journal records,
-# stops it, and shows the guard against unconfigured instances. NATS monitoring, the
-# supervisor and tcsctl join the demo with later issues.
+# starts it (tcs.target) with a local nats-server and tcs-supervisor running, shows each
+# service's status line, structured journal records and what arrives on NATS (status,
+# heartbeats, registry events), asks the supervisor and a service over NATS RPC, kills a
+# service with SIGKILL to show the crash being reported and repaired, stops the fleet, and
+# shows the guard against unconfigured instances. (tcsctl joins the demo with a later issue.)
 #
 # Usage: scripts/demo.sh [--shell] [CONFIG]
 #   --shell   open a shell inside the container at the end (the container goes away on exit)
@@ -53,6 +55,16 @@ tcs_nspawn_init demo
 tcs_nspawn_start --bind-ro="$ROOT" --bind-ro="$ROOT/build"
 tcs_nspawn_install "$ROOT/build"
 
+step "A local NATS (nats-server with JetStream, inside the container) and a subscriber on svc.>"
+NATS_TOOL=$ROOT/build/tests/system/tcs-systest-nats
+SNIFF=/run/demo-nats.log
+tcs_exec systemd-run --quiet --unit=demo-nats --property=Type=exec nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/demo-nats
+nats_up() { tcs_exec timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
+tcs_wait_until 20 "nats-server" nats_up || tcs_fail "nats-server did not start"
+tcs_exec systemd-run --quiet --unit=demo-sniff --property=Type=exec "$NATS_TOOL" sub nats://127.0.0.1:4222 'svc.>' "$SNIFF"
+rpc() { tcs_exec "$NATS_TOOL" req nats://127.0.0.1:4222 "$1" "" 30000; }
+pretty() { if command -v jq >/dev/null; then jq -c .data; else cat; fi; }
+
 step "Loading the config through the generator: /etc/tcs/services.yaml + daemon-reload"
 tcs_sh 'mkdir -p /etc/tcs && cat >/etc/tcs/services.yaml' <"$CONFIG"
 tcs_exec systemctl daemon-reload
@@ -82,6 +94,11 @@ if [[ -n $first ]]; then
   tcs_exec systemd-analyze security --no-pager "$first" | tail -n 1
 fi
 
+step "Starting tcs-supervisor (user tcs-supervisor; polkit lets it manage tcs@ units only)"
+tcs_exec timeout 60 systemctl start tcs-supervisor.service || tcs_fail "tcs-supervisor did not start"
+tcs_exec systemctl show -p User,StatusText tcs-supervisor.service
+LAUNCHER="$(tcs_exec hostname -s)-systemd-launcher"
+
 step "Starting the fleet: systemctl start tcs.target (returns when every service sent READY=1)"
 tcs_exec timeout 120 systemctl start tcs.target || true
 tcs_exec systemctl list-units --all --no-pager 'tcs@*' || true
@@ -97,6 +114,27 @@ step "Once examples.logging has run 3 cycles"
 three_cycles() { tcs_exec journalctl --no-pager -o cat TCS_SERVICE_TYPE=examples.logging | grep -q 'Processing cycle 3'; }
 tcs_wait_until 30 "examples.logging to run 3 cycles" three_cycles || true
 fleet_status
+step "On NATS: registry events from the supervisor (svc.registry.<event>.<service_id>)"
+tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.registry\./ {print $2}' | head -n 24
+step "On NATS: the latest status of each service (svc.status.<service_id>)"
+tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.status\./ {last[$2]=$0} END {for (k in last) print last[k]}' |
+  cut -d' ' -f3- | pretty | cut -c1-200 | sort
+step "On NATS: heartbeats so far"
+tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.heartbeat\./ {n[$2]++} END {for (k in n) print n[k], k}' | sort -k2
+step "RPC to the supervisor: svc.rpc.launcher.$LAUNCHER.v1.list"
+rpc "svc.rpc.launcher.$LAUNCHER.v1.list" | pretty | cut -c1-400
+step "RPC to a service: svc.rpc.examples.monitoring.tutorial.v1.health (children, metrics, a health check)"
+rpc svc.rpc.examples.monitoring.tutorial.v1.health | pretty
+step "kill -9 examples.basic: the supervisor reports what the dying process cannot (restart: on-failure)"
+victim=tcs@examples.basic:tutorial.service
+pid=$(tcs_exec systemctl show -P MainPID "$victim")
+tcs_exec kill -9 "$pid"
+back_up() { tcs_exec cat "$SNIFF" | grep -c 'svc.registry.ready.examples.basic.tutorial' | grep -qv '^[01]$'; }
+tcs_wait_until 30 "examples.basic to be back" back_up || true
+tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.registry\.[a-z]+\.examples\.basic\.tutorial$/' | tail -n 4 | cut -d' ' -f3- | pretty
+step "A refused request: stopping ssh.service through the supervisor"
+rpc "svc.rpc.launcher.$LAUNCHER.v1.stop.ssh.service" | pretty
+
 step "Structured journal records: journalctl TCS_SERVICE_TYPE=examples.logging -o verbose (last one)"
 tcs_exec journalctl --no-pager TCS_SERVICE_TYPE=examples.logging -n 1 -o verbose |
   grep -E '^\s*(PRIORITY|MESSAGE|TCS_SERVICE_ID|TCS_SERVICE_TYPE|TCS_VARIANT|CODE_FILE|CODE_LINE)=' || true
