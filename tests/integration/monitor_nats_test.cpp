@@ -46,6 +46,7 @@ using OrderedJson = nlohmann::ordered_json;
 
 constexpr const char* kHelloWorld = TCS_BIN_HELLO_WORLD;
 constexpr const char* kMonitoring = TCS_BIN_EXAMPLES_MONITORING;
+constexpr const char* kHang = TCS_BIN_TEST_HANG;
 constexpr const char* kParent = "launcher.it-systemd-launcher";
 
 std::string hostName() {
@@ -259,6 +260,31 @@ TEST_F(MonitorOverNats, ExampleMonitoringShowsItsChildMetricsAndBusyIdle) {
   EXPECT_EQ(health(id).data.checks.text(), R"({"error_budget":{"status":"ok"}})");
   child->signal(SIGTERM);
   ASSERT_TRUE(child->wait());
+}
+
+TEST_F(MonitorOverNats, AHungServiceStopsHeartbeatingLikeItStopsPingingTheWatchdog) {
+  startServer();
+  sniff(natsConfig());
+  const std::string id = "test.hang.it";
+  const auto cfg = config("test.hang", {"hang_after: 0.5", "heartbeat_interval: 0.2"});
+  std::vector<std::string> env{"NOTIFY_SOCKET=" + notify_.path().string(), "WATCHDOG_USEC=1000000"};
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TMPDIR", "PATH"})
+    if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+  Child child(kHang, {cfg.string(), "it"}, env, dir_ / "hang-out.txt", dir_ / "hang-err.txt");
+  ASSERT_TRUE(waitUntil([&] { return heartbeats(id).size() >= 2; }, 20s)) << child.stderrText();
+  // It hangs 0.5 s after start; with a 1 s watchdog, heartbeats stop within ~1 s of that.
+  std::size_t seen = 0;
+  auto lastChange = Clock::now();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const auto n = heartbeats(id).size();
+        if (n != seen) seen = n, lastChange = Clock::now();
+        return Clock::now() - lastChange > 1500ms;  // 7 intervals without one
+      },
+      20s));
+  EXPECT_TRUE(child.running()) << "the process is alive, just hung";
+  EXPECT_LT(heartbeats(id).size(), 20U);
+  EXPECT_THAT(child.stderrText(), HasSubstr("withholding heartbeats"));
 }
 
 // ---- JetStream, reconnect ----------------------------------------------------------------------
