@@ -281,8 +281,16 @@ std::string SdbusSystemdManager::unitOfPath(const std::string& objectPath) {
     std::lock_guard lock(mutex_);
     if (auto it = unitOfPath_.find(objectPath); it != unitOfPath_.end()) return it->second;
   }
-  // A unit we have not seen yet (loaded before we subscribed, or a unit of another kind): ask
-  // it for its name once. Throwaway proxy: this runs on the D-Bus thread only.
+  // A unit we have not seen yet (loaded before we subscribed, or a unit of another kind).
+  // systemd's object path of a unit is its name with every byte outside [A-Za-z0-9] written
+  // as _xx: decode it to drop other units' signals without a call to PID 1 (a blocking Get on
+  // this thread delays every signal behind it — hundreds of ms during a mass start). Paths are
+  // only ever decoded to filter, never built from names.
+  if (const auto decoded = decodeUnitPath(objectPath); decoded && !matches(*decoded)) {
+    remember(objectPath, *decoded);
+    return {};
+  }
+  // Ask it for its name once. Throwaway proxy: this runs on the D-Bus thread only.
   std::string id;
   try {
     auto proxy = sdbus::createProxy(*connection_, kDestination, objectPath);
@@ -294,13 +302,30 @@ std::string SdbusSystemdManager::unitOfPath(const std::string& objectPath) {
   return matches(id) ? id : std::string();
 }
 
-std::string SdbusSystemdManager::jobType(const std::string& jobPath) {
-  try {
-    auto proxy = sdbus::createProxy(*connection_, kDestination, jobPath);
-    return proxy->getProperty("JobType").onInterface(kJobInterface).get<std::string>();
-  } catch (const sdbus::Error&) {
-    return {};  // the job finished before we asked
+std::optional<std::string> decodeUnitPath(std::string_view objectPath) {
+  static constexpr std::string_view kPrefix = "/org/freedesktop/systemd1/unit/";
+  if (!objectPath.starts_with(kPrefix)) return std::nullopt;
+  const auto label = objectPath.substr(kPrefix.size());
+  if (label.empty()) return std::nullopt;
+  std::string name;
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < label.size(); ++i) {
+    if (label[i] != '_') {
+      name += label[i];
+      continue;
+    }
+    if (i + 2 >= label.size()) return std::nullopt;  // `_` needs two hex digits
+    const int hi = hex(label[i + 1]), lo = hex(label[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    name += static_cast<char>(hi * 16 + lo);
+    i += 2;
   }
+  return name;
 }
 
 PropertyChange SdbusSystemdManager::makeChange(const std::string& unit, const std::string& objectPath,
@@ -315,7 +340,9 @@ PropertyChange SdbusSystemdManager::makeChange(const std::string& unit, const st
       const auto job = value.get<sdbus::Struct<std::uint32_t, sdbus::ObjectPath>>();
       change.changed["JobId"] = std::uint64_t{job.get<0>()};
       change.changed["JobPath"] = std::string(job.get<1>());
-      change.changed["JobType"] = job.get<0>() != 0 ? jobType(job.get<1>()) : std::string();
+      // The job's type is not read: a Get per signal blocked this thread (and failed for most
+      // jobs, gone by then); the tracker treats any pending job as a requested stop/restart.
+      change.changed["JobType"] = std::string();
       continue;
     }
     if (auto v = toValue(value)) change.changed[name] = std::move(*v);

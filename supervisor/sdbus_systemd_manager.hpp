@@ -6,7 +6,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +27,13 @@ class Variant;
  * ISystemdManager over sdbus-c++ 1.2 (Debian 12's libsdbus-c++, v1 API).
  */
 namespace tcs::supervisor {
+
+/**
+ * @brief The unit name of a systemd unit object path (`/org/freedesktop/systemd1/unit/` + the
+ *        name with every byte outside `[A-Za-z0-9]` as `_xx`), for filtering signals only.
+ * @return nullopt for other paths or a malformed label
+ */
+std::optional<std::string> decodeUnitPath(std::string_view objectPath);
 
 /**
  * @brief The real ISystemdManager: one D-Bus connection to systemd's manager.
@@ -102,7 +111,6 @@ class SdbusSystemdManager final : public ISystemdManager {
   void onPropertiesChanged(sdbus::Message& message);
   PropertyChange makeChange(const std::string& unit, const std::string& objectPath, const std::string& interface,
                             const std::map<std::string, sdbus::Variant>& values, PropertyChange::Origin origin);
-  std::string jobType(const std::string& jobPath);
 
   template <typename Callback, typename... Args>
   void deliver(const char* what, const Callback& callback, const Args&... args) noexcept;

@@ -231,8 +231,13 @@ void Supervisor::onJobRemoved(const JobRemoved& job) {
   std::vector<p::RegistryEvent> events;
   {
     std::lock_guard lock(mutex_);
-    if (jobResults_.size() >= kJobResultsKept) jobResults_.erase(jobResults_.begin());
-    jobResults_[job.job] = job.result;
+    // Keep the newest results (insertion order; a path-ordered eviction would drop /job/1000
+    // before /job/999).
+    if (jobResults_.emplace(job.job, job.result).second) jobOrder_.push_back(job.job);
+    while (jobOrder_.size() > kJobResultsKept) {
+      jobResults_.erase(jobOrder_.front());
+      jobOrder_.pop_front();
+    }
     const auto id = byUnit_.find(job.unit);
     if (id != byUnit_.end()) events = services_.at(id->second).tracker->jobRemoved(job, p::now());
   }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -117,6 +118,7 @@ class Supervisor {
   std::map<std::string, Service, std::less<>> services_;    // by service id
   std::map<std::string, std::string, std::less<>> byUnit_;  // unit name → service id
   std::map<std::string, std::string> jobResults_;           // job path → result (bounded)
+  std::deque<std::string> jobOrder_;                        // the paths of jobResults_, oldest first
   config::Config config_;
   bool busLost_ = false;
   bool started_ = false;

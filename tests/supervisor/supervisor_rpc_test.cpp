@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "sdbus_systemd_manager.hpp"
 #include "supervisor.hpp"
 #include "tcs/protocol.hpp"
 #include "temp_dir.hpp"
@@ -322,6 +323,18 @@ TEST_F(ASupervisor, ReloadReportsConfigErrorsAndKeepsTheValidServices) {
   dir.write("services.yaml", "services: [");  // unparsable: the old config stays in force
   EXPECT_EQ(rpc(*s, "reload").at("data").at("error"), "action_failed");
   EXPECT_EQ(rpc(*s, "list").at("data").at("services").size(), 2U);
+}
+
+TEST(DecodeUnitPath, TurnsSystemdsObjectPathLabelsBackIntoUnitNames) {
+  using tcs::supervisor::decodeUnitPath;
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/unit/tcs_40hello_5fworld_3amain_2eservice"),
+            "tcs@hello_world:main.service");
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/unit/_2d_2emount"), "-.mount");
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/unit/ssh_2eservice"), "ssh.service");
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/job/42"), std::nullopt);
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/unit/bad_4"), std::nullopt);
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/unit/bad_zz"), std::nullopt);
+  EXPECT_EQ(decodeUnitPath("/org/freedesktop/systemd1/unit/"), std::nullopt);
 }
 
 TEST(SupervisorConfig, AnUnreadableConfigIsAConfigError) {
