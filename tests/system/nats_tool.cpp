@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 // tcs-systest-nats: the system tests' NATS client (there is no `nats` CLI in Debian 12).
 //
-//   tcs-systest-nats sub URL SUBJECT FILE   append every message as one line
+//   tcs-systest-nats sub URL SUBJECT FILE [--us]
+//                                           append every message as one line
 //                                           `<unix ms> <subject> <body>` to FILE until SIGTERM
+//                                           (--us: the time in µs, `<unix µs> <subject> <body>`)
 //   tcs-systest-nats req URL SUBJECT [BODY [TIMEOUT_MS]]
 //                                           print the reply body; exit 1 on no reply
+//   tcs-systest-nats timed-req URL TIMEOUT_MS SUBJECT...
+//                                           one request (empty body) per SUBJECT, in order, on
+//                                           one connection; print `<round trip µs> <reply body>`
+//                                           per request (connecting is not timed); exit 1 on no reply
 #include <signal.h>
 
 #include <chrono>
@@ -31,7 +37,8 @@ tcs::config::NatsConfig configFor(const std::string& url) {
 int main(int argc, char** argv) {
   tcs::log::configure(tcs::log::Backend::Stderr, {"systest-nats", "", "", "systest-nats"}, tcs::log::Level::Warning);
   if (argc < 4) {
-    std::cerr << "usage: tcs-systest-nats sub URL SUBJECT FILE | req URL SUBJECT [BODY [TIMEOUT_MS]]\n";
+    std::cerr << "usage: tcs-systest-nats sub URL SUBJECT FILE [--us] | req URL SUBJECT [BODY [TIMEOUT_MS]]"
+                 " | timed-req URL TIMEOUT_MS SUBJECT...\n";
     return 2;
   }
   const std::string mode = argv[1];
@@ -47,7 +54,18 @@ int main(int argc, char** argv) {
       std::cout << nats.request(argv[3], body, timeout).data << "\n";
       return 0;
     }
+    if (mode == "timed-req" && argc >= 5) {
+      const auto timeout = std::chrono::milliseconds(std::atoi(argv[3]));
+      for (int i = 4; i < argc; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto reply = nats.request(argv[i], "", timeout);
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+        std::cout << us.count() << " " << reply.data << std::endl;
+      }
+      return 0;
+    }
     if (mode == "sub" && argc >= 5) {
+      const bool micros = argc > 5 && std::string(argv[5]) == "--us";
       sigset_t mask;
       sigemptyset(&mask);
       sigaddset(&mask, SIGTERM);
@@ -60,11 +78,11 @@ int main(int argc, char** argv) {
       }
       std::mutex m;
       auto sub = nats.subscribe(argv[3], [&](const tcs::NatsMessage& msg) {
-        const auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
+        const auto since = std::chrono::system_clock::now().time_since_epoch();
+        const auto t = micros ? std::chrono::duration_cast<std::chrono::microseconds>(since).count()
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(since).count();
         std::lock_guard lock(m);
-        std::fprintf(out, "%lld %s %s\n", static_cast<long long>(ms), msg.subject.c_str(), msg.data.c_str());
+        std::fprintf(out, "%lld %s %s\n", static_cast<long long>(t), msg.subject.c_str(), msg.data.c_str());
         std::fflush(out);
       });
       nats.flush(std::chrono::seconds(5));
