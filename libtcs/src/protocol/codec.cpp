@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <random>
 #include <utility>
 
@@ -507,13 +508,25 @@ TCS_PROTOCOL_INSTANTIATE(ErrorReply)
 MetaGenerator::MetaGenerator(std::string sender) : sender_(std::move(sender)) {}
 
 Meta MetaGenerator::next(std::string_view messageType) {
-  const auto n = count_.fetch_add(1, std::memory_order_relaxed) + 1;
   Meta m;
-  m.id = n == 1 ? std::string{"msg"} : "msg-" + std::to_string(n);
-  m.sender = sender_;
-  m.ts = now();
-  m.messageType = messageType;
+  next(m, messageType);
   return m;
+}
+
+void MetaGenerator::next(Meta& meta, std::string_view messageType) {
+  const auto n = count_.fetch_add(1, std::memory_order_relaxed) + 1;
+  meta.id.assign("msg");
+  if (n > 1) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, n);
+    meta.id += '-';
+    meta.id.append(digits, static_cast<std::size_t>(r.ptr - digits));
+  }
+  meta.sender = sender_;
+  meta.ts = now();
+  meta.traceLevel = kTraceLevel;
+  meta.messageType = messageType;
+  meta.tags.clear();
 }
 
 std::string MetaGenerator::randomSenderName() {
