@@ -217,6 +217,7 @@ struct NatsConnection::Impl {
 
   std::mutex publisherMutex;
   std::unique_ptr<PersistentPublisher> persistent;
+  std::atomic<PersistentPublisher*> persistentReady{nullptr};  // persistent.get() once created
 
   std::atomic<std::uint64_t> published{0};
   std::atomic<std::uint64_t> publishDropped{0};
@@ -315,6 +316,7 @@ NatsConnection::Impl::~Impl() {
   }
   {
     std::lock_guard lock(publisherMutex);
+    persistentReady.store(nullptr);
     persistent.reset();
   }
   js.reset();
@@ -330,8 +332,13 @@ NatsConnection::Impl::~Impl() {
 }
 
 PersistentPublisher& NatsConnection::Impl::publisher() {
+  // Created once, on first use, and reset only by the destructor: after that, no lock per publish.
+  if (auto* ready = persistentReady.load(std::memory_order_acquire)) return *ready;
   std::lock_guard lock(publisherMutex);
-  if (!persistent) persistent = std::make_unique<PersistentPublisher>(nc.get(), js.get(), options);
+  if (!persistent) {
+    persistent = std::make_unique<PersistentPublisher>(nc.get(), js.get(), options);
+    persistentReady.store(persistent.get(), std::memory_order_release);
+  }
   return *persistent;
 }
 

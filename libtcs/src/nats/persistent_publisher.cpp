@@ -54,10 +54,10 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
       sendCore(subj, data);
       lock.lock();
       busy_ = false;
-      if (queue_.empty())
-        idle_.notify_all();
-      else
+      if (!queue_.empty())
         wake_.notify_one();
+      else if (idleWaiters_ > 0)
+        idle_.notify_all();
       return;
     }
     while (!queue_.empty() && queue_.size() >= options_.persistentQueueCapacity) {
@@ -78,11 +78,15 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
 
 bool PersistentPublisher::waitIdle(Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  return idle_.wait_until(lock, deadline, [this] { return queue_.empty() && !busy_; });
+  ++idleWaiters_;
+  const bool idle = idle_.wait_until(lock, deadline, [this] { return queue_.empty() && !busy_; });
+  --idleWaiters_;
+  return idle;
 }
 
 void PersistentPublisher::forgetFallbacks() {
   std::lock_guard lock(mutex_);
+  lastCore_ = nullptr;
   coreUntil_.clear();
 }
 
@@ -110,9 +114,16 @@ bool PersistentPublisher::coreOnly(std::string_view subject, Clock::time_point n
 }
 
 bool PersistentPublisher::coreOnlyLocked(std::string_view subject, Clock::time_point now) {
+  // A monitor publishes on one subject over and over: remember the last answer (the entry it
+  // came from is unchanged until fallBack(), forgetFallbacks() or the erase below reset it).
+  if (lastCore_ && subject == lastCore_->first && now < lastCore_->second) return true;
   const auto it = coreUntil_.find(subject);
   if (it == coreUntil_.end()) return false;
-  if (now < it->second) return true;
+  if (now < it->second) {
+    lastCore_ = &*it;
+    return true;
+  }
+  lastCore_ = nullptr;
   coreUntil_.erase(it);
   return false;
 }
@@ -120,6 +131,7 @@ bool PersistentPublisher::coreOnlyLocked(std::string_view subject, Clock::time_p
 void PersistentPublisher::fallBack(const std::string& subject, Clock::time_point now) {
   std::lock_guard lock(mutex_);
   // Subjects are a service's own few; the bound only guards against a caller using unique ones.
+  lastCore_ = nullptr;
   if (coreUntil_.size() >= 4096) coreUntil_.clear();
   coreUntil_[subject] = now + options_.coreFallbackRecheck;
 }

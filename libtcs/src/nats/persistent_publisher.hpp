@@ -90,6 +90,7 @@ class PersistentPublisher {
   std::condition_variable idle_;
   std::deque<Item> queue_;
   bool busy_ = false;
+  int idleWaiters_ = 0;  // threads in waitIdle() (the fast path notifies only when there are some)
   bool stop_ = false;
   // Heterogeneous lookup: a subject is looked up as a string_view without copying it.
   struct SubjectHash {
@@ -97,7 +98,8 @@ class PersistentPublisher {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::chrono::steady_clock::time_point, SubjectHash, std::equal_to<>>
-      coreUntil_;  // guarded by mutex_
+      coreUntil_;                                                                                  // guarded by mutex_
+  const std::pair<const std::string, std::chrono::steady_clock::time_point>* lastCore_ = nullptr;  // in coreUntil_
   std::thread worker_;
 };
 

@@ -31,6 +31,17 @@ std::size_t utf8Length(const unsigned char* p, const unsigned char* end) noexcep
   return 0;
 }
 
+// Whether one of the 8 bytes of @p w is < 0x20, '"', '\\' or >= 0x80 (bit tricks: a byte of
+// `x - 0x01…` & ~x & 0x80… is non-zero exactly when the byte of x is zero, or less than n for
+// `x - n…`, n <= 0x80).
+constexpr bool needsAttention(std::uint64_t w) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u;
+  constexpr std::uint64_t kHigh = 0x8080808080808080u;
+  const auto zeroByte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const std::uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;
+  return ((w & kHigh) | control | zeroByte(w ^ (kOnes * '"')) | zeroByte(w ^ (kOnes * '\\'))) != 0;
+}
+
 // Appends to a std::string through a raw pointer: room is made (by doubling) before each piece,
 // and the string's size is set once at the end. About twice as fast as std::string::append per
 // piece, which dominates for messages of a few hundred bytes.
@@ -47,26 +58,25 @@ class Writer {
 
   // Makes room for @p n more bytes.
   void room(std::size_t n) {
-    if (static_cast<std::size_t>(end_ - p_) >= n) return;
-    const auto used = static_cast<std::size_t>(p_ - out_.data());
-    out_.resize(std::max(2 * out_.size(), used + n));
-    p_ = out_.data() + used;
-    end_ = out_.data() + out_.size();
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
+      grow(n);
   }
   void put(char c) {
     room(1);
     *p_++ = c;
   }
+  // A literal (keys and punctuation): its length is a constant, so the copy is a few moves.
+  template <std::size_t N>
+  void put(const char (&literal)[N]) {
+    room(N - 1);
+    std::memcpy(p_, literal, N - 1);
+    p_ += N - 1;
+  }
   void put(std::string_view s) {
     room(s.size());
-    putUnchecked(s);
-  }
-  // Only after room().
-  void putUnchecked(std::string_view s) {
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }
-  void putUnchecked(char c) { *p_++ = c; }
 
   // A JSON string as nlohmann writes it with ensure_ascii = false: `"` `\` and the control
   // characters escaped (\b \t \n \f \r, else \u00xx in lower-case hex), everything else, 0x7F
@@ -74,44 +84,63 @@ class Writer {
   [[nodiscard]] bool string(std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     room(s.size() + 2);  // more when there is something to escape
-    *p_++ = '"';
+    // Through a local pointer: stores through char* could alias p_, which would then be
+    // reloaded and stored for every byte.
+    char* o = p_;
+    *o++ = '"';
     const auto* in = reinterpret_cast<const unsigned char*>(s.data());
     const auto* const end = in + s.size();
     while (in != end) {
+      // Eight plain bytes at a time (no control character, quote, backslash or byte >= 0x80).
+      while (end - in >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, in, 8);
+        if (needsAttention(w)) break;
+        std::memcpy(o, in, 8);
+        o += 8;
+        in += 8;
+      }
+      if (in == end) break;
       const unsigned char c = *in;
       if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-        *p_++ = static_cast<char>(c);
+        *o++ = static_cast<char>(c);
         ++in;
         continue;
       }
       if (c >= 0x80) {
         const std::size_t n = utf8Length(in, end);
-        if (n == 0) return false;
-        std::memcpy(p_, in, n);
-        p_ += n;
+        if (n == 0) {
+          p_ = o;
+          return false;
+        }
+        std::memcpy(o, in, n);
+        o += n;
         in += n;
         continue;
       }
+      p_ = o;
       room(6 + static_cast<std::size_t>(end - in));  // this escape, the rest and the quote
-      *p_++ = '\\';
+      o = p_;
+      *o++ = '\\';
       switch (c) {
-        case '"': *p_++ = '"'; break;
-        case '\\': *p_++ = '\\'; break;
-        case '\b': *p_++ = 'b'; break;
-        case '\t': *p_++ = 't'; break;
-        case '\n': *p_++ = 'n'; break;
-        case '\f': *p_++ = 'f'; break;
-        case '\r': *p_++ = 'r'; break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\t': *o++ = 't'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\r': *o++ = 'r'; break;
         default:
-          *p_++ = 'u';
-          *p_++ = '0';
-          *p_++ = '0';
-          *p_++ = kHex[c >> 4];
-          *p_++ = kHex[c & 0xF];
+          *o++ = 'u';
+          *o++ = '0';
+          *o++ = '0';
+          *o++ = kHex[c >> 4];
+          *o++ = kHex[c & 0xF];
       }
       ++in;
     }
-    *p_++ = '"';
+    *o++ = '"';
+    p_ = o;
     return true;
   }
 
@@ -128,23 +157,47 @@ class Writer {
   void timestamp(Timestamp ts) {
     const auto f = toFields(ts);
     room(7 * 21 + 8);
-    *p_++ = '[';
+    char* o = p_;  // a local pointer, as in string()
+    *o++ = '[';
     for (std::size_t i = 0; i < f.size(); ++i) {
-      if (i > 0) *p_++ = ',';
-      p_ = std::to_chars(p_, end_, f[i]).ptr;
+      if (i > 0) *o++ = ',';
+      const std::int64_t v = f[i];
+      if (v >= 0 && v < 1'000'000) {  // every field of a real date: digits written here, inline
+        char digits[6];
+        int n = 0;
+        auto u = static_cast<unsigned>(v);
+        do {
+          digits[n++] = static_cast<char>('0' + u % 10);
+          u /= 10;
+        } while (u != 0);
+        while (n > 0) *o++ = digits[--n];
+      } else {
+        o = std::to_chars(o, end_, v).ptr;
+      }
     }
-    *p_++ = ']';
+    *o++ = ']';
+    p_ = o;
   }
 
   void status(Status s) {
     const std::string_view word = toString(s);  // lower-case ASCII words: nothing to escape
     room(word.size() + 2);
-    *p_++ = '"';
-    putUnchecked(word);
-    *p_++ = '"';
+    char* o = p_;
+    *o++ = '"';
+    std::memcpy(o, word.data(), word.size());
+    o += word.size();
+    *o++ = '"';
+    p_ = o;
   }
 
  private:
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const auto used = static_cast<std::size_t>(p_ - out_.data());
+    out_.resize(std::max(2 * out_.size(), used + n));
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+
   std::string& out_;
   char* p_;
   char* end_;
@@ -171,7 +224,8 @@ class Writer {
       first = false;
     }
     if (!d.children.empty()) {
-      w.put(first ? "\"children\":[" : ",\"children\":[");
+      if (!first) w.put(',');
+      w.put("\"children\":[");
       for (std::size_t i = 0; i < d.children.size(); ++i) {
         if (i > 0) w.put(',');
         if (!putReport(w, d.children[i], d.children[i].parent)) return false;
@@ -183,7 +237,8 @@ class Writer {
     if (!d.metrics.empty()) {
       // JsonObject text is nlohmann's compact dump already; the reference re-parses and dumps it
       // again, which gives the same bytes.
-      w.put(first ? "\"metrics\":" : ",\"metrics\":");
+      if (!first) w.put(',');
+      w.put("\"metrics\":");
       w.put(d.metrics.text());
     }
     w.put('}');
