@@ -14,12 +14,15 @@
 // last message received (so queued-but-unsent work is not counted as done). Prints per-round
 // figures, the medians, and the ratio monitor/raw (target >= 0.8).
 #include <nats/nats.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +44,29 @@ void onMsg(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   c->last = Clock::now().time_since_epoch().count();
   ++c->n;
   natsMsg_Destroy(msg);
+}
+
+// CPU seconds of @p clock (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID).
+double cpuNow(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// CPU seconds (user + system) of another process, from /proc/<pid>/stat; 0 when unknown.
+double processCpu(long pid) {
+  if (pid <= 0) return 0;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[1024] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const char* p = std::strrchr(buf, ')');
+  if (n == 0 || p == nullptr) return 0;
+  unsigned long utime = 0, stime = 0;
+  // after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double median(std::vector<double> v) {
@@ -122,21 +148,33 @@ int main(int argc, char** argv) {
 
   std::printf("monitor publish bench: %llu status messages of %zu bytes per run, %d rounds, server %s\n",
               static_cast<unsigned long long>(messages), body.size(), rounds, url.c_str());
-  std::vector<double> rawRates, monRates, callSeconds;
+  // CPU per message of each phase: the publishing side (this process minus the subscriber is
+  // not separable, so the caller's own thread is shown apart) and the server, when its pid is known.
+  const long serverPid = std::getenv("BENCH_SERVER_PID") ? std::atol(std::getenv("BENCH_SERVER_PID")) : 0;
+  const double n = static_cast<double>(messages);
+  std::vector<double> rawRates, monRates, callSeconds, rawCpu, monCpu, rawCaller, monCaller, rawServer, monServer;
   for (int r = 1; r <= rounds; ++r) {
     std::uint64_t got = 0;
     counter.n = 0;
+    double p0 = cpuNow(CLOCK_PROCESS_CPUTIME_ID), c0 = cpuNow(CLOCK_THREAD_CPUTIME_ID), s0 = processCpu(serverPid);
     auto t0 = Clock::now();
     for (std::uint64_t i = 0; i < messages; ++i)
       natsConnection_Publish(raw, subject.c_str(), body.data(), static_cast<int>(body.size()));
+    rawCaller.push_back((cpuNow(CLOCK_THREAD_CPUTIME_ID) - c0) / n);
     const double rawRate = rateOf(counter, messages, t0, got);
+    rawCpu.push_back((cpuNow(CLOCK_PROCESS_CPUTIME_ID) - p0) / n);
+    rawServer.push_back((processCpu(serverPid) - s0) / n);
     const auto rawGot = got;
 
     counter.n = 0;
+    p0 = cpuNow(CLOCK_PROCESS_CPUTIME_ID), c0 = cpuNow(CLOCK_THREAD_CPUTIME_ID), s0 = processCpu(serverPid);
     t0 = Clock::now();
     for (std::uint64_t i = 0; i < messages; ++i) monitor.setStatus(tcs::Status::Ok, i % 2 ? "Cycle odd" : "Cycle even");
-    callSeconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(messages));
+    callSeconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / n);
+    monCaller.push_back((cpuNow(CLOCK_THREAD_CPUTIME_ID) - c0) / n);
     const double monRate = rateOf(counter, messages, t0, got);
+    monCpu.push_back((cpuNow(CLOCK_PROCESS_CPUTIME_ID) - p0) / n);
+    monServer.push_back((processCpu(serverPid) - s0) / n);
     std::printf("round %d: raw %.0f msg/s (%llu received), monitor %.0f msg/s (%llu received), ratio %.2f\n", r,
                 rawRate, static_cast<unsigned long long>(rawGot), monRate, static_cast<unsigned long long>(got),
                 monRate / rawRate);
@@ -149,6 +187,12 @@ int main(int argc, char** argv) {
   std::printf(
       "setStatus() itself: median %.2f us per call (the caller's cost; publishing runs on the monitor's thread)\n",
       median(callSeconds) * 1e6);
+  std::printf(
+      "CPU per message, medians: raw: publishing thread %.2f us, bench process (publisher + subscriber) %.2f us, "
+      "server %.2f us; monitor: setStatus() caller %.2f us, bench process (caller + monitor thread + subscriber) "
+      "%.2f us, server %.2f us%s\n",
+      median(rawCaller) * 1e6, median(rawCpu) * 1e6, median(rawServer) * 1e6, median(monCaller) * 1e6,
+      median(monCpu) * 1e6, median(monServer) * 1e6, serverPid > 0 ? "" : " (server: BENCH_SERVER_PID not set)");
   const auto s = monitor.stats();
   std::printf("monitor counters: %llu changes, %llu published, %llu dropped\n",
               static_cast<unsigned long long>(s.statusChanges), static_cast<unsigned long long>(s.statusPublished),

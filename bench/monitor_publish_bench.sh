@@ -25,4 +25,4 @@ for _ in $(seq 100); do
   grep -q "Server is ready" "$tmp/nats.log" && break
   sleep 0.1
 done
-"$BUILD_DIR/bench/monitor_publish_bench" "nats://127.0.0.1:$port" "$MESSAGES" "$ROUNDS"
+BENCH_SERVER_PID=$server "$BUILD_DIR/bench/monitor_publish_bench" "nats://127.0.0.1:$port" "$MESSAGES" "$ROUNDS"

@@ -25,6 +25,13 @@
 # Targets: hello_world Private_Dirty ≤ 2 MiB, RSS ≤ 10 MiB, idle CPU ≤ 0.1 %, `systemctl
 # start` ≤ 1.5 × the floor. PASS/FAIL per target; the exit status is 0 unless measuring failed.
 #
+# BENCH_NATS=1 (bench/service_idle_nats_bench.sh sets it) adds a second phase to the same run:
+# a nats-server started inside the container (`systemd-run --unit=bench-nats nats-server -a
+# 127.0.0.1 -p 4222 -m 8222 -js`; the container's private network keeps it off the host's ports), the
+# config gets a `nats:` section pointing at it, hello_world is restarted (interval 3600 s,
+# default 10 s heartbeats, its NATS connection checked), and memory after BENCH_SETTLE s and CPU
+# over BENCH_IDLE s are measured again, next to the figures without NATS, with the same targets.
+#
 # Usage: bench/service_idle_bench.sh [BUILD_DIR]   (default: build; built with cmake --build)
 # SC2016: single-quoted scripts expand inside the container.
 # shellcheck disable=SC2016
@@ -305,6 +312,64 @@ for ((i = 0; i <= STARTS; i++)); do
 done
 for u in "${UNITS[@]}"; do BARE_MED[$u]=$(median <<<"${BARE[$u]}"); done
 
+# ---- with NATS (BENCH_NATS=1) ---------------------------------------------------------------
+# memory_of PID → "Rss Pss Private_Clean Private_Dirty threads" (KiB)
+memory_of() {
+  tcs_sh 'set -e
+    awk "\$1 == \"Rss:\" { r = \$2 } \$1 == \"Pss:\" { p = \$2 } \$1 == \"Private_Clean:\" { c = \$2 }
+         \$1 == \"Private_Dirty:\" { d = \$2 } END { printf \"%d %d %d %d \", r, p, c, d }" "/proc/$1/smaps_rollup"
+    awk "/^Threads:/ { print \$2 }" "/proc/$1/status"' "$1"
+}
+# tcs_sh runs sh (dash): no /dev/tcp there.
+tcs_bash() {
+  local script=$1
+  shift
+  tcs_exec bash -c "$script" bash "$@"
+}
+NATS_PHASE=0
+if [[ "${BENCH_NATS:-0}" == 1 ]]; then
+  tcs_exec test -x /usr/sbin/nats-server -o -x /usr/bin/nats-server || tcs_skip "no nats-server in the container"
+  tcs_check "starting nats-server in the container" tcs_bash '
+    set -e
+    systemd-run --unit=bench-nats --property=Type=exec \
+      "$(command -v nats-server)" -a 127.0.0.1 -p 4222 -m 8222 -js -sd /var/tmp/bench-nats-js
+    for _ in $(seq 100); do
+      (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && exit 0
+      sleep 0.1
+    done
+    echo "nats-server does not listen on 127.0.0.1:4222"; exit 1'
+  tcs_check "giving the config a nats: section" tcs_sh '
+    set -e
+    { printf "nats:\n  host: 127.0.0.1\n  port: 4222\n  required: true\n\n"; cat /etc/tcs/services.yaml; } >/etc/tcs/services.yaml.new
+    mv /etc/tcs/services.yaml.new /etc/tcs/services.yaml
+    systemctl daemon-reload'
+  tcs_check "starting $HW with NATS" tcs_exec timeout 60 systemctl start "$HW"
+  NPID=$(show "$HW" MainPID)
+  [[ "$NPID" =~ ^[1-9][0-9]*$ ]] || tcs_fail "$HW has no main PID with NATS"
+  # Its connection: one established TCP connection of the service to 127.0.0.1:4222.
+  conns=$(tcs_sh 'ss -Htnp state established "( dport = :4222 )" | grep -c "pid=$1,"' "$NPID")
+  [[ "$conns" == 1 ]] || tcs_fail "$HW (PID $NPID) has $conns connections to nats-server, expected 1"
+  tcs_log "with NATS: $HW (PID $NPID) connected to nats-server in the container; settling ${SETTLE}s"
+  sleep "$SETTLE"
+  read -r NRSS NPSS NPCLEAN NPDIRTY NTHREADS <<<"$(memory_of "$NPID")" || tcs_fail "cannot read memory of $HW with NATS"
+  [[ -n "$NTHREADS" ]] || tcs_fail "cannot read memory of $HW with NATS"
+  N0=$(cpu_sample "$NPID") || tcs_fail "cannot read CPU time of $HW with NATS"
+  tcs_log "with NATS: idling ${IDLE}s"
+  sleep "$IDLE"
+  N1=$(cpu_sample "$NPID") || tcs_fail "cannot read CPU time of $HW with NATS"
+  [[ "$(show "$HW" MainPID)" == "$NPID" ]] || tcs_fail "$HW restarted during the idle window with NATS"
+  read -r t0 n0 w0 <<<"$N0"
+  read -r t1 n1 w1 <<<"$N1"
+  NTICKS=$((t1 - t0)) NCPUNS=$((n1 - n0))
+  NCPUPCT=$(awk -v n="$NCPUNS" -v w="$((w1 - w0))" 'BEGIN { printf "%.4f", 100 * n / w }')
+  # Heartbeats reached the server: its statistics count the messages it received.
+  NATS_IN=$(tcs_bash 'exec 3<>/dev/tcp/127.0.0.1/8222
+    printf "GET /varz HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3
+    timeout 5 cat <&3 | grep -o "\"in_msgs\": *[0-9]*" | grep -o "[0-9]*$"') || NATS_IN="?"
+  tcs_exec systemctl stop "$HW"
+  NATS_PHASE=1
+fi
+
 # ---- report ---------------------------------------------------------------------------------
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
@@ -342,4 +407,25 @@ verdict "RSS" "$(le "${RSS[$HW]}" 10240)" "$(mib "${RSS[$HW]}")" "≤ 10 MiB"
 verdict "idle CPU" "$(le "${CPUPCT[$HW]}" 0.1)" "${CPUPCT[$HW]} %" "≤ 0.1 %"
 verdict "systemctl start vs. floor" "$(le "${WALL_MED[$HW]}" "$(awk -v f="${WALL_MED[$FL]}" 'BEGIN { print 1.5 * f }')")" \
   "$(ratio "${WALL_MED[$HW]}" "${WALL_MED[$FL]}")" "≤ 1.50x"
+
+if ((NATS_PHASE)); then
+  echo
+  echo "== idle hello_world with NATS connected (nats-server in the container; same run, measured after the above)"
+  row "" "with NATS" "without NATS" "ratio"
+  row "RSS" "$(mib "$NRSS")" "$(mib "${RSS[$HW]}")" "$(ratio "$NRSS" "${RSS[$HW]}")"
+  row "PSS" "$(mib "$NPSS")" "$(mib "${PSS[$HW]}")" "$(ratio "$NPSS" "${PSS[$HW]}")"
+  row "Private_Dirty" "$(mib "$NPDIRTY")" "$(mib "${PDIRTY[$HW]}")" "$(ratio "$NPDIRTY" "${PDIRTY[$HW]}")"
+  row "Private_Clean" "$(mib "$NPCLEAN")" "$(mib "${PCLEAN[$HW]}")" "$(ratio "$NPCLEAN" "${PCLEAN[$HW]}")"
+  row "threads" "$NTHREADS" "${THREADS[$HW]}" ""
+  row "CPU over ${IDLE}s: utime+stime" "$NTICKS ticks" "${TICKS[$HW]} ticks" "(1/$HZ s)"
+  row "CPU over ${IDLE}s: schedstat" "$(awk -v n="$NCPUNS" 'BEGIN { printf "%.3f ms", n / 1e6 }')" \
+    "$(awk -v n="${CPUNS[$HW]}" 'BEGIN { printf "%.3f ms", n / 1e6 }')" "$(ratio "$NCPUNS" "${CPUNS[$HW]}")"
+  row "idle CPU" "$NCPUPCT %" "${CPUPCT[$HW]} %" ""
+  echo "(messages the server received from the start of hello_world to the end of the idle window: $NATS_IN)"
+  echo
+  echo "== targets (hello_world with NATS connected)"
+  verdict "Private_Dirty" "$(le "$NPDIRTY" 2048)" "$(mib "$NPDIRTY")" "≤ 2 MiB"
+  verdict "RSS" "$(le "$NRSS" 10240)" "$(mib "$NRSS")" "≤ 10 MiB"
+  verdict "idle CPU" "$(le "$NCPUPCT" 0.1)" "$NCPUPCT %" "≤ 0.1 %"
+fi
 exit 0

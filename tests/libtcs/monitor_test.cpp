@@ -293,7 +293,9 @@ TEST(MonitorPublishing, DropsTheOldestReportsWhenTheQueueIsFullAndCountsThem) {
   const auto lines = t.statusLines();
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back(), "ok|n19");  // the newest is never the one dropped
-  EXPECT_LE(lines.size(), 4U);
+  // At most the batch the thread took before it blocked (up to the capacity: it takes the whole
+  // queue) plus a full queue; which batch it took depends on when it woke.
+  EXPECT_LE(lines.size(), 2 * o.queueCapacity);
 }
 
 TEST(MonitorPublishing, ANoOpMonitorTakesTheSameCallsAndSendsNothing) {

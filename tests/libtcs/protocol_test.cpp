@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "protocol/fast_codec.hpp"  // libtcs-private: the encoder identity tests
 #include "tcs/error.hpp"
 
 namespace p = tcs::protocol;
@@ -1112,4 +1115,220 @@ TEST(ProtocolFuzz, MutatedValidMessagesNeverCrash) {
       ASSERT_NO_FATAL_FAILURE(decodeAsEverything(body)) << body;
     }
   }
+}
+
+// ---- the hand-written status/heartbeat encoder vs. the nlohmann reference ---------------------
+
+namespace {
+
+// The fast encoder, encode() and the nlohmann reference must agree byte for byte. @return
+// whether the fast encoder took the message (false: it asked for the reference path).
+template <class T>
+bool expectSameBytes(const T& data, const p::Meta& meta, const std::string& context) {
+  const std::string reference = p::detail::referenceEncode(data, meta);
+  std::string fast = "garbage left from an earlier message";
+  const bool took = p::detail::fastEncode(fast, data, meta);
+  if (took) {
+    EXPECT_EQ(fast, reference) << context;
+  }
+  EXPECT_EQ(p::encode(data, meta), reference) << context;
+  return took;
+}
+
+// Strings that exercise every escaping rule: ASCII, quotes, backslashes, all control
+// characters, DEL, valid UTF-8 of 2–4 bytes, and (when @p invalid) malformed sequences.
+std::string randomString(std::mt19937& rng, bool invalid) {
+  static const std::vector<std::string> kValid = {
+      "a",      "Z",      "0",      " ",      "\"",         "\\",         "/",
+      "\x7f",   "\n",     "\t",     "\b",     "\f",         "\r",         std::string(1, '\0'),
+      "\x01",   "\x1f",   "\u00e9", "\u00ff", "\u0100",     "\u07ff",     "\u0800",
+      "\u20ac", "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0001F52D", "\U0010FFFF",
+      "\u2028", "zażółć", "ok"};
+  static const std::vector<std::string> kInvalid = {"\x80",
+                                                    "\xbf",
+                                                    "\xc0\x80",
+                                                    "\xc1\xbf",
+                                                    "\xc2",
+                                                    "\xe0\x80\x80",
+                                                    "\xe0\xa0",
+                                                    "\xed\xa0\x80",
+                                                    "\xed\xbf\xbf",
+                                                    "\xf0\x80\x80\x80",
+                                                    "\xf4\x90\x80\x80",
+                                                    "\xf5\x80\x80\x80",
+                                                    "\xff",
+                                                    "\xfe",
+                                                    "\xe2\x82",
+                                                    "\xf0\x9f\x94"};
+  std::string s;
+  const int n = static_cast<int>(rng() % 12);
+  for (int i = 0; i < n; ++i) {
+    switch (rng() % 4) {
+      case 0: s += static_cast<char>(rng() % 128); break;  // any ASCII, control characters included
+      case 1:
+        if (invalid) {
+          s += kInvalid[rng() % kInvalid.size()];
+          break;
+        }
+        [[fallthrough]];
+      default: s += kValid[rng() % kValid.size()]; break;
+    }
+  }
+  return s;
+}
+
+p::Timestamp randomTimestamp(std::mt19937_64& rng) {
+  // Years 1 … 9999, any microsecond.
+  using namespace std::chrono;
+  const auto lo = sys_days{year{1} / 1 / 1}.time_since_epoch();
+  const auto hi = sys_days{year{9999} / 12 / 31}.time_since_epoch();
+  const auto span = duration_cast<microseconds>(hi - lo).count();
+  return p::Timestamp{duration_cast<microseconds>(lo) + microseconds{static_cast<std::int64_t>(rng() % span)}};
+}
+
+double randomDouble(std::mt19937_64& rng) {
+  switch (rng() % 8) {
+    case 0: return static_cast<double>(rng() % 100000);  // integral: "12.0"
+    case 1: return std::ldexp(static_cast<double>(rng() % 1000000), -static_cast<int>(rng() % 60));
+    case 2: return std::bit_cast<double>(rng());  // anything, NaN and infinities included
+    case 3: return -0.0;
+    case 4: return 1e-7 * static_cast<double>(rng() % 1000);
+    case 5: return 1e17 * static_cast<double>(rng() % 1000);
+    default: return std::uniform_real_distribution<double>(0, 1e6)(rng);
+  }
+}
+
+p::JsonObject randomMetrics(std::mt19937& rng, std::mt19937_64& rng64, int depth) {
+  p::JsonObject o;
+  const int n = static_cast<int>(rng() % 5);
+  for (int i = 0; i < n; ++i) {
+    const std::string key = randomString(rng, false);
+    switch (rng() % 7) {
+      case 0: o.set(key, nullptr); break;
+      case 1: o.set(key, rng() % 2 == 0); break;
+      case 2: o.set(key, static_cast<std::int64_t>(rng64())); break;
+      case 3: o.set(key, randomDouble(rng64)); break;
+      case 4: o.set(key, randomString(rng, rng() % 8 == 0)); break;
+      case 5:
+        if (depth < 2) {
+          o.set(key, randomMetrics(rng, rng64, depth + 1));
+          break;
+        }
+        [[fallthrough]];
+      default: o.merge(p::JsonObject::parse(R"({"arr":[1,2.5,"x",null,true,{"k":[]}],"e":1e300})")); break;
+    }
+  }
+  return o;
+}
+
+Status randomStatus(std::mt19937& rng) {
+  static constexpr Status kAll[] = {Status::Unknown, Status::Startup,  Status::Ok,    Status::Idle,   Status::Busy,
+                                    Status::Warning, Status::Degraded, Status::Error, Status::Failed, Status::Shutdown};
+  return kAll[rng() % std::size(kAll)];
+}
+
+void randomReport(std::mt19937& rng, std::mt19937_64& rng64, p::StatusReport& r, int depth, bool invalid) {
+  r.name = randomString(rng, invalid && rng() % 4 == 0);
+  r.status = randomStatus(rng);
+  r.timestamp = randomTimestamp(rng64);
+  r.message = rng() % 3 == 0 ? std::string{} : randomString(rng, invalid && rng() % 2 == 0);
+  if (rng() % 2 == 0) r.details.ownStatus = randomStatus(rng);
+  if (depth < 3 && rng() % 3 == 0) {
+    r.details.children.resize(rng() % 4);
+    for (auto& c : r.details.children) randomReport(rng, rng64, c, depth + 1, invalid);
+  }
+  if (rng() % 2 == 0) r.details.metrics = randomMetrics(rng, rng64, 0);
+  if (rng() % 4 == 0) r.parent = randomString(rng, invalid && rng() % 4 == 0);
+}
+
+p::Meta randomMeta(std::mt19937& rng, std::mt19937_64& rng64, bool invalid) {
+  p::Meta m;
+  m.id = rng() % 2 == 0 ? "msg-" + std::to_string(rng64()) : randomString(rng, invalid && rng() % 8 == 0);
+  m.sender = rng() % 2 == 0 ? p::MetaGenerator::randomSenderName() : randomString(rng, invalid && rng() % 8 == 0);
+  m.ts = randomTimestamp(rng64);
+  m.traceLevel = static_cast<int>(rng());
+  m.messageType = rng() % 2 == 0 ? std::string{} : randomString(rng, invalid && rng() % 8 == 0);
+  m.tags.resize(rng() % 3);
+  for (auto& t : m.tags) t = randomString(rng, invalid && rng() % 8 == 0);
+  return m;
+}
+
+}  // namespace
+
+TEST(ProtocolFastEncoder, UpstreamVectorsEncodeToTheReferenceBytes) {
+  std::vector<std::filesystem::path> files{kSample};
+  if (std::filesystem::exists(kShared)) files.push_back(kShared);
+  std::size_t compared = 0;
+  for (const auto& file : files) {
+    const auto lines = readLines(file);
+    for (std::size_t n = 0; n < lines.size(); ++n) {
+      const std::string where = file.filename().string() + ":" + std::to_string(n + 1);
+      const auto s = p::parseSubject("svc", OJson::parse(lines[n]).at("subject").get<std::string>());
+      if (s.kind == p::SubjectKind::Status) {
+        const auto m = p::decode<p::StatusUpdate>(lines[n]);
+        EXPECT_TRUE(expectSameBytes(m.data, m.meta, where)) << where;
+        ++compared;
+      } else if (s.kind == p::SubjectKind::Heartbeat) {
+        const auto m = p::decode<p::Heartbeat>(lines[n]);
+        EXPECT_TRUE(expectSameBytes(m.data, m.meta, where)) << where;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(compared, 150u);
+}
+
+TEST(ProtocolFastEncoder, RandomValidPayloadsEncodeToTheReferenceBytes) {
+  std::mt19937 rng(4242);  // fixed: a failure must reproduce
+  std::mt19937_64 rng64(4243);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string where = "status #" + std::to_string(i);
+    p::StatusUpdate s;
+    randomReport(rng, rng64, s, 0, false);
+    s.pid = static_cast<std::int64_t>(rng64());
+    s.hostname = randomString(rng, false);
+    EXPECT_TRUE(expectSameBytes(s, randomMeta(rng, rng64, false), where)) << where;
+
+    p::Heartbeat h;
+    h.serviceId = randomString(rng, false);
+    h.timestamp = randomTimestamp(rng64);
+    h.status = randomStatus(rng);
+    if (rng() % 2 == 0) h.sequence = rng() % 2 == 0 ? rng64() : rng() % 100;
+    if (rng() % 2 == 0) h.uptimeSeconds = randomDouble(rng64);
+    if (rng() % 2 == 0) h.nextHeartbeatExpected = randomTimestamp(rng64);
+    if (rng() % 2 == 0) h.metrics = randomMetrics(rng, rng64, 0);
+    EXPECT_TRUE(expectSameBytes(h, randomMeta(rng, rng64, false), "heartbeat #" + std::to_string(i)));
+  }
+}
+
+TEST(ProtocolFastEncoder, InvalidUtf8TakesTheReferencePathAndIsReplaced) {
+  std::mt19937 rng(777);
+  std::mt19937_64 rng64(778);
+  int fallbacks = 0;
+  for (int i = 0; i < 3000; ++i) {
+    p::StatusUpdate s;
+    randomReport(rng, rng64, s, 0, true);
+    s.pid = static_cast<std::int64_t>(rng64() % 100000);
+    s.hostname = randomString(rng, rng() % 4 == 0);
+    const auto meta = randomMeta(rng, rng64, true);
+    if (!expectSameBytes(s, meta, "status #" + std::to_string(i))) ++fallbacks;
+
+    p::Heartbeat h;
+    h.serviceId = randomString(rng, true);
+    h.timestamp = randomTimestamp(rng64);
+    if (!expectSameBytes(h, meta, "heartbeat #" + std::to_string(i))) ++fallbacks;
+  }
+  EXPECT_GT(fallbacks, 1000);  // the invalid strings did reach the fallback
+  // One by hand: a lone continuation byte becomes U+FFFD, the rest is kept.
+  p::StatusUpdate s;
+  s.name = "a\x80z";
+  s.hostname = "h";
+  EXPECT_NE(p::encode(s, fixedMeta()).find("\"a\xef\xbf\xbdz\""), std::string::npos);
+}
+
+TEST(ProtocolFastEncoder, MonitorEntryPointMatchesTheStatusUpdate) {
+  auto s = sampleStatus();
+  std::string out;
+  ASSERT_TRUE(p::detail::fastEncodeStatus(out, s, s.parent, s.pid, s.hostname, fixedMeta()));
+  EXPECT_EQ(out, p::detail::referenceEncode(s, fixedMeta()));
 }

@@ -260,6 +260,8 @@ class MetaGenerator {
 
   /** @return the next meta: id `msg` first, then `msg-2`, `msg-3`…; ts = now() */
   Meta next(std::string_view messageType = {});
+  /** @brief The same as `meta = next(messageType)`, reusing @p meta's strings (no allocation once warm). */
+  void next(Meta& meta, std::string_view messageType = {});
 
   const std::string& sender() const noexcept { return sender_; }
 

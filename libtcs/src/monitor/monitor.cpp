@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "../protocol/fast_codec.hpp"
 #include "tcs/error.hpp"
 #include "tcs/log.hpp"
 
@@ -164,6 +165,11 @@ void fillMetrics(protocol::StatusReport& r, const Snapshot::Metrics& m) {
 
 using detail::Clock;
 using detail::MonitorNode;
+
+namespace {
+// The encoding buffer keeps its capacity up to this; a larger message's is given back.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+}  // namespace
 using detail::MonitorTree;
 
 // ---- MonitoredObject -------------------------------------------------------------------------
@@ -346,6 +352,10 @@ struct Monitor::Impl {
   std::vector<std::function<void(const StatusChange&)>> observers;
   std::function<bool()> alive;
   std::shared_ptr<const MetricSource> statsProvider;
+
+  // The monitor thread's own (publishStatus).
+  std::string buffer;
+  protocol::Meta meta;
 
   std::mutex checkMutex;  // one health-check run at a time (periodic and RPC)
   NatsSubscription rpc;
@@ -599,16 +609,24 @@ void Monitor::loop() {
 void Monitor::publishStatus(detail::Snapshot& snap) {
   auto& im = *impl_;
   detail::fillMetrics(snap.report, snap.metrics);
-  protocol::StatusUpdate u;
-  static_cast<protocol::StatusReport&>(u) = std::move(snap.report);
-  u.parent = im.options.parent;
-  u.pid = im.options.pid;
-  u.hostname = im.options.hostname;
   try {
-    im.nats->publishPersistent(im.statusSubject, protocol::encode(u, protocol::processMetaGenerator().next()));
+    // Encoded into the thread's own buffer, with the thread's own meta: no allocation per
+    // message once they are warm (the transport copies only what it has to queue).
+    protocol::processMetaGenerator().next(im.meta);
+    if (!protocol::detail::fastEncodeStatus(im.buffer, snap.report, im.options.parent, im.options.pid,
+                                            im.options.hostname, im.meta)) {
+      protocol::StatusUpdate u;  // something for the general encoder (invalid UTF-8 to replace)
+      static_cast<protocol::StatusReport&>(u) = std::move(snap.report);
+      u.parent = im.options.parent;
+      u.pid = im.options.pid;
+      u.hostname = im.options.hostname;
+      im.buffer = protocol::encode(u, im.meta);
+    }
+    im.nats->publishPersistent(im.statusSubject, im.buffer);
   } catch (const std::exception& e) {
     log::warning("{}: status not published: {}", im.options.name, e.what());
   }
+  if (im.buffer.capacity() > kKeptBufferBytes) std::string().swap(im.buffer);  // after a huge one
 }
 
 void Monitor::sendHeartbeat() {

@@ -28,25 +28,36 @@ PersistentPublisher::~PersistentPublisher() {
   counters_.dropped += queue_.size();
 }
 
-void PersistentPublisher::enqueue(std::string subject, std::string data) {
+void PersistentPublisher::enqueue(std::string_view subject, std::string_view data) {
   std::uint64_t dropped = 0;
   {
     std::unique_lock lock(mutex_);
     // Fast path: nothing queued or in flight and the subject goes to core NATS anyway: publish
     // on the caller's thread (a core publish never waits for the network: it is written or
-    // buffered). Saves two thread hand-offs per message; the order is kept because the worker
-    // does not start while busy_ is set.
+    // buffered). Saves two thread hand-offs and the copies per message; the order is kept because
+    // the worker does not start while busy_ is set.
     if (queue_.empty() && !busy_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED &&
         coreOnlyLocked(subject, Clock::now())) {
       busy_ = true;
       lock.unlock();
-      sendCore(Item{std::move(subject), std::move(data)});
+      // nats.c wants a NUL-terminated subject; subjects are short.
+      char small[256];
+      std::string large;
+      const char* subj = small;
+      if (subject.size() < sizeof small) {
+        subject.copy(small, subject.size());
+        small[subject.size()] = '\0';
+      } else {
+        large.assign(subject);
+        subj = large.c_str();
+      }
+      sendCore(subj, data);
       lock.lock();
       busy_ = false;
-      if (queue_.empty())
-        idle_.notify_all();
-      else
+      if (!queue_.empty())
         wake_.notify_one();
+      else if (idleWaiters_ > 0)
+        idle_.notify_all();
       return;
     }
     while (!queue_.empty() && queue_.size() >= options_.persistentQueueCapacity) {
@@ -54,7 +65,7 @@ void PersistentPublisher::enqueue(std::string subject, std::string data) {
       ++dropped;
     }
     const bool wasEmpty = queue_.empty();
-    queue_.push_back({std::move(subject), std::move(data)});
+    queue_.push_back({std::string(subject), std::string(data)});
     if (wasEmpty) wake_.notify_one();  // a non-empty queue means the worker is awake already
   }
   if (dropped > 0) {
@@ -67,11 +78,15 @@ void PersistentPublisher::enqueue(std::string subject, std::string data) {
 
 bool PersistentPublisher::waitIdle(Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  return idle_.wait_until(lock, deadline, [this] { return queue_.empty() && !busy_; });
+  ++idleWaiters_;
+  const bool idle = idle_.wait_until(lock, deadline, [this] { return queue_.empty() && !busy_; });
+  --idleWaiters_;
+  return idle;
 }
 
 void PersistentPublisher::forgetFallbacks() {
   std::lock_guard lock(mutex_);
+  lastCore_ = nullptr;
   coreUntil_.clear();
 }
 
@@ -93,15 +108,22 @@ void PersistentPublisher::run() {
   idle_.notify_all();
 }
 
-bool PersistentPublisher::coreOnly(const std::string& subject, Clock::time_point now) {
+bool PersistentPublisher::coreOnly(std::string_view subject, Clock::time_point now) {
   std::lock_guard lock(mutex_);
   return coreOnlyLocked(subject, now);
 }
 
-bool PersistentPublisher::coreOnlyLocked(const std::string& subject, Clock::time_point now) {
+bool PersistentPublisher::coreOnlyLocked(std::string_view subject, Clock::time_point now) {
+  // A monitor publishes on one subject over and over: remember the last answer (the entry it
+  // came from is unchanged until fallBack(), forgetFallbacks() or the erase below reset it).
+  if (lastCore_ && subject == lastCore_->first && now < lastCore_->second) return true;
   const auto it = coreUntil_.find(subject);
   if (it == coreUntil_.end()) return false;
-  if (now < it->second) return true;
+  if (now < it->second) {
+    lastCore_ = &*it;
+    return true;
+  }
+  lastCore_ = nullptr;
   coreUntil_.erase(it);
   return false;
 }
@@ -109,20 +131,20 @@ bool PersistentPublisher::coreOnlyLocked(const std::string& subject, Clock::time
 void PersistentPublisher::fallBack(const std::string& subject, Clock::time_point now) {
   std::lock_guard lock(mutex_);
   // Subjects are a service's own few; the bound only guards against a caller using unique ones.
+  lastCore_ = nullptr;
   if (coreUntil_.size() >= 4096) coreUntil_.clear();
   coreUntil_[subject] = now + options_.coreFallbackRecheck;
 }
 
-void PersistentPublisher::sendCore(const Item& item) {
-  const natsStatus status =
-      natsConnection_Publish(nc_, item.subject.c_str(), item.data.data(), static_cast<int>(item.data.size()));
+void PersistentPublisher::sendCore(const char* subject, std::string_view data) {
+  const natsStatus status = natsConnection_Publish(nc_, subject, data.data(), static_cast<int>(data.size()));
   if (status == NATS_OK) {
     ++counters_.core;
     return;
   }
   const auto total = ++counters_.dropped;
   if (errorWarning_.allow())
-    log::warning("NATS publish on '{}' failed: {}; message dropped ({} dropped so far)", item.subject,
+    log::warning("NATS publish on '{}' failed: {}; message dropped ({} dropped so far)", subject,
                  natsStatus_GetText(status), total);
 }
 
@@ -131,7 +153,7 @@ void PersistentPublisher::send(const Item& item) {
   // While disconnected a JetStream publish could only wait out its ack timeout; a core publish goes
   // to the reconnect buffer and reaches the stream after the reconnect.
   if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED || coreOnly(item.subject, now)) {
-    sendCore(item);
+    sendCore(item.subject.c_str(), item.data);
     return;
   }
   jsPubOptions pubOptions;
@@ -147,7 +169,7 @@ void PersistentPublisher::send(const Item& item) {
     case NATS_NO_RESPONDERS:
       // Nobody received it: no stream captures the subject (or JetStream is off).
       fallBack(item.subject, now);
-      sendCore(item);
+      sendCore(item.subject.c_str(), item.data);
       return;
     case NATS_TIMEOUT:
       // The server has the message (a core subscriber may have got it); publishing it again would

@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -55,7 +56,9 @@ class PersistentPublisher {
   PersistentPublisher(const PersistentPublisher&) = delete;
   PersistentPublisher& operator=(const PersistentPublisher&) = delete;
 
-  void enqueue(std::string subject, std::string data);
+  /** @brief Publishes at once on the caller's thread when that keeps the order (see the .cpp), else
+   *  copies the message into the queue. */
+  void enqueue(std::string_view subject, std::string_view data);
   /** @return whether the queue became empty, with nothing in flight, before @p deadline. */
   bool waitIdle(std::chrono::steady_clock::time_point deadline);
   /** @brief Forgets which subjects fell back to core (a stream may exist now). */
@@ -70,9 +73,9 @@ class PersistentPublisher {
 
   void run();
   void send(const Item& item);
-  void sendCore(const Item& item);
-  bool coreOnly(const std::string& subject, std::chrono::steady_clock::time_point now);
-  bool coreOnlyLocked(const std::string& subject, std::chrono::steady_clock::time_point now);
+  void sendCore(const char* subject, std::string_view data);
+  bool coreOnly(std::string_view subject, std::chrono::steady_clock::time_point now);
+  bool coreOnlyLocked(std::string_view subject, std::chrono::steady_clock::time_point now);
   void fallBack(const std::string& subject, std::chrono::steady_clock::time_point now);
 
   natsConnection* nc_;
@@ -87,8 +90,16 @@ class PersistentPublisher {
   std::condition_variable idle_;
   std::deque<Item> queue_;
   bool busy_ = false;
+  int idleWaiters_ = 0;  // threads in waitIdle() (the fast path notifies only when there are some)
   bool stop_ = false;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> coreUntil_;  // guarded by mutex_
+  // Heterogeneous lookup: a subject is looked up as a string_view without copying it.
+  struct SubjectHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point, SubjectHash, std::equal_to<>>
+      coreUntil_;                                                                                  // guarded by mutex_
+  const std::pair<const std::string, std::chrono::steady_clock::time_point>* lastCore_ = nullptr;  // in coreUntil_
   std::thread worker_;
 };
 
