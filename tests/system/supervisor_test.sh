@@ -234,4 +234,19 @@ tcs_exec kill -9 "$pid"
 tcs_wait_until 10 "crashed after the supervisor restart" has_event hello_world.victim crashed:signal 2 ||
   tcs_fail "no crashed event after the supervisor restart"
 
+# ---- the system bus goes away and comes back: the supervisor reconnects and keeps reporting ----------
+sup_journal_has() { tcs_exec journalctl --no-pager -o cat -u tcs-supervisor.service | grep -Fq -- "$1"; }
+tcs_check "systemctl restart dbus" tcs_exec timeout 60 systemctl restart dbus.service
+tcs_wait_until 20 "the supervisor to notice the lost bus" sup_journal_has "lost the connection to systemd's bus" ||
+  tcs_fail "the supervisor did not notice the bus restart"
+tcs_wait_until 30 "the supervisor to reconnect" sup_journal_has "reconnected to systemd" ||
+  tcs_fail "the supervisor did not reconnect to the bus"
+tcs_check "the supervisor still runs after the bus restart" tcs_exec systemctl is-active -q tcs-supervisor.service
+pid=$(show tcs@hello_world:victim.service MainPID)
+tcs_exec kill -9 "$pid"
+tcs_wait_until 10 "crashed after the bus restart" has_event hello_world.victim crashed:signal 3 ||
+  tcs_fail "no crashed event after the bus came back"
+reply=$(rpc list) || tcs_fail "RPC list after the bus restart failed"
+tcs_expect_eq "list after the bus restart" 5 "$(jq '.data.services | length' <<<"$reply")"
+
 tcs_pass
