@@ -36,6 +36,8 @@ std::string stateWord(const UnitSnapshot& s) {
 }
 
 constexpr std::size_t kJobResultsKept = 256;
+constexpr std::size_t kRpcWorkers = 4;  // requests answered at the same time
+constexpr std::size_t kRpcQueued = 64;  // requests waiting beyond those; more are refused
 }  // namespace
 
 std::vector<StreamSpec> protocolStreams(const SupervisorOptions& options, std::string_view prefix) {
@@ -48,6 +50,13 @@ std::vector<StreamSpec> protocolStreams(const SupervisorOptions& options, std::s
        std::int64_t{100} << 20, -1},
   };
 }
+
+namespace {
+std::string errorReply(std::string_view code, std::string message) {
+  return p::encode(p::ErrorReply{std::string(code), std::move(message)},
+                   p::processMetaGenerator().next(p::kMessageTypeRpc));
+}
+}  // namespace
 
 Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats)
     : options_(std::move(options)), systemd_(systemd), nats_(nats) {
@@ -139,16 +148,60 @@ void Supervisor::start() {
   updateMonitorStatus();
   monitor_->start();
   if (nats_) {
+    // Requests are answered by a few workers, so a start waiting for its job (up to
+    // jobTimeout) does not hold up a `list` or another unit's stop.
+    for (std::size_t i = 0; i < kRpcWorkers; ++i) rpcWorkers_.emplace_back([this] { rpcWorker(); });
     rpc_ = nats_->subscribe(p::rpcFilter(prefix_, launcherName()), [this](const NatsMessage& m) {
-      if (m.reply.empty()) return;
-      nats_->publish(m.reply, handleRpc(m.subject, m.data));
+      if (m.reply.empty()) return;  // nobody to answer
+      {
+        std::lock_guard lock(rpcMutex_);
+        if (rpcQueue_.size() < kRpcQueued && !rpcStopping_) {
+          rpcQueue_.push_back(m);
+          rpcCv_.notify_one();
+          return;
+        }
+      }
+      log::warning("RPC {}: too many requests in progress; refused", m.subject);
+      nats_->publish(m.reply, errorReply(p::rpc_error::kInternalError,
+                                         "too many requests in progress on this launcher; try again"));
     });
   }
   log::info("supervising {} configured services as {} (prefix {})", serviceIds().size(), launcherName(), prefix_);
 }
 
+void Supervisor::rpcWorker() {
+  for (;;) {
+    NatsMessage m;
+    {
+      std::unique_lock lock(rpcMutex_);
+      rpcCv_.wait(lock, [&] { return rpcStopping_ || !rpcQueue_.empty(); });
+      if (rpcQueue_.empty()) return;  // stopping, nothing left
+      m = std::move(rpcQueue_.front());
+      rpcQueue_.pop_front();
+    }
+    const auto reply = handleRpc(m.subject, m.data);
+    try {
+      nats_->publish(m.reply, reply);
+    } catch (const std::exception& e) {
+      log::warning("RPC {}: reply not sent: {}", m.subject, e.what());
+    }
+  }
+}
+
 void Supervisor::stop() {
   rpc_.unsubscribe();
+  {
+    std::lock_guard lock(rpcMutex_);
+    rpcStopping_ = true;
+  }
+  rpcCv_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;  // requests waiting for a job answer now
+  }
+  jobsDone_.notify_all();
+  for (auto& t : rpcWorkers_) t.join();
+  rpcWorkers_.clear();
   if (monitor_) {
     monitor_->setStatus(Status::Shutdown, "Launcher shutting down");
     monitor_->stop();
@@ -306,13 +359,6 @@ std::vector<std::string> Supervisor::serviceIds() const {
 
 // ---- RPC -------------------------------------------------------------------------------------
 
-namespace {
-std::string errorReply(std::string_view code, std::string message) {
-  return p::encode(p::ErrorReply{std::string(code), std::move(message)},
-                   p::processMetaGenerator().next(p::kMessageTypeRpc));
-}
-}  // namespace
-
 std::string Supervisor::handleRpc(std::string_view subject, std::string_view body) {
   const auto meta = [] { return p::processMetaGenerator().next(p::kMessageTypeRpc); };
   try {
@@ -383,6 +429,10 @@ std::string Supervisor::waitForJob(const std::string& job) {
   std::unique_lock lock(mutex_);
   std::string result;
   const bool done = jobsDone_.wait_for(lock, options_.jobTimeout, [&] {
+    if (stopping_) {
+      result = "not awaited (the supervisor is stopping)";
+      return true;
+    }
     const auto it = jobResults_.find(job);
     if (it == jobResults_.end()) return false;
     result = it->second;
@@ -463,6 +513,7 @@ std::string Supervisor::resetFailed(const std::string& serviceId) {
 }
 
 p::LauncherReloadReply Supervisor::reload() {
+  std::lock_guard serial(reloadMutex_);  // one reload at a time (RPC workers, SIGHUP)
   p::LauncherReloadReply r;
   r.launcherId = options_.launcherId;
   r.result = "reloaded";

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "systemd_manager.hpp"
@@ -107,6 +108,7 @@ class Supervisor {
   std::string act(protocol::RpcCommand command, const std::string& serviceId);
   std::string resetFailed(const std::string& serviceId);
   std::string waitForJob(const std::string& job);
+  void rpcWorker();
 
   SupervisorOptions options_;
   ISystemdManager& systemd_;
@@ -123,8 +125,16 @@ class Supervisor {
   bool busLost_ = false;
   bool started_ = false;
 
+  bool stopping_ = false;  // guarded by mutex_
+  std::mutex reloadMutex_;
+
   std::unique_ptr<Monitor> monitor_;
   NatsSubscription rpc_;
+  std::mutex rpcMutex_;
+  std::condition_variable rpcCv_;
+  std::deque<NatsMessage> rpcQueue_;
+  bool rpcStopping_ = false;
+  std::vector<std::thread> rpcWorkers_;
 };
 
 }  // namespace tcs::supervisor

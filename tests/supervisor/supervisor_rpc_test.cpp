@@ -104,11 +104,29 @@ class RecordingNats : public tcs::INatsTransport {
   tcs::NatsMessage request(std::string_view, std::string_view, std::chrono::milliseconds) override {
     throw tcs::NatsError(tcs::NatsError::Kind::NoResponders, 0, "none");
   }
-  tcs::NatsSubscription subscribe(std::string_view subject, MessageHandler) override {
+  tcs::NatsSubscription subscribe(std::string_view subject, MessageHandler h) override {
     std::lock_guard lock(mutex);
     subscriptions.emplace_back(subject);
+    handler = std::move(h);
     return {};
   }
+  // A request as the subscription would deliver it.
+  void deliver(const std::string& subject, const std::string& reply) {
+    MessageHandler h;
+    {
+      std::lock_guard lock(mutex);
+      h = handler;
+    }
+    h(tcs::NatsMessage{subject, reply, ""});
+  }
+  // The index in sent() of the reply on @p inbox, or -1.
+  int replyIndex(const std::string& inbox) {
+    const auto all = sent();
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if (all[i].first == inbox) return static_cast<int>(i);
+    return -1;
+  }
+  MessageHandler handler;
   std::vector<std::pair<std::string, Json>> sent() {
     std::lock_guard lock(mutex);
     return messages;
@@ -293,6 +311,36 @@ TEST_F(ASupervisor, ReportsAFailedJobARefusedCallAndAJobThatDoesNotFinish) {
   r = rpc(*s, "restart.hello_world.main");
   EXPECT_EQ(r.at("data").at("error"), "action_failed");
   EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("AccessDenied"));
+}
+
+TEST_F(ASupervisor, AnswersAListWhileAStartStillWaitsForItsJob) {
+  auto s = make();
+  s->start();
+  systemd.jobResult = "";  // the start job never finishes: its reply comes after jobTimeout (300 ms)
+  nats.deliver("svc.rpc.launcher.vm-systemd-launcher.v1.start.hello_world.main", "_INBOX.start");
+  nats.deliver("svc.rpc.launcher.vm-systemd-launcher.v1.list", "_INBOX.list");
+  ASSERT_TRUE(waitUntil([&] { return nats.replyIndex("_INBOX.start") >= 0; }, 5s));
+  const int list = nats.replyIndex("_INBOX.list");
+  ASSERT_GE(list, 0);
+  EXPECT_LT(list, nats.replyIndex("_INBOX.start")) << "the list waited for the start's job";
+}
+
+TEST_F(ASupervisor, StoppingAnswersRequestsThatWaitForAJob) {
+  SupervisorOptions o;
+  o.configPath = configPath;
+  o.launcherId = "vm-systemd-launcher";
+  o.jobTimeout = 60s;
+  Supervisor s(o, systemd, &nats);
+  s.start();
+  systemd.jobResult = "";
+  nats.deliver("svc.rpc.launcher.vm-systemd-launcher.v1.restart.hello_world.main", "_INBOX.r");
+  ASSERT_TRUE(waitUntil([&] { return !systemd.calls().empty(); }, 5s));
+  const auto t0 = std::chrono::steady_clock::now();
+  s.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  const int i = nats.replyIndex("_INBOX.r");
+  ASSERT_GE(i, 0);
+  EXPECT_EQ(nats.sent()[static_cast<std::size_t>(i)].second.at("data").at("error"), "action_failed");
 }
 
 TEST_F(ASupervisor, ReloadReadsTheConfigAgainStartsNewServicesAndDeclaresThemAll) {
