@@ -608,7 +608,7 @@ void Monitor::loop() {
 
 void Monitor::publishStatus(detail::Snapshot& snap) {
   auto& im = *impl_;
-  detail::fillMetrics(snap.report, snap.metrics);
+  if (!snap.metrics.sources.empty() || !snap.metrics.children.empty()) detail::fillMetrics(snap.report, snap.metrics);
   try {
     // Encoded into the thread's own buffer, with the thread's own meta: no allocation per
     // message once they are warm (the transport copies only what it has to queue).
