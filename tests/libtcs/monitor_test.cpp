@@ -338,6 +338,21 @@ TEST(MonitorPublishing, CreateMonitorFromAConfigWithoutNatsOrWithNoServerIsANoOp
   b.monitor->setStatus(Status::Ok);
 }
 
+TEST(MonitorPublishing, ARemovedChildsChangesPublishNothing) {
+  RecordingTransport t;
+  {
+    Monitor m(options(), &t);
+    m.setStatus(Status::Ok, "running");
+    auto gone = m.child("gone");
+    m.removeChild("gone");
+    gone.setStatus(Status::Error, "after removal");
+    gone.child("grandchild").setStatus(Status::Failed, "x");
+    EXPECT_EQ(m.stats().statusChanges, 3U);  // own ok, child created, child removed
+  }
+  // created at unknown (aggregate warning), removed; nothing from the removed handle
+  EXPECT_THAT(t.statusLines(), ElementsAre("ok|running", "warning|running", "ok|running"));
+}
+
 TEST(MonitorPublishing, PublishNowRepeatsTheCurrentStatus) {
   RecordingTransport t;
   {

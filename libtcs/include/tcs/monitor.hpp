@@ -277,6 +277,7 @@ class Monitor : public MonitoredObject {
  private:
   struct Impl;
   void changedLocked();
+  void enqueueReportLocked();
   void loop();
   void publishStatus(detail::Snapshot& snap);
   void sendHeartbeat();

@@ -43,8 +43,7 @@ struct CheckEntry {
 struct MonitorNode {
   std::string name;
   std::shared_ptr<MonitorTree> tree;  // the tree outlives every node (nodes hold it)
-  MonitorNode* parent = nullptr;      // guarded by tree->mutex; null for the root and removed nodes
-  bool attached = true;
+  bool attached = true;               // false once removed from the tree (guarded by tree->mutex)
 
   Status ownerStatus = Status::Unknown;
   std::string ownerMessage;
@@ -92,8 +91,10 @@ bool recompute(MonitorNode& n) {
   return true;
 }
 
-void notifyChanged(MonitorTree& tree) {
-  if (tree.changed) tree.changed();
+// A change of @p n reaches the monitor only while @p n is in the tree: a removed node's handle
+// still works but changes no report.
+void notifyChanged(const MonitorNode& n) {
+  if (n.attached && n.tree->changed) n.tree->changed();
 }
 
 Status aggregateOf(const MonitorNode& n) {
@@ -108,7 +109,7 @@ Status aggregateOf(const MonitorNode& n) {
 void setOwner(MonitorNode& n, Status s, std::string message) {
   n.ownerStatus = s;
   n.ownerMessage = std::move(message);
-  if (recompute(n)) notifyChanged(*n.tree);
+  if (recompute(n)) notifyChanged(n);
 }
 
 }  // namespace
@@ -209,10 +210,9 @@ MonitoredObject MonitoredObject::child(std::string_view name) {
   auto c = std::make_shared<MonitorNode>();
   c->name = std::string(name);
   c->tree = node_->tree;
-  c->parent = node_.get();
   c->attached = node_->attached;
   node_->children.push_back(c);
-  if (c->attached) detail::notifyChanged(*node_->tree);
+  detail::notifyChanged(*c);
   return MonitoredObject(std::move(c));
 }
 
@@ -235,10 +235,9 @@ bool MonitoredObject::removeChild(std::string_view name) {
   auto& kids = node_->children;
   const auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& c) { return c->name == name; });
   if (it == kids.end()) return false;
-  (*it)->parent = nullptr;
   detach(**it);
   kids.erase(it);
-  if (node_->attached) detail::notifyChanged(*node_->tree);
+  detail::notifyChanged(*node_);
   return true;
 }
 
@@ -280,7 +279,7 @@ void MonitoredObject::cancelErrorStatus() {
     const Status to = n.tracking ? (n.activeTasks > 0 ? Status::Busy : Status::Idle) : Status::Ok;
     detail::setOwner(n, to, "Error resolved");
   } else if (detail::recompute(n)) {
-    detail::notifyChanged(*n.tree);
+    detail::notifyChanged(n);
   }
 }
 
@@ -397,8 +396,6 @@ Monitor::~Monitor() {
   }
   tree_->wake.notify_all();
   impl_->thread.join();
-  // Handles to nodes may outlive us; they keep the tree (not the monitor) alive. Break the
-  // cycle tree → root → tree once nobody else holds the root.
 }
 
 void Monitor::changedLocked() {
@@ -406,6 +403,16 @@ void Monitor::changedLocked() {
   ++im.stats.statusChanges;
   const StatusChange change{detail::aggregateOf(*node_), node_->shown, node_->shownMessage};
   for (const auto& o : im.observers) o(change);
+  enqueueReportLocked();
+}
+
+void Monitor::publishNow() {
+  std::lock_guard lock(tree_->mutex);
+  enqueueReportLocked();
+}
+
+void Monitor::enqueueReportLocked() {
+  auto& im = *impl_;
   if (!im.nats) return;
   detail::Snapshot snap;
   detail::snapshotNode(*node_, protocol::now(), snap.report, snap.metrics);
@@ -416,16 +423,6 @@ void Monitor::changedLocked() {
   }
   im.queue.push_back(std::move(snap));
   if (im.threadWaiting) tree_->wake.notify_all();  // a busy thread looks at the queue before it sleeps
-}
-
-void Monitor::publishNow() {
-  std::lock_guard lock(tree_->mutex);
-  auto& im = *impl_;
-  if (!im.nats) return;
-  detail::Snapshot snap;
-  detail::snapshotNode(*node_, protocol::now(), snap.report, snap.metrics);
-  im.queue.push_back(std::move(snap));
-  if (im.threadWaiting) tree_->wake.notify_all();
 }
 
 bool Monitor::publishing() const noexcept {
@@ -620,7 +617,7 @@ void Monitor::publishStatus(detail::Snapshot& snap) {
       u.parent = im.options.parent;
       u.pid = im.options.pid;
       u.hostname = im.options.hostname;
-      im.buffer = protocol::encode(u, im.meta);
+      im.buffer = protocol::detail::referenceEncode(u, im.meta);  // not encode(): it would try fast first again
     }
     im.nats->publishPersistent(im.statusSubject, im.buffer);
   } catch (const std::exception& e) {
@@ -710,7 +707,7 @@ std::vector<CheckReport> Monitor::runHealthChecks() {
       else if (!failing[j])
         log::info("{}: health checks pass again", n.name);
       n.failingCheck = failing[j];
-      if (n.attached && detail::recompute(n)) detail::notifyChanged(*tree_);
+      if (detail::recompute(n)) detail::notifyChanged(n);
     }
     im.lastChecks = reports;
   }
