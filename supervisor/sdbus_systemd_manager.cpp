@@ -14,7 +14,6 @@ namespace {
 constexpr const char* kDestination = "org.freedesktop.systemd1";
 constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
 constexpr const char* kManagerInterface = "org.freedesktop.systemd1.Manager";
-constexpr const char* kJobInterface = "org.freedesktop.systemd1.Job";
 constexpr const char* kPropertiesInterface = "org.freedesktop.DBus.Properties";
 constexpr const char* kPropertiesMatch =
     "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.DBus.Properties',"
@@ -84,6 +83,7 @@ SdbusSystemdManager::~SdbusSystemdManager() {
     }
   }
   if (loop_.joinable()) loop_.join();
+  std::unique_lock lock(connectionMutex_);
   disconnect();
 }
 
@@ -140,11 +140,19 @@ void SdbusSystemdManager::disconnect() noexcept {
   connection_.reset();
 }
 
+std::shared_lock<std::shared_mutex> SdbusSystemdManager::use(const std::string& context) const {
+  std::shared_lock lock(connectionMutex_);
+  if (!manager_)
+    throw SystemdError("org.tcs.Error.NotConnected", "not connected to the bus (lost; reconnecting)", context);
+  return lock;
+}
+
 void SdbusSystemdManager::setCallbacks(SystemdCallbacks callbacks) {
   callbacks_ = std::move(callbacks);
 }
 
 void SdbusSystemdManager::subscribe() {
+  const auto held = use("Subscribe");
   call("Subscribe", [&] { manager_->callMethod("Subscribe").onInterface(kManagerInterface).storeResultsTo(); });
   subscribed_ = true;
   startLoop();
@@ -175,8 +183,14 @@ void SdbusSystemdManager::reconnect() {
     connection_->leaveEventLoop();
     loop_.join();
   }
-  disconnect();
-  connect();
+  {
+    // Calls from other threads (RPC workers) hold the connection shared: wait for them (they
+    // fail fast on a dead bus), then replace it. If connect() throws, calls fail with
+    // NotConnected until a later reconnect() succeeds.
+    std::unique_lock lock(connectionMutex_);
+    disconnect();
+    connect();
+  }
   if (subscribed_) subscribe();
 }
 
@@ -202,6 +216,7 @@ std::vector<UnitListEntry> SdbusSystemdManager::listUnitsByPatterns(const std::v
   using Row = sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
                             sdbus::ObjectPath, std::uint32_t, std::string, sdbus::ObjectPath>;
   std::vector<Row> rows;
+  const auto held = use("ListUnitsByPatterns");
   call("ListUnitsByPatterns", [&] {
     manager_->callMethod("ListUnitsByPatterns")
         .onInterface(kManagerInterface)
@@ -220,6 +235,7 @@ std::vector<UnitListEntry> SdbusSystemdManager::listUnitsByPatterns(const std::v
 
 std::string SdbusSystemdManager::loadUnit(const std::string& name) {
   sdbus::ObjectPath path;
+  const auto held = use("LoadUnit " + name);
   call("LoadUnit " + name, [&] {
     manager_->callMethod("LoadUnit").onInterface(kManagerInterface).withArguments(name).storeResultsTo(path);
   });
@@ -229,6 +245,7 @@ std::string SdbusSystemdManager::loadUnit(const std::string& name) {
 
 std::string SdbusSystemdManager::getUnit(const std::string& name) {
   sdbus::ObjectPath path;
+  const auto held = use("GetUnit " + name);
   call("GetUnit " + name, [&] {
     manager_->callMethod("GetUnit").onInterface(kManagerInterface).withArguments(name).storeResultsTo(path);
   });
@@ -238,6 +255,7 @@ std::string SdbusSystemdManager::getUnit(const std::string& name) {
 
 UnitSnapshot SdbusSystemdManager::unitProperties(const std::string& objectPath) {
   UnitSnapshot snapshot;
+  const auto held = use("GetAll " + objectPath);
   auto& proxy = unitProxy(objectPath);
   for (const std::string_view iface : {kServiceInterface, kUnitInterface}) {
     std::map<std::string, sdbus::Variant> values;
@@ -253,6 +271,7 @@ UnitSnapshot SdbusSystemdManager::unitProperties(const std::string& objectPath) 
 }
 
 void SdbusSystemdManager::requestUnitProperties(const std::string& unit, const std::string& objectPath) {
+  const auto held = use("GetAll " + objectPath);
   remember(objectPath, unit);
   auto& proxy = unitProxy(objectPath);
   // Service first, then Unit: the order of systemd's own signals.
@@ -283,14 +302,15 @@ std::string SdbusSystemdManager::unitOfPath(const std::string& objectPath) {
   }
   // A unit we have not seen yet (loaded before we subscribed, or a unit of another kind).
   // systemd's object path of a unit is its name with every byte outside [A-Za-z0-9] written
-  // as _xx: decode it to drop other units' signals without a call to PID 1 (a blocking Get on
-  // this thread delays every signal behind it — hundreds of ms during a mass start). Paths are
-  // only ever decoded to filter, never built from names.
-  if (const auto decoded = decodeUnitPath(objectPath); decoded && !matches(*decoded)) {
+  // as _xx: decode it to know the unit without a call to PID 1 (a blocking Get on this thread
+  // delays every signal behind it — hundreds of ms during a mass start). Paths are only ever
+  // decoded, never built from names.
+  if (const auto decoded = decodeUnitPath(objectPath)) {
     remember(objectPath, *decoded);
-    return {};
+    return matches(*decoded) ? *decoded : std::string();
   }
-  // Ask it for its name once. Throwaway proxy: this runs on the D-Bus thread only.
+  // A path that does not decode: ask it for its name once. Throwaway proxy: this runs on the
+  // D-Bus thread only.
   std::string id;
   try {
     auto proxy = sdbus::createProxy(*connection_, kDestination, objectPath);
@@ -380,6 +400,7 @@ void SdbusSystemdManager::onPropertiesChanged(sdbus::Message& message) {
 
 std::string SdbusSystemdManager::jobCall(const char* method, const std::string& name) {
   sdbus::ObjectPath job;
+  const auto held = use(std::string(method) + " " + name);
   call(std::string(method) + " " + name, [&] {
     manager_->callMethod(method)
         .onInterface(kManagerInterface)
@@ -400,12 +421,14 @@ std::string SdbusSystemdManager::restartUnit(const std::string& name) {
 }
 
 void SdbusSystemdManager::resetFailedUnit(const std::string& name) {
+  const auto held = use("ResetFailedUnit " + name);
   call("ResetFailedUnit " + name, [&] {
     manager_->callMethod("ResetFailedUnit").onInterface(kManagerInterface).withArguments(name).storeResultsTo();
   });
 }
 
 void SdbusSystemdManager::reload() {
+  const auto held = use("Reload");
   call("Reload", [&] {
     manager_->callMethod("Reload").onInterface(kManagerInterface).withTimeout(options_.reloadTimeout).storeResultsTo();
   });

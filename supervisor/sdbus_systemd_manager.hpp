@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -117,6 +118,14 @@ class SdbusSystemdManager final : public ISystemdManager {
 
   const Options options_;
   SystemdCallbacks callbacks_;
+  /**
+   * @brief Held shared by every call made from outside the D-Bus thread, exclusively by
+   * reconnect() and the destructor while they replace or drop the connection (the D-Bus thread
+   * has ended by then). @return the shared lock
+   * @throws SystemdError NotConnected while there is no connection (a reconnect failed)
+   */
+  std::shared_lock<std::shared_mutex> use(const std::string& context) const;
+  mutable std::shared_mutex connectionMutex_;
   std::unique_ptr<sdbus::IConnection> connection_;
   std::unique_ptr<sdbus::IProxy> manager_;
   std::unique_ptr<void, std::function<void(void*)>> propertiesMatch_;  // an sdbus::Slot: the match rule

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "supervisor.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <climits>
 
 #include "tcs/error.hpp"
 #include "tcs/log.hpp"
@@ -12,19 +9,8 @@
 
 namespace tcs::supervisor {
 namespace p = tcs::protocol;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-std::string hostName() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
-
-std::string shortHost(const std::string& host) {
-  return host.substr(0, host.find('.'));
-}
-
 // The list reply's word for a unit state.
 std::string stateWord(const UnitSnapshot& s) {
   if (s.activeState == "active" || s.activeState == "reloading") return "running";
@@ -60,8 +46,8 @@ std::string errorReply(std::string_view code, std::string message) {
 
 Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats)
     : options_(std::move(options)), systemd_(systemd), nats_(nats) {
-  if (options_.hostname.empty()) options_.hostname = hostName();
-  if (options_.launcherId.empty()) options_.launcherId = unit_name::launcherId(shortHost(options_.hostname));
+  if (options_.hostname.empty()) options_.hostname = unit_name::hostName();
+  if (options_.launcherId.empty()) options_.launcherId = unit_name::launcherId(options_.hostname);
   applyConfig(readConfig(nullptr), /*initial=*/true);
   MonitorOptions mo;
   mo.name = p::launcherName(options_.launcherId);

@@ -22,6 +22,7 @@
 #include "tcs/monitor.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/protocol.hpp"
+#include "tcs/unit_name.hpp"
 #include "temp_dir.hpp"
 #include "wait_until.hpp"
 
@@ -48,12 +49,6 @@ constexpr const char* kHelloWorld = TCS_BIN_HELLO_WORLD;
 constexpr const char* kMonitoring = TCS_BIN_EXAMPLES_MONITORING;
 constexpr const char* kHang = TCS_BIN_TEST_HANG;
 constexpr const char* kParent = "launcher.it-systemd-launcher";
-
-std::string hostName() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 std::vector<std::string> keysOf(const std::string& body) {
   std::vector<std::string> keys;
@@ -162,7 +157,7 @@ TEST_F(MonitorOverNats, HelloWorldPublishesEveryMessageTypeAsTheProtocolSays) {
   for (const auto& u : st) {
     EXPECT_EQ(u.name, id);
     EXPECT_EQ(u.pid, child->pid());
-    EXPECT_EQ(u.hostname, hostName());
+    EXPECT_EQ(u.hostname, tcs::unit_name::hostName());
     EXPECT_EQ(u.parent, kParent);
   }
   const auto raw = on("svc.status." + id);

@@ -26,17 +26,11 @@ using namespace tcs::supervisor;
 
 namespace {
 
-std::string hostname() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 class Driver {
  public:
   Driver(const tcs::config::Config& config, std::ostream& out) : out_(out) {
-    const std::string host = hostname();
-    const std::string launcher = tcs::unit_name::launcherId(host.substr(0, host.find('.')));
+    const std::string host = tcs::unit_name::hostName();
+    const std::string launcher = tcs::unit_name::launcherId(host);
     for (const auto& s : config.services())
       services_.emplace(s.unitName(), TrackedService::fromConfig(s, launcher, host));
   }

@@ -63,6 +63,9 @@ std::optional<Parsed> parseServiceId(std::string_view id);
  * `<launcher id>.<type>` (upstream's shape).
  */
 std::string launcherId(std::string_view shortHostname);
+/** @return this machine's full hostname (gethostname(); `localhost` if it fails): the
+ *          `hostname` of status reports and `start` events; launcherId() takes it as is. */
+std::string hostName();
 inline constexpr std::string_view kLauncherSuffix = "-systemd-launcher";
 
 }  // namespace tcs::unit_name

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "tcs/unit_name.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
 
 namespace tcs::unit_name {
 namespace {
@@ -70,6 +73,12 @@ std::string launcherId(std::string_view shortHostname) {
   std::string id{shortHostname.substr(0, shortHostname.find('.'))};
   id += kLauncherSuffix;
   return id;
+}
+
+std::string hostName() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
 }
 
 }  // namespace tcs::unit_name

@@ -20,6 +20,7 @@
 #include "../protocol/fast_codec.hpp"
 #include "tcs/error.hpp"
 #include "tcs/log.hpp"
+#include "tcs/unit_name.hpp"
 
 namespace tcs {
 namespace detail {
@@ -361,18 +362,10 @@ struct Monitor::Impl {
   std::thread thread;
 };
 
-namespace {
-std::string hostName() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
-}  // namespace
-
 Monitor::Monitor(MonitorOptions options, INatsTransport* nats)
     : MonitoredObject(std::make_shared<MonitorNode>()), impl_(std::make_unique<Impl>()) {
   if (options.pid == 0) options.pid = ::getpid();
-  if (options.hostname.empty()) options.hostname = hostName();
+  if (options.hostname.empty()) options.hostname = unit_name::hostName();
   if (options.queueCapacity == 0) options.queueCapacity = 1;
   impl_->statusSubject = protocol::statusSubject(options.subjectPrefix, options.name);  // validates
   impl_->heartbeatSubject = protocol::heartbeatSubject(options.subjectPrefix, options.name);
