@@ -360,9 +360,6 @@ PropertyChange SdbusSystemdManager::makeChange(const std::string& unit, const st
       const auto job = value.get<sdbus::Struct<std::uint32_t, sdbus::ObjectPath>>();
       change.changed["JobId"] = std::uint64_t{job.get<0>()};
       change.changed["JobPath"] = std::string(job.get<1>());
-      // The job's type is not read: a Get per signal blocked this thread (and failed for most
-      // jobs, gone by then); the tracker treats any pending job as a requested stop/restart.
-      change.changed["JobType"] = std::string();
       continue;
     }
     if (auto v = toValue(value)) change.changed[name] = std::move(*v);

@@ -78,7 +78,6 @@ const std::array kFields{
     TCS_FIELD(kUnitInterface, "StateChangeTimestamp", stateChangeTimestamp),
     TCS_FIELD(kUnitInterface, "JobId", jobId),
     TCS_FIELD(kUnitInterface, "JobPath", jobPath),
-    TCS_FIELD(kUnitInterface, "JobType", jobType),
     TCS_FIELD(kServiceInterface, "Type", type),
     TCS_FIELD(kServiceInterface, "Restart", restart),
     TCS_FIELD(kServiceInterface, "Result", result),
@@ -106,8 +105,6 @@ std::size_t UnitSnapshot::apply(const PropertyChange& change) {
       }
     }
   }
-  // A job that ended shows as JobId 0 without a JobType: forget the old type.
-  if (jobId == 0) jobType.clear();
   return n;
 }
 

@@ -78,9 +78,9 @@ using PropertyValue = std::variant<bool, std::int64_t, std::uint64_t, std::strin
  * `invalidated` without a value. The implementation re-reads the invalidated properties that
  * UnitSnapshot uses and puts their values into `changed` (the name stays in `invalidated`).
  *
- * The unit's `Job` property `(uo)` is flattened into `JobId` (u) and `JobPath` (o); when the
- * job id is not 0 the implementation also reads the job's type into `JobType` (s: `start`,
- * `stop`, `restart`, …; empty when the job was gone before it could be read).
+ * The unit's `Job` property `(uo)` is flattened into `JobId` (u) and `JobPath` (o). The job's
+ * type is not read (a blocking Get per signal that mostly failed, the job being gone already):
+ * a pending job at the end of a run counts as a requested stop or restart.
  */
 struct PropertyChange {
   /** @brief Where the values come from. */
@@ -118,7 +118,6 @@ struct UnitSnapshot {
   std::uint64_t stateChangeTimestamp = 0;    ///< StateChangeTimestamp: the last change of ActiveState/SubState
   std::uint32_t jobId = 0;                   ///< Job (id): the pending or running job, 0 = none
   std::string jobPath;                       ///< Job (path), `/` when there is none
-  std::string jobType;                       ///< JobType of that job (read separately), empty if unknown
   // org.freedesktop.systemd1.Service
   std::string type;                          ///< Type: `notify`, `simple`, …
   std::string restart;                       ///< Restart: `no`, `on-failure`, `on-abnormal`, `always`, …

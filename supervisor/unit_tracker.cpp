@@ -38,10 +38,6 @@ std::string_view toString(UnitTracker::Phase phase) noexcept {
 
 namespace {
 
-bool isStopJob(const std::string& type) {
-  return type == "stop" || type == "restart" || type == "try-restart";
-}
-
 bool isActive(const UnitSnapshot& s) {
   return s.activeState == "active" || s.activeState == "reloading";
 }
@@ -100,7 +96,7 @@ void UnitTracker::seed() {
     everReady_ = false;
   } else if (s.activeState == "deactivating" && s.mainPid != 0) {
     phase_ = Phase::Stopping;
-    stopRequested_ = s.jobId != 0 && (s.jobType.empty() || isStopJob(s.jobType));
+    stopRequested_ = s.jobId != 0;  // a pending job at the end of a run: a stop or restart
     everReady_ = true;
   } else if (s.activeState == "deactivating") {
     phase_ = Phase::Running;  // its main process is gone; the end is reported when it is final
@@ -163,7 +159,7 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
       if (phase_ != Phase::Stopping && s.activeState == "deactivating" && s.mainPid != 0 && s.result == "success" &&
           s.subState != "stop-watchdog") {
         phase_ = Phase::Stopping;
-        stopRequested_ = s.jobId != 0 && (s.jobType.empty() || isStopJob(s.jobType));
+        stopRequested_ = s.jobId != 0;  // a pending job at the end of a run: a stop or restart
         out.push_back(make(p::StoppingEvent{Status::Shutdown, std::string(stopRequested_ ? p::reason::kTerminated
                                                                                          : p::reason::kCompleted)},
                            s.stateChangeTimestamp));

@@ -46,14 +46,6 @@ TEST(UnitSnapshot, IgnoresValuesOfTheWrongTypeOrRange) {
   EXPECT_EQ(s.activeState, "active");
 }
 
-TEST(UnitSnapshot, AFinishedJobForgetsItsType) {
-  UnitSnapshot s;
-  s.apply(change(kUnitInterface, {{"JobId", std::uint64_t{5}}, {"JobType", "stop"}, {"JobPath", "/j/5"}}));
-  EXPECT_EQ(s.jobType, "stop");
-  s.apply(change(kUnitInterface, {{"JobId", std::uint64_t{0}}, {"JobPath", "/"}}));
-  EXPECT_EQ(s.jobType, "");
-}
-
 TEST(UnitSnapshot, ExitCodeIsNegativeForSignals) {
   UnitSnapshot s;
   s.execMainCode = kCldExited;

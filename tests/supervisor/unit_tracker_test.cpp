@@ -169,7 +169,7 @@ TEST_F(Tracker, ResyncWhileRunningThenStopReportsOneStop) {
   EXPECT_THAT(unit(state("inactive", "dead", kT0 + 70'000)), IsEmpty());
 }
 
-TEST_F(Tracker, StopDuringActivatingWithUnknownJobType) {
+TEST_F(Tracker, StopDuringActivatingIsARequestedStop) {
   make("on-failure");
   tracker_->unitLoaded();
   EXPECT_THAT(flush({{"MainPID", std::uint64_t{10}},
@@ -179,7 +179,7 @@ TEST_F(Tracker, StopDuringActivatingWithUnknownJobType) {
                     state("activating", "start", kT0, 3)),
               ElementsAre(start(10)));
   EXPECT_THAT(job(3, "canceled"), IsEmpty());
-  // The stop job's type could not be read (JobType empty): a pending job still means requested.
+  // A pending job (the stop) while the run ends: requested, so terminated.
   EXPECT_THAT(unit(state("deactivating", "stop-sigterm", kT0 + 10, 4)), ElementsAre("stopping{shutdown,terminated}"));
   EXPECT_THAT(flush(killed(SIGTERM, "success"), state("inactive", "dead", kT0 + 20, 4)),
               ElementsAre("stop{shutdown,terminated,exit=-15}"));
