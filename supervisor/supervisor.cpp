@@ -94,13 +94,13 @@ void Supervisor::applyConfig(config::LoadResult loaded, bool initial) {
       byUnit_[s.unit] = svc.id();
       services_.emplace(svc.id(), std::move(s));
     } else {
-      // Known already: its tracker keeps the unit's state (changed restart settings show in
-      // the next `declared`; a supervisor restart picks them up for crash events).
+      // Known already: the tracker keeps the unit's state and takes the new restart settings.
       it->second.enabled = svc.enabled;
+      it->second.tracker->setService(TrackedService::fromConfig(svc, options_.launcherId, options_.hostname));
     }
   }
-  // Services removed from the config stay tracked until restart (their units may still run),
-  // but are no longer declared and can no longer be controlled.
+  // Services removed from the config are forgotten: no longer tracked, declared or
+  // controlled (their units, if still running, are systemd's business).
   for (auto it = services_.begin(); it != services_.end();) {
     if (!loaded.config.findById(it->first)) {
       log::info("{} is no longer configured: not controlled any more", it->first);
@@ -210,7 +210,7 @@ void Supervisor::seedAll() {
       const auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& u) { return u.name == s.unit; });
       if (it != loaded.end())
         toRequest.emplace_back(it->name, it->objectPath);
-      else if (s.tracker->phase() == UnitTracker::Phase::Unknown)
+      else
         s.tracker->unitLoaded();  // not loaded: inactive, its first start is reported
     }
   }
@@ -233,7 +233,7 @@ void Supervisor::declareAll() {
       e.timestamp = p::now();
       e.specific = p::DeclaredEvent{std::string(config::toString(svc.restart))};
       e.parent = launcherName();
-      e.runnerId = options_.launcherId + "." + svc.type;
+      e.runnerId = p::runnerId(options_.launcherId, svc.type);
       events.push_back(std::move(e));
     }
   }
@@ -287,10 +287,7 @@ void Supervisor::onJobRemoved(const JobRemoved& job) {
 void Supervisor::onUnitNew(const UnitSignal& unit) {
   std::lock_guard lock(mutex_);
   const auto id = byUnit_.find(unit.unit);
-  if (id == byUnit_.end()) return;
-  auto& s = services_.at(id->second);
-  if (s.tracker->phase() == UnitTracker::Phase::Unknown || s.tracker->phase() == UnitTracker::Phase::Down)
-    s.tracker->unitLoaded();
+  if (id != byUnit_.end()) services_.at(id->second).tracker->unitLoaded();
 }
 
 void Supervisor::updateMonitorStatus() {

@@ -19,7 +19,7 @@ TrackedService TrackedService::fromConfig(const config::ServiceConfig& service, 
       std::string(config::toString(service.restart)),
       service.restartMax,
       p::launcherName(launcherId),
-      std::string(launcherId) + "." + service.type,
+      p::runnerId(launcherId, service.type),
       std::move(hostname),
   };
 }
@@ -56,7 +56,14 @@ bool runOver(const UnitSnapshot& s) {
 
 UnitTracker::UnitTracker(TrackedService service) : service_(std::move(service)) {}
 
+void UnitTracker::setService(TrackedService service) {
+  service_ = std::move(service);
+}
+
 void UnitTracker::unitLoaded() {
+  // A UnitNew for a unit whose run is known (e.g. loaded again by a daemon-reload) changes
+  // nothing: only an unseen or stopped unit starts again from a fresh `inactive`.
+  if (phase_ != Phase::Unknown && phase_ != Phase::Down) return;
   current_ = UnitSnapshot{};
   current_.activeState = "inactive";
   current_.subState = "dead";

@@ -81,6 +81,8 @@ class UnitTracker {
    *        was reported, so the next start is reported as `start`.
    */
   void unitLoaded();
+  /** @brief New facts about the service (a reload changed its restart settings); the unit's state is kept. */
+  void setService(TrackedService service);
 
   /** @brief Merges @p change; @return the events it reveals, in order (often none) */
   std::vector<protocol::RegistryEvent> update(const PropertyChange& change);

@@ -120,6 +120,26 @@ TEST_F(Tracker, DuplicateSignalsGiveNoDuplicateEvents) {
   EXPECT_THAT(job(5, "done"), IsEmpty());
 }
 
+TEST_F(Tracker, ALoadOfAUnitWhoseRunIsKnownChangesNothing) {
+  make("no");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0);
+  tracker_->unitLoaded();  // UnitNew again (a daemon-reload): the run goes on
+  EXPECT_EQ(tracker_->phase(), UnitTracker::Phase::Running);
+  EXPECT_EQ(tracker_->snapshot().mainPid, 10u);
+  EXPECT_THAT(flush(exited(0, "success"), state("inactive", "dead", kT0 + 1'000'000)),
+              ElementsAre("stop{shutdown,completed,exit=0}"));
+}
+
+TEST_F(Tracker, NewServiceFactsApplyToTheNextEventsOfTheSameRun) {
+  make("no");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0);
+  tracker_->setService(service("on-failure", 5));  // a reload changed the restart settings
+  EXPECT_THAT(flush(exited(2, "exit-code"), state("failed", "failed", kT0 + 1'000'000)),
+              ElementsAre("crashed{error,exit=2,on-failure,will_restart=1,exit-code}"));
+}
+
 TEST_F(Tracker, SnapshotAtStartProducesNothingInAnyState) {
   for (const auto& [active, sub] : std::vector<std::pair<std::string, std::string>>{{"active", "running"},
                                                                                     {"activating", "start"},

@@ -153,6 +153,9 @@ bool isValidSubjectName(std::string_view name) noexcept;
  */
 std::string launcherName(std::string_view launcherId);
 
+/** @return `<launcher_id>.<type>`, the `runner_id` of registry events (upstream's shape: no variant) */
+std::string runnerId(std::string_view launcherId, std::string_view type);
+
 /** @return the launcher id of a `launcher.<id>` name, nullopt for any other name */
 std::optional<std::string_view> launcherIdOf(std::string_view name) noexcept;
 

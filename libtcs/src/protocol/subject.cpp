@@ -87,6 +87,13 @@ bool isValidSubjectName(std::string_view name) noexcept {
   }
 }
 
+std::string runnerId(std::string_view launcherId, std::string_view type) {
+  std::string id{launcherId};
+  id += '.';
+  id += type;
+  return id;
+}
+
 std::string launcherName(std::string_view launcherId) {
   std::string name{kLauncherPrefix};
   name += launcherId;
