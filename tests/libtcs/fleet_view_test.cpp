@@ -551,13 +551,13 @@ struct Feed {
     h.status = s;
     return view.apply(p::heartbeatSubject("svc", name), p::encode(h, meta(at(t))), kRecv);
   }
-  tcs::ApplyOutcome event(std::string id, double t, p::RegistryEvent::Specific specific) {
+  tcs::ApplyOutcome event(std::string id, double t, p::RegistryEvent::Specific specific, std::string runner = "") {
     p::RegistryEvent e;
     e.serviceId = id;
     e.timestamp = at(t);
     e.specific = std::move(specific);
     e.parent = std::string{kLauncher};
-    e.runnerId = "L1." + id.substr(0, id.find('.'));
+    e.runnerId = runner.empty() ? "L1." + id.substr(0, id.find('.')) : std::move(runner);
     return view.apply(p::registrySubject("svc", e.type(), id), p::encode(e, meta(at(t))), kRecv);
   }
   tcs::ApplyOutcome declared(std::string id, double t, std::string policy = "on-failure") {
@@ -677,6 +677,15 @@ TEST(FleetView, OlderMessagesDoNotOverrideNewerOnes) {
   EXPECT_EQ(f.status("a.b", Status::Degraded, 30, 200, "same time"), tcs::ApplyOutcome::Applied);
   EXPECT_EQ(view.find("a.b")->status, Status::Degraded);
   EXPECT_EQ(view.counters().superseded, 3u);
+}
+
+TEST(FleetView, AnOlderEventDoesNotOverrideTheRunnerIdOfANewerOne) {
+  FleetView view;
+  Feed f{view};
+  EXPECT_EQ(f.event("a.b", 30, p::StartEvent{Status::Startup, "host2", 7}, "L2.a"), tcs::ApplyOutcome::Applied);
+  // An older stop from the previous host, delivered late (snapshot overlapping a live feed).
+  EXPECT_EQ(f.event("a.b", 20, p::StopEvent{Status::Shutdown, "terminated", 0}, "L1.a"), tcs::ApplyOutcome::Applied);
+  EXPECT_EQ(view.find("a.b")->runnerId, "L2.a");
 }
 
 TEST(FleetView, ARestartedServiceGetsItsNewPidAndStartTime) {

@@ -180,8 +180,9 @@ struct FleetEntry {
   std::string hostname;
   std::string parent;  ///< `launcher.<launcher_id>` of the managing launcher, "" = top level
   std::string runnerId;
-  std::optional<protocol::Timestamp> stoppedAt;  ///< the last stop, if newer than the last start
-  std::string restartPolicy;                     ///< of the newer of declared / crashed
+  std::optional<protocol::Timestamp> runnerIdAt;  ///< timestamp of the event runnerId came from
+  std::optional<protocol::Timestamp> stoppedAt;   ///< the last stop, if newer than the last start
+  std::string restartPolicy;                      ///< of the newer of declared / crashed
   /** @} */
 
   /** @name Registry facts @{ */
@@ -219,7 +220,7 @@ struct FleetEntry {
   /** @return upstream's is_running: an operational status (startup, ok, idle, busy, degraded,
    *          warning) and no stop after the last start */
   bool running() const noexcept;
-  /** @return the time of the last start, when running (upstream's uptime base) */
+  /** @return the time of the last start (upstream's uptime base; running() says whether it still runs) */
   std::optional<protocol::Timestamp> startedAt() const noexcept {
     return lastStart ? std::optional{lastStart->time} : std::nullopt;
   }

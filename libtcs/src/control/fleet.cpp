@@ -230,8 +230,7 @@ ApplyOutcome FleetView::applyHeartbeat(std::string_view subjectName, std::string
   e.lastHeartbeat = m.data.timestamp;
   e.heartbeatStatus = m.data.status;
   e.heartbeatSequence = m.data.sequence;
-  ++e.messagesApplied;
-  resolve(e);
+  ++e.messagesApplied;  // nothing resolve() derives depends on heartbeats
   return ApplyOutcome::Applied;
 }
 
@@ -310,8 +309,11 @@ ApplyOutcome FleetView::applyRegistry(std::string_view subjectName, std::string_
     e.registryParent = ev.parent;
     e.registryParentAt = t;
   }
-  if (!ev.runnerId.empty() && (*type == p::RegistryEventType::Start || !rules_.runnerIdFromStartOnly))
+  if (!ev.runnerId.empty() && (*type == p::RegistryEventType::Start || !rules_.runnerIdFromStartOnly) &&
+      newer(t, e.runnerIdAt)) {
     e.runnerId = ev.runnerId;
+    e.runnerIdAt = t;
+  }
   ++e.messagesApplied;
   resolve(e);
   return ApplyOutcome::Applied;
@@ -405,7 +407,6 @@ FleetSymbol FleetView::symbol(const FleetEntry& e, p::Timestamp now) const noexc
     case HeartbeatLiveness::Stale: return FleetSymbol::Warning;
     default: break;
   }
-  if (isErrorish(e.status)) return FleetSymbol::Error;  // unreachable: running implies operational
   if (e.status == Status::Degraded || e.status == Status::Warning) return FleetSymbol::Warning;
   return FleetSymbol::Healthy;
 }
