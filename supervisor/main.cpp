@@ -140,7 +140,10 @@ int run(int argc, char** argv) {
             tcs::log::warning("JetStream is not available: live monitoring only (no history for tcsctl)");
             break;
           }
-          if (outcome != tcs::StreamOutcome::Unchanged)
+          if (outcome == tcs::StreamOutcome::CapturedElsewhere)
+            tcs::log::info("{} is captured by another JetStream stream already; not creating {}", spec.subject,
+                           spec.name);
+          else if (outcome != tcs::StreamOutcome::Unchanged)
             tcs::log::info("JetStream stream {} {} ({})", spec.name,
                            outcome == tcs::StreamOutcome::Created ? "created" : "widened", spec.subject);
         } catch (const tcs::NatsError& e) {

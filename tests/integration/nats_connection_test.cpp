@@ -309,6 +309,28 @@ TEST_F(ANatsConnection, StoresPersistentPublishesInACapturingStream) {
   EXPECT_EQ(raw.lastMessage("svc_status", "svc.status.a"), R"({"status":"busy"})");
 }
 
+TEST_F(ANatsConnection, EnsuresAStreamIdempotentlyAndNeverShrinksOne) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  tcs::StreamSpec spec{"svc_registry", "svc.registry.>", std::chrono::seconds(0), 10 << 20, 100};
+  EXPECT_EQ(nats.ensureStream(spec), tcs::StreamOutcome::Created);
+  EXPECT_EQ(nats.ensureStream(spec), tcs::StreamOutcome::Unchanged);
+  auto bigger = spec;
+  bigger.maxBytes = 20 << 20;  // a tighter limit in place is raised …
+  EXPECT_EQ(nats.ensureStream(bigger), tcs::StreamOutcome::Widened);
+  EXPECT_EQ(nats.ensureStream(spec), tcs::StreamOutcome::Unchanged);  // … and never lowered again
+  // An operator's stream on the whole prefix captures the other subjects already.
+  RawJetStream raw(server.url());
+  raw.addStream("everything", "ops.>");
+  EXPECT_EQ(nats.ensureStream({"ops_status", "ops.status.>", std::chrono::hours(24), -1, -1}),
+            tcs::StreamOutcome::CapturedElsewhere);
+  EXPECT_EQ(nats.ensureStream({"everything", "ops.heartbeat.>", std::chrono::seconds(0), -1, -1}),
+            tcs::StreamOutcome::Unchanged);  // its own `ops.>` covers the subject
+  raw.addStream("unlimited", "x.>");
+  EXPECT_EQ(nats.ensureStream({"unlimited", "x.>", std::chrono::hours(1), 1 << 20, 10}),
+            tcs::StreamOutcome::Unchanged);  // no limit is more generous than any
+}
+
 TEST_F(ANatsConnection, FallsBackToCorePublishingWithoutAStream) {
   auto& server = startServer();
   NatsConnection nats(configFor(server.port()), fastOptions());

@@ -191,9 +191,10 @@ struct StreamSpec {
 /** @brief What ensureStream() did. */
 enum class StreamOutcome {
   Created,
-  Unchanged,   ///< it existed and captures the subject with limits at least as generous
-  Widened,     ///< it existed; a missing subject was added or a tighter limit raised
-  Unavailable  ///< JetStream is not enabled on the server (or not reachable)
+  Unchanged,          ///< it existed and captures the subject with limits at least as generous
+  Widened,            ///< it existed; a missing subject was added or a tighter limit raised
+  CapturedElsewhere,  ///< it did not exist, and another stream already captures the subject
+  Unavailable         ///< JetStream is not enabled on the server (or not reachable)
 };
 
 /**

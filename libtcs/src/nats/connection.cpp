@@ -29,6 +29,26 @@ using namespace detail;
 
 namespace {
 
+// A limit of 0 or -1 means "none" in JetStream; "none" is the most generous value.
+bool tighter(std::int64_t have, std::int64_t want) {
+  const auto unlimited = [](std::int64_t v) { return v <= 0; };
+  if (unlimited(have)) return false;
+  return unlimited(want) || have < want;
+}
+
+// Whether the subject filter @p pattern (`*` one token, `>` the rest) captures all of @p subject.
+bool covers(std::string_view pattern, std::string_view subject) {
+  while (true) {
+    const auto pEnd = pattern.find('.'), sEnd = subject.find('.');
+    const auto p = pattern.substr(0, pEnd), t = subject.substr(0, sEnd);
+    if (p == ">") return true;
+    if (p != "*" && p != t) return false;
+    if (pEnd == std::string_view::npos || sEnd == std::string_view::npos) return pEnd == sEnd;
+    pattern.remove_prefix(pEnd + 1);
+    subject.remove_prefix(sEnd + 1);
+  }
+}
+
 std::string connectedUrlOf(natsConnection* nc) {
   if (!nc) return {};
   char buffer[256] = {};
@@ -508,24 +528,18 @@ std::vector<std::string> natsServerUrls(const config::NatsConfig& config) {
   return {fmt::format("nats://{}:{}", config.host, config.port)};
 }
 
-}  // namespace tcs
-
-namespace tcs {
-namespace {
-// A limit of 0 or -1 means "none" in JetStream; "none" is the most generous value.
-bool tighter(std::int64_t have, std::int64_t want) {
-  const auto unlimited = [](std::int64_t v) { return v <= 0; };
-  if (unlimited(have)) return false;
-  return unlimited(want) || have < want;
-}
-}  // namespace
-
 StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
   jsCtx* js = impl_->js.get();
   if (js == nullptr) return StreamOutcome::Unavailable;
-  jsStreamInfo* info = nullptr;
   jsErrCode code{};
-  natsStatus st = js_GetStreamInfo(&info, js, spec.name.c_str(), nullptr, &code);
+  const auto failure = [&](natsStatus st, std::string_view what) {
+    return NatsError(NatsError::Kind::Other, st,
+                     fmt::format("cannot {} JetStream stream {} ({}): {} (JetStream error {})", what, spec.name,
+                                 spec.subject, natsStatus_GetText(st), static_cast<int>(code)));
+  };
+  jsStreamInfo* raw = nullptr;
+  natsStatus st = js_GetStreamInfo(&raw, js, spec.name.c_str(), nullptr, &code);
+  StreamInfoPtr info(raw);
   if (st == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
     jsStreamConfig cfg;
     jsStreamConfig_Init(&cfg);
@@ -540,47 +554,40 @@ StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
     cfg.MaxBytes = spec.maxBytes;
     cfg.MaxMsgsPerSubject = spec.maxMsgsPerSubject;
     jsStreamInfo* created = nullptr;
+    code = {};
     st = js_AddStream(&created, js, &cfg, nullptr, &code);
-    jsStreamInfo_Destroy(created);
-    if (st != NATS_OK)
-      throw NatsError(NatsError::Kind::Other, st,
-                      fmt::format("cannot create JetStream stream {} on {}: {} (JetStream error {})", spec.name,
-                                  spec.subject, natsStatus_GetText(st), static_cast<int>(code)));
+    StreamInfoPtr createdGuard(created);
+    // An operator's own stream (e.g. one on `<P>.>`) already captures the subject: fine.
+    if (code == JSStreamSubjectOverlapErr) return StreamOutcome::CapturedElsewhere;
+    if (st != NATS_OK) throw failure(st, "create");
     return StreamOutcome::Created;
   }
-  if (st != NATS_OK) {
-    if (st == NATS_NO_RESPONDERS || st == NATS_TIMEOUT) return StreamOutcome::Unavailable;
-    throw NatsError(NatsError::Kind::Other, st,
-                    fmt::format("cannot read JetStream stream {}: {} (JetStream error {})", spec.name,
-                                natsStatus_GetText(st), static_cast<int>(code)));
-  }
+  if (st == NATS_NO_RESPONDERS || st == NATS_TIMEOUT) return StreamOutcome::Unavailable;
+  if (st != NATS_OK) throw failure(st, "read");
   // Exists: widen where needed, never shrink.
   jsStreamConfig cfg = *info->Config;
   std::vector<const char*> subjects(cfg.Subjects, cfg.Subjects + cfg.SubjectsLen);
   bool change = false;
-  if (std::none_of(subjects.begin(), subjects.end(), [&](const char* x) { return spec.subject == x; })) {
+  if (std::none_of(subjects.begin(), subjects.end(), [&](const char* x) { return covers(x, spec.subject); })) {
     subjects.push_back(spec.subject.c_str());
     change = true;
   }
   cfg.Subjects = subjects.data();
   cfg.SubjectsLen = static_cast<int>(subjects.size());
-  const auto wantAge = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count();
-  if (tighter(cfg.MaxAge, wantAge)) cfg.MaxAge = wantAge, change = true;
-  if (tighter(cfg.MaxBytes, spec.maxBytes)) cfg.MaxBytes = spec.maxBytes, change = true;
-  if (tighter(cfg.MaxMsgsPerSubject, spec.maxMsgsPerSubject))
-    cfg.MaxMsgsPerSubject = spec.maxMsgsPerSubject, change = true;
-  natsStatus updated = NATS_OK;
-  if (change) {
-    jsStreamInfo* after = nullptr;
-    updated = js_UpdateStream(&after, js, &cfg, nullptr, &code);
-    jsStreamInfo_Destroy(after);
-  }
-  jsStreamInfo_Destroy(info);
-  if (updated != NATS_OK)
-    throw NatsError(NatsError::Kind::Other, updated,
-                    fmt::format("cannot widen JetStream stream {}: {} (JetStream error {})", spec.name,
-                                natsStatus_GetText(updated), static_cast<int>(code)));
-  return change ? StreamOutcome::Widened : StreamOutcome::Unchanged;
+  const auto raise = [&](auto& have, std::int64_t want) {
+    if (!tighter(have, want)) return;
+    have = want;
+    change = true;
+  };
+  raise(cfg.MaxAge, std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count());
+  raise(cfg.MaxBytes, spec.maxBytes);
+  raise(cfg.MaxMsgsPerSubject, spec.maxMsgsPerSubject);
+  if (!change) return StreamOutcome::Unchanged;
+  jsStreamInfo* after = nullptr;
+  st = js_UpdateStream(&after, js, &cfg, nullptr, &code);
+  StreamInfoPtr afterGuard(after);
+  if (st != NATS_OK) throw failure(st, "widen");
+  return StreamOutcome::Widened;
 }
 
 }  // namespace tcs
