@@ -33,9 +33,11 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
   {
     std::unique_lock lock(mutex_);
     // Fast path: nothing queued or in flight and the subject goes to core NATS anyway: publish
-    // on the caller's thread (a core publish never waits for the network: it is written or
-    // buffered). Saves two thread hand-offs and the copies per message; the order is kept because
-    // the worker does not start while busy_ is set.
+    // on the caller's thread (in tcs: the monitor's or the supervisor's thread). A core
+    // publish waits for no reply; with SendAsap it writes to the socket at once, so under TCP
+    // back pressure it can wait for buffer space, as the worker would. Saves two thread
+    // hand-offs and the copies per message; the order is kept because the worker does not start
+    // while busy_ is set.
     if (queue_.empty() && !busy_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED &&
         coreOnlyLocked(subject, Clock::now())) {
       busy_ = true;
@@ -104,7 +106,6 @@ void PersistentPublisher::run() {
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();
   }
-  busy_ = false;
   idle_.notify_all();
 }
 
