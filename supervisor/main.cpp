@@ -3,6 +3,7 @@
 // reports their lifecycle to NATS as the host's launcher, and serves the launcher RPC.
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -87,6 +88,13 @@ int run(int argc, char** argv) {
     notifier->notify(std::string("STATUS=failed: ") + e.what());
     return kExitConfig;
   }
+  // Callbacks from other threads (NATS up again, bus lost) wake the main loop through this.
+  const int wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  const auto wake = [wakeFd] {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wakeFd, &one, sizeof one);
+  };
+  options.wake = wake;
   std::atomic<bool> ensureStreams{true};
   std::unique_ptr<tcs::NatsConnection> nats;
   if (natsConfig.present) {
@@ -94,8 +102,11 @@ int run(int argc, char** argv) {
     tcs::NatsOptions no;
     no.name = "tcs-supervisor";
     tcs::NatsEvents ev;
-    ev.connected = [&] { ensureStreams = true; };
-    ev.reconnected = [&] { ensureStreams = true; };
+    ev.connected = [&] {
+      ensureStreams = true;
+      wake();
+    };
+    ev.reconnected = ev.connected;
     try {
       nats = std::make_unique<tcs::NatsConnection>(natsConfig, no, ev);
     } catch (const tcs::NatsError& e) {
@@ -127,8 +138,12 @@ int run(int argc, char** argv) {
   notifier->notify(fmt::format("READY=1\nSTATUS=supervising {} services as {}", supervisor->serviceIds().size(),
                                supervisor->launcherName()));
 
+  // The loop sleeps until a signal, a wake-up or the next watchdog ping (half WatchdogSec); only
+  // while the bus is lost does it retry every second.
   const auto watchdog = notifier->watchdogInterval();
-  const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : 1000ms;
+  const std::chrono::milliseconds pingEvery =
+      watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : 0ms;  // 0: no watchdog
+  auto nextPing = std::chrono::steady_clock::now();
   for (;;) {
     if (ensureStreams.exchange(false) && nats && nats->connected()) {
       // NATS is (back) up: what was buffered is on its way; say where the launcher stands now.
@@ -152,11 +167,23 @@ int run(int argc, char** argv) {
       }
     }
     supervisor->reconnectIfNeeded();
-    // The watchdog proves this loop runs and the bus connection is there (or being restored).
-    if (watchdog) notifier->notify("WATCHDOG=1");
-    pollfd p{signalFd, POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(tick.count(), 1000)));
-    if (n > 0) {
+    // The watchdog proves this loop runs (it also retries a lost bus connection).
+    const auto now = std::chrono::steady_clock::now();
+    if (pingEvery > 0ms && now >= nextPing) {
+      notifier->notify("WATCHDOG=1");
+      nextPing = now + pingEvery;
+    }
+    int timeoutMs = -1;
+    if (pingEvery > 0ms)
+      timeoutMs = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(nextPing - now).count());
+    if (!supervisor->systemdConnected()) timeoutMs = timeoutMs < 0 ? 1000 : std::min(timeoutMs, 1000);
+    pollfd fds[2] = {{signalFd, POLLIN, 0}, {wakeFd, POLLIN, 0}};
+    const int n = ::poll(fds, 2, timeoutMs);
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(wakeFd, &v, sizeof v);
+    }
+    if (n > 0 && (fds[0].revents & POLLIN)) {
       signalfd_siginfo si{};
       bool stop = false;
       while (::read(signalFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
@@ -176,6 +203,7 @@ int run(int argc, char** argv) {
   supervisor->stop();
   supervisor.reset();
   systemd.reset();
+  ::close(wakeFd);
   return 0;
 }
 

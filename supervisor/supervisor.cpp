@@ -120,8 +120,12 @@ void Supervisor::start() {
   cb.unitNew = [this](const UnitSignal& u) { onUnitNew(u); };
   cb.busLost = [this](const std::string& why) {
     log::error("lost the connection to systemd's bus: {}; reconnecting", why);
-    std::lock_guard lock(mutex_);
-    busLost_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      busLost_ = true;
+    }
+    updateMonitorStatus();
+    if (options_.wake) options_.wake();
   };
   systemd_.setCallbacks(std::move(cb));
   systemd_.subscribe();

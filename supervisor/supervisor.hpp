@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,8 @@ struct SupervisorOptions {
   std::string hostname;
   /** @brief How long start/stop/restart RPCs wait for systemd's job. */
   std::chrono::milliseconds jobTimeout{std::chrono::seconds(60)};
+  /** @brief Called (from any thread) when the main loop must act: the bus connection was lost. */
+  std::function<void()> wake;
   /** @brief The launcher monitor's heartbeat interval. */
   std::chrono::milliseconds heartbeatInterval{std::chrono::seconds(10)};
   /** @brief Stream names (protocol.md; configurable for a non-default prefix). */
