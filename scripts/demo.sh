@@ -62,6 +62,7 @@ tcs_exec systemd-run --quiet --unit=demo-nats --property=Type=exec nats-server -
 nats_up() { tcs_exec timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
 tcs_wait_until 20 "nats-server" nats_up || tcs_fail "nats-server did not start"
 tcs_exec systemd-run --quiet --unit=demo-sniff --property=Type=exec "$NATS_TOOL" sub nats://127.0.0.1:4222 'svc.>' "$SNIFF"
+tcs_wait_until 10 "the subscriber" tcs_exec test -f "$SNIFF" || tcs_fail "the subscriber did not start"
 rpc() { tcs_exec "$NATS_TOOL" req nats://127.0.0.1:4222 "$1" "" 30000; }
 pretty() { if command -v jq >/dev/null; then jq -c .data; else cat; fi; }
 

@@ -71,9 +71,12 @@ int main(int argc, char** argv) {
       sigaddset(&mask, SIGTERM);
       sigaddset(&mask, SIGINT);
       pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-      std::FILE* out = std::fopen(argv[4], "a");
+      // Written under a temporary name and renamed once the subscription is in place: the
+      // file's existence tells a script that nothing published from then on is missed.
+      const std::string path = argv[4], pending = path + ".subscribing";
+      std::FILE* out = std::fopen(pending.c_str(), "a");
       if (!out) {
-        std::perror(argv[4]);
+        std::perror(pending.c_str());
         return 1;
       }
       std::mutex m;
@@ -85,7 +88,10 @@ int main(int argc, char** argv) {
         std::fprintf(out, "%lld %s %s\n", static_cast<long long>(t), msg.subject.c_str(), msg.data.c_str());
         std::fflush(out);
       });
-      nats.flush(std::chrono::seconds(5));
+      if (!nats.flush(std::chrono::seconds(5)) || std::rename(pending.c_str(), path.c_str()) != 0) {
+        std::fprintf(stderr, "tcs-systest-nats: subscribing to %s failed\n", argv[3]);
+        return 1;
+      }
       std::fprintf(stderr, "subscribed to %s\n", argv[3]);
       int sig = 0;
       sigwait(&mask, &sig);
