@@ -1278,6 +1278,31 @@ TEST(ProtocolFastEncoder, UpstreamVectorsEncodeToTheReferenceBytes) {
   EXPECT_GE(compared, 150u);
 }
 
+TEST(ProtocolFastEncoder, TimestampsWithinOneSecondAndAcrossSecondsEncodeToTheReferenceBytes) {
+  // The encoder keeps the text of the first six fields of the last second it wrote: same
+  // second (cache hit), the next microsecond and second, back again, midnight, before 1970.
+  const auto base = p::Timestamp{std::chrono::microseconds{1795642000123456}};
+  const std::vector<p::Timestamp> times = {base,
+                                           base + std::chrono::microseconds(1),
+                                           base + std::chrono::microseconds(876543),
+                                           base + std::chrono::seconds(1),
+                                           base,
+                                           p::Timestamp{std::chrono::microseconds{1795651199999999}},
+                                           p::Timestamp{std::chrono::microseconds{1795651200000000}},
+                                           p::Timestamp{std::chrono::microseconds{-1}},
+                                           p::Timestamp{std::chrono::microseconds{-1000001}},
+                                           p::Timestamp{std::chrono::microseconds{0}}};
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    p::Heartbeat h;
+    h.serviceId = "a.b";
+    h.timestamp = times[i];
+    p::Meta m;
+    m.id = "msg";
+    m.ts = times[i];
+    EXPECT_TRUE(expectSameBytes(h, m, "time #" + std::to_string(i))) << "time #" << i;
+  }
+}
+
 TEST(ProtocolFastEncoder, RandomValidPayloadsEncodeToTheReferenceBytes) {
   std::mt19937 rng(4242);  // fixed: a failure must reproduce
   std::mt19937_64 rng64(4243);
