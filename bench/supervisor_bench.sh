@@ -107,14 +107,7 @@ tcs_check "binding the on-disk runtime files over the overlay's copies" tcs_sh '
 SUPERVISOR_BIN="$TCS_INSTALL_BINDIR/tcs-supervisor"
 tcs_log "tcs-supervisor and libtcs*.so are on: $(tcs_exec stat -f -c %T "$SUPERVISOR_BIN" /usr/lib/x86_64-linux-gnu/libtcs.so.0 | sort -u | paste -sd ' ')"
 
-tcs_check "nats-server starts" tcs_exec systemd-run --unit=tcs-test-nats --property=Type=exec \
-  nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/tcs-test-nats
-nats_up() { tcs_exec timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
-tcs_wait_until 20 "nats-server to listen" nats_up || tcs_fail "nats-server did not come up"
-tcs_check "the sniffer starts" tcs_exec systemd-run --unit=tcs-test-sniff --property=Type=exec \
-  "$TOOL" sub "$NATS" 'svc.>' "$SNIFF" --us
-sniff_ready() { tcs_exec test -f "$SNIFF"; }
-tcs_wait_until 10 "the sniffer" sniff_ready || tcs_fail "the sniffer did not start"
+start_nats_and_sniffer "$TOOL" "$SNIFF" --us
 
 # ---- helpers --------------------------------------------------------------------------------
 # JQ_RX: a sniffer line (jq -R) → {t: receive µs, s: subject, b: body}; JQ_TS_US: a protocol
@@ -124,7 +117,6 @@ JQ_TS_US='([.[0], .[1] - 1, .[2], .[3], .[4], .[5], 0, 0] | mktime) * 1000000 + 
 # count SUBJECT [SINCE_US] — messages on exactly SUBJECT (received at or after SINCE_US)
 count() { tcs_exec awk -v s="$1" -v t="${2:-0}" '$2 == s && $1 >= t { n++ } END { print n + 0 }' "$SNIFF"; }
 count_above() { (($(count "$1" "${3:-0}") > $2)); }
-count_at_least() { (($(count "$1" "${3:-0}") >= $2)); }
 # times SUBJECT — receive times (µs) of the messages on SUBJECT, in order
 times() { tcs_exec awk -v s="$1" '$2 == s { print $1 }' "$SNIFF"; }
 cpu_sample() {  # PID → "ticks ns wall_ns" inside the container (as bench/service_idle_bench.sh)

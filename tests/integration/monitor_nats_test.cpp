@@ -94,8 +94,8 @@ class MonitorOverNats : public ::testing::Test {
     return dir_.write("services.yaml", yaml);
   }
 
-  std::unique_ptr<Child> spawn(const std::string& binary, const fs::path& cfg) {
-    std::vector<std::string> env{"NOTIFY_SOCKET=" + notify_.path().string()};
+  std::unique_ptr<Child> spawn(const std::string& binary, const fs::path& cfg, std::vector<std::string> env = {}) {
+    env.push_back("NOTIFY_SOCKET=" + notify_.path().string());
     for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TMPDIR", "PATH"})
       if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
     const auto n = std::to_string(++spawned_);
@@ -262,10 +262,8 @@ TEST_F(MonitorOverNats, AHungServiceStopsHeartbeatingLikeItStopsPingingTheWatchd
   sniff(natsConfig());
   const std::string id = "test.hang.it";
   const auto cfg = config("test.hang", {"hang_after: 0.5", "heartbeat_interval: 0.2"});
-  std::vector<std::string> env{"NOTIFY_SOCKET=" + notify_.path().string(), "WATCHDOG_USEC=1000000"};
-  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TMPDIR", "PATH"})
-    if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
-  Child child(kHang, {cfg.string(), "it"}, env, dir_ / "hang-out.txt", dir_ / "hang-err.txt");
+  auto hang = spawn(kHang, cfg, {"WATCHDOG_USEC=1000000"});
+  auto& child = *hang;
   ASSERT_TRUE(waitUntil([&] { return heartbeats(id).size() >= 2; }, 20s)) << child.stderrText();
   // It hangs 0.5 s after start; with a 1 s watchdog, heartbeats stop within ~1 s of that.
   std::size_t seen = 0;

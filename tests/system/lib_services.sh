@@ -152,3 +152,19 @@ holds_for() {
 
 # now_ms — host wall clock in ms (for durations).
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# start_nats_and_sniffer TOOL SNIFF_FILE [SNIFF_ARGS…] — a nats-server with JetStream on the
+# container's 127.0.0.1:4222 (unit tcs-test-nats) and TOOL (tcs-systest-nats) subscribed to
+# svc.> writing to SNIFF_FILE (unit tcs-test-sniff); returns once both are ready (the file
+# appears only after the subscription is in place).
+start_nats_and_sniffer() {
+  local tool=$1 file=$2
+  shift 2
+  tcs_check "nats-server starts" tcs_exec systemd-run --unit=tcs-test-nats --property=Type=exec \
+    nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/tcs-test-nats
+  _nats_up() { tcs_exec timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
+  tcs_wait_until 20 "nats-server to listen" _nats_up || tcs_fail "nats-server did not come up"
+  tcs_check "the sniffer starts" tcs_exec systemd-run --unit=tcs-test-sniff --property=Type=exec \
+    "$tool" sub nats://127.0.0.1:4222 'svc.>' "$file" "$@"
+  tcs_wait_until 10 "the sniffer to subscribe" tcs_exec test -f "$file" || tcs_fail "the sniffer did not subscribe"
+}

@@ -58,14 +58,7 @@ tcs_check "the polkit rule is installed" tcs_exec test -f /usr/share/polkit-1/ru
 tcs_check "the supervisor's user exists" tcs_exec id tcs-supervisor
 
 # ---- NATS inside the container, and the sniffer ---------------------------------------------------
-tcs_check "nats-server starts" tcs_exec systemd-run --unit=tcs-test-nats --property=Type=exec \
-  nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/tcs-test-nats
-nats_up() { tcs_exec timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
-tcs_wait_until 20 "nats-server to listen" nats_up || tcs_fail "nats-server did not come up"
-tcs_check "the sniffer starts" tcs_exec systemd-run --unit=tcs-test-sniff --property=Type=exec \
-  "$TOOL" sub "$NATS" 'svc.>' "$SNIFF"
-sniff_ready() { tcs_exec test -f "$SNIFF"; }
-tcs_wait_until 10 "the sniffer" sniff_ready || tcs_fail "the sniffer did not start"
+start_nats_and_sniffer "$TOOL" "$SNIFF"
 
 sniff() { tcs_exec cat "$SNIFF"; }
 # registry payloads (`.data`), one JSON per line, for service $1 (all when empty)
@@ -247,11 +240,10 @@ tcs_wait_until 10 "crashed after the supervisor restart" has_event hello_world.v
   tcs_fail "no crashed event after the supervisor restart"
 
 # ---- the system bus goes away and comes back: the supervisor reconnects and keeps reporting ----------
-sup_journal_has() { tcs_exec journalctl --no-pager -o cat -u tcs-supervisor.service | grep -Fq -- "$1"; }
 tcs_check "systemctl restart dbus" tcs_exec timeout 60 systemctl restart dbus.service
-tcs_wait_until 20 "the supervisor to notice the lost bus" sup_journal_has "lost the connection to systemd's bus" ||
+tcs_wait_until 20 "the supervisor to notice the lost bus" unit_journal_has tcs-supervisor.service "lost the connection to systemd's bus" ||
   tcs_fail "the supervisor did not notice the bus restart"
-tcs_wait_until 30 "the supervisor to reconnect" sup_journal_has "reconnected to systemd" ||
+tcs_wait_until 30 "the supervisor to reconnect" unit_journal_has tcs-supervisor.service "reconnected to systemd" ||
   tcs_fail "the supervisor did not reconnect to the bus"
 tcs_check "the supervisor still runs after the bus restart" tcs_exec systemctl is-active -q tcs-supervisor.service
 kill_victim
