@@ -439,7 +439,7 @@ bool NatsConnection::connected() const noexcept {
 bool NatsConnection::publish(std::string_view subject, std::string_view data) {
   checkSubject(subject);
   const int size = payloadSize(subject, data);
-  const std::string subj(subject);
+  const SubjectCString subj(subject);
   const natsStatus status = natsConnection_Publish(impl_->nc.get(), subj.c_str(), data.data(), size);
   if (status == NATS_OK) {
     ++impl_->published;
@@ -466,7 +466,7 @@ NatsMessage NatsConnection::request(std::string_view subject, std::string_view d
   if (!connected())
     throw NatsError(NatsError::Kind::NotConnected, NATS_CONNECTION_DISCONNECTED,
                     fmt::format("cannot send a request on '{}': not connected to NATS", subject));
-  const std::string subj(subject);
+  const SubjectCString subj(subject);
   natsMsg* raw = nullptr;
   const natsStatus status = natsConnection_Request(&raw, impl_->nc.get(), subj.c_str(), data.data(), size,
                                                    std::max<milliseconds::rep>(1, timeout.count()));
@@ -484,7 +484,7 @@ NatsSubscription NatsConnection::subscribe(std::string_view subject, MessageHand
     throw NatsError(NatsError::Kind::InvalidArgument, NATS_INVALID_ARG,
                     fmt::format("subscription to '{}' without a handler", subject));
   auto state = std::make_unique<SubscriptionState>(std::move(handler));
-  const std::string subj(subject);
+  const SubjectCString subj(subject);
   natsSubscription* raw = nullptr;
   throwIfFailed(natsConnection_Subscribe(&raw, impl_->nc.get(), subj.c_str(), &onSubscriptionMessage, state.get()),
                 fmt::format("cannot subscribe to '{}'", subject));

@@ -42,18 +42,7 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
         coreOnlyLocked(subject, Clock::now())) {
       busy_ = true;
       lock.unlock();
-      // nats.c wants a NUL-terminated subject; subjects are short.
-      char small[256];
-      std::string large;
-      const char* subj = small;
-      if (subject.size() < sizeof small) {
-        subject.copy(small, subject.size());
-        small[subject.size()] = '\0';
-      } else {
-        large.assign(subject);
-        subj = large.c_str();
-      }
-      sendCore(subj, data);
+      sendCore(SubjectCString(subject).c_str(), data);
       lock.lock();
       busy_ = false;
       if (!queue_.empty())
