@@ -109,7 +109,13 @@ int main(int argc, char** argv) {
   try {
     const auto loaded = tcs::config::load(configFile);
     std::ofstream file;
-    if (!output.empty()) file.open(output, std::ios::app);
+    if (!output.empty()) {
+      file.open(output, std::ios::app);
+      if (!file) {
+        std::cerr << "tcs-supervisor-events: cannot open " << output << " for appending\n";
+        return 1;
+      }
+    }
     Driver driver(loaded.config, output.empty() ? std::cout : file);
     SdbusSystemdManager::Options options;
     options.bus = user ? SdbusSystemdManager::Bus::User : SdbusSystemdManager::Bus::System;
