@@ -27,9 +27,9 @@ class HelloWorld : public tcs::BlockingService {
     monitor().addMetrics([this] { return tcs::protocol::JsonObject().set("sent", std::int64_t(sent_.load())); },
                          tcs::MetricUse::StatusAndHeartbeat);
     monitor().addHealthCheck("greeting_age", [this]() -> tcs::CheckResult {
+      if (sent_ == 0) return tcs::Status::Ok;  // read first: once it is set, so is lastGreeting_
       const double age = lastGreetingAge();
-      if (sent_ > 0 && age > 3 * interval_)
-        return {tcs::Status::Degraded, fmt::format("no greeting for {:.0f} s", age)};
+      if (age > 3 * interval_) return {tcs::Status::Degraded, fmt::format("no greeting for {:.0f} s", age)};
       return tcs::Status::Ok;
     });
     monitor().setStatsProvider([this] {
@@ -42,8 +42,9 @@ class HelloWorld : public tcs::BlockingService {
   void run(std::stop_token) override {
     for (unsigned long sent = 1; running(); ++sent) {
       log().info("{} (interval: {}s)", message_, interval_);
-      sent_ = sent;
+      // The time first: the health check (on the monitor's thread) reads sent_ first.
       lastGreeting_ = Clock::now().time_since_epoch().count();
+      sent_ = sent;
       greeter_->setStatus(tcs::Status::Ok, "greeting");
       setStatus(tcs::Status::Ok, fmt::format("{} ({} sent)", message_, sent));
       if (!sleep(interval_)) break;
