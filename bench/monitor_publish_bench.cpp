@@ -6,13 +6,15 @@
 // Each round measures, one after the other on the same server:
 //   raw      natsConnection_Publish() of pre-encoded status messages (the same bytes the
 //            monitor sends) on a plain nats.c connection with the options libtcs uses
-//            (SendAsap), MESSAGES times;
+//            (SendAsap off: nats.c's flusher batches writes), MESSAGES times;
 //   monitor  MESSAGES status changes through tcs::Monitor::setStatus() (every call a change:
 //            the message alternates), i.e. snapshot + JSON encoding + publishPersistent, on a
 //            tcs::NatsConnection.
 // Rate = messages received by an independent subscriber / time from the first call to the
 // last message received (so queued-but-unsent work is not counted as done). Prints per-round
 // figures, the medians, and the ratio monitor/raw (target >= 0.8).
+// BENCH_SEND_ASAP=1 turns SendAsap on for both sides (every publish its own send()), the
+// setting libtcs used before; for comparison.
 #include <nats/nats.h>
 #include <unistd.h>
 
@@ -116,11 +118,13 @@ int main(int argc, char** argv) {
   natsSubscription_SetPendingLimits(sub, -1, -1);
   natsConnection_Flush(subConn);
 
-  // Raw nats.c publisher, libtcs's connection options.
+  // Raw nats.c publisher, libtcs's connection options (tcs::NatsOptions::sendAsap).
   natsOptions* opts = nullptr;
   natsOptions_Create(&opts);
   natsOptions_SetURL(opts, url.c_str());
-  natsOptions_SetSendAsap(opts, true);
+  const char* sendAsapEnv = std::getenv("BENCH_SEND_ASAP");
+  const bool sendAsap = sendAsapEnv ? std::atoi(sendAsapEnv) != 0 : tcs::NatsOptions{}.sendAsap;
+  natsOptions_SetSendAsap(opts, sendAsap);
   natsConnection* raw = nullptr;
   if (natsConnection_Connect(&raw, opts) != NATS_OK) return 1;
 
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
   tcs::NatsOptions no;
   no.name = "bench";
   no.persistentQueueCapacity = messages + 16;
+  no.sendAsap = sendAsap;
   tcs::NatsConnection nats(config, no);
   tcs::MonitorOptions mo;
   mo.name = "bench.publish";
@@ -146,8 +151,8 @@ int main(int argc, char** argv) {
   nats.flush(std::chrono::seconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
-  std::printf("monitor publish bench: %llu status messages of %zu bytes per run, %d rounds, server %s\n",
-              static_cast<unsigned long long>(messages), body.size(), rounds, url.c_str());
+  std::printf("monitor publish bench: %llu status messages of %zu bytes per run, %d rounds, server %s, SendAsap %s\n",
+              static_cast<unsigned long long>(messages), body.size(), rounds, url.c_str(), sendAsap ? "on" : "off");
   // CPU per message of each phase: the publishing side (this process minus the subscriber is
   // not separable, so the caller's own thread is shown apart) and the server, when its pid is known.
   const long serverPid = std::getenv("BENCH_SERVER_PID") ? std::atol(std::getenv("BENCH_SERVER_PID")) : 0;

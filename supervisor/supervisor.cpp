@@ -152,7 +152,7 @@ void Supervisor::start() {
         }
       }
       log::warning("RPC {}: too many requests in progress; refused", m.subject);
-      nats_->publish(m.reply, errorReply(p::rpc_error::kInternalError,
+      nats_->respond(m.reply, errorReply(p::rpc_error::kInternalError,
                                          "too many requests in progress on this launcher; try again"));
     });
   }
@@ -171,7 +171,7 @@ void Supervisor::rpcWorker() {
     }
     const auto reply = handleRpc(m.subject, m.data);
     try {
-      nats_->publish(m.reply, reply);
+      nats_->respond(m.reply, reply);
     } catch (const std::exception& e) {
       log::warning("RPC {}: reply not sent: {}", m.subject, e.what());
     }

@@ -727,7 +727,7 @@ void Monitor::handleRpc(const NatsMessage& m) {
   const auto meta = [] { return protocol::processMetaGenerator().next(protocol::kMessageTypeRpc); };
   const auto replyError = [&](std::string_view code, std::string message) {
     log::warning("{}: RPC {} refused: {}", im.options.name, m.subject, message);
-    im.nats->publish(m.reply, protocol::encode(protocol::ErrorReply{std::string(code), std::move(message)}, meta()));
+    im.nats->respond(m.reply, protocol::encode(protocol::ErrorReply{std::string(code), std::move(message)}, meta()));
   };
   try {
     const auto subject = protocol::parseSubject(im.options.subjectPrefix, m.subject);
@@ -761,7 +761,7 @@ void Monitor::handleRpc(const NatsMessage& m) {
         if (!c.result.message.empty()) one.set("message", c.result.message);
         reply.checks.set(c.name, one);
       }
-      im.nats->publish(m.reply, protocol::encode(reply, meta()));
+      im.nats->respond(m.reply, protocol::encode(reply, meta()));
     } else {
       protocol::StatsReply reply;
       reply.serviceId = im.options.name;
@@ -785,7 +785,7 @@ void Monitor::handleRpc(const NatsMessage& m) {
           .set("health_check_runs", static_cast<std::int64_t>(s.healthCheckRuns))
           .set("rpc_requests", static_cast<std::int64_t>(s.rpcRequests));
       reply.stats.set("tcs", own);
-      im.nats->publish(m.reply, protocol::encode(reply, meta()));
+      im.nats->respond(m.reply, protocol::encode(reply, meta()));
     }
   } catch (const ProtocolError& e) {
     replyError(protocol::rpc_error::kBadRequest, e.what());

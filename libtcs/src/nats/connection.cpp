@@ -454,6 +454,15 @@ bool NatsConnection::publish(std::string_view subject, std::string_view data) {
   return false;
 }
 
+bool NatsConnection::respond(std::string_view replySubject, std::string_view data) {
+  if (!publish(replySubject, data)) return false;
+  // nats.c has no public "write now" apart from a flush: it writes the buffer and a PING at once,
+  // then waits for the PONG, here at most 1 ms (the reply has left either way; a timeout is
+  // not an error of the reply). Not while disconnected: the reply waits in the reconnect buffer.
+  if (!impl_->options.sendAsap && connected()) (void)natsConnection_FlushTimeout(impl_->nc.get(), 1);
+  return true;
+}
+
 void NatsConnection::publishPersistent(std::string_view subject, std::string_view data) {
   checkSubject(subject);
   (void)payloadSize(subject, data);
@@ -510,6 +519,7 @@ NatsStats NatsConnection::stats() const {
   stats.published = impl_->published;
   stats.publishDropped = impl_->publishDropped;
   stats.reconnects = impl_->reconnects;
+  stats.buffered = static_cast<std::size_t>(std::max(0, natsConnection_Buffered(impl_->nc.get())));
   std::lock_guard lock(impl_->publisherMutex);
   if (impl_->persistent) {
     const auto& c = impl_->persistent->counters();
