@@ -2,6 +2,7 @@
 #include "sdbus_systemd_manager.hpp"
 
 #include <fnmatch.h>
+#include <pthread.h>
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <cstdio>
@@ -160,7 +161,10 @@ void SdbusSystemdManager::subscribe() {
 
 void SdbusSystemdManager::startLoop() {
   if (loop_.joinable()) return;
-  loop_ = std::thread([this] { runLoop(); });
+  loop_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "tcs-dbus");  // for top -H, perf, gdb
+    runLoop();
+  });
 }
 
 void SdbusSystemdManager::runLoop() {

@@ -4,6 +4,7 @@
 // transport are only ever called with it released.
 #include "tcs/monitor.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -377,7 +378,10 @@ Monitor::Monitor(MonitorOptions options, INatsTransport* nats)
   node_->name = impl_->options.name;
   node_->tree = tree_;
   tree_->changed = [this] { changedLocked(); };
-  impl_->thread = std::thread([this] { loop(); });
+  impl_->thread = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "tcs-monitor");  // for top -H, perf, gdb
+    loop();
+  });
 }
 
 Monitor::~Monitor() {

@@ -2,6 +2,7 @@
 #include "tcs/runtime.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -193,6 +194,7 @@ void Runtime::startWorker(std::function<int(std::stop_token)> body) {
   keepAlive();
   workerStarted_ = true;
   worker_ = std::thread([this, body = std::move(body)] {
+    ::pthread_setname_np(::pthread_self(), "tcs-worker");  // the service's own work, for top -H
     try {
       workerResult_ = body(stopSource_.get_token());
     } catch (...) {
