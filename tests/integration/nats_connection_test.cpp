@@ -6,15 +6,19 @@
 // secret files). Skipped when nats-server is not installed.
 //
 // Timing checks are loose (a noisy 2-core machine and sanitizer builds); no blind sleeps.
+#define OPENSSL_SUPPRESS_DEPRECATED  // RAND_get_rand_method(): is OpenSSL's own method back?
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nats/nats.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -636,6 +640,62 @@ TEST_F(ANatsConnection, ConnectsOverMutualTls) {
     EXPECT_EQ(e.kind(), NatsError::Kind::Config) << e.what();
     EXPECT_THAT(e.what(), HasSubstr("nats.tls.ca"));
   }
+}
+
+// Resident KiB of libcrypto's code in this process (/proc/self/smaps), 0 when not mapped.
+long libcryptoCodeKiB() {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inCode = false;
+  while (std::getline(smaps, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < 17) {
+      inCode = line.find(" r-xp ") != std::string::npos && line.find("/libcrypto.so") != std::string::npos;
+    } else if (inCode && line.rfind("Rss:", 0) == 0) {
+      return std::atol(line.c_str() + 4);
+    }
+  }
+  return 0;
+}
+
+// nats_Open() seeds nats.c's ids with RAND_bytes(); libtcs keeps that one call from
+// initialising OpenSSL 3 (config, provider, DRBGs: ~1.5 MiB of libcrypto code resident in every
+// service), and OpenSSL still works normally afterwards: its own RAND method, TLS.
+TEST_F(ANatsConnection, OpensNatsWithoutInitialisingOpenSslWhichStillWorksAfterwards) {
+  auto& plain = startServer();
+  const long before = libcryptoCodeKiB();
+  ASSERT_GT(before, 0) << "libcrypto is not mapped";
+  {
+    NatsConnection nats(configFor(plain.port()), fastOptions());
+    ASSERT_TRUE(nats.connected());
+    Inbox inbox;
+    auto sub = nats.subscribe("rand.x", inbox.handler());
+    ASSERT_TRUE(nats.publish("rand.x", "1"));
+    ASSERT_TRUE(waitUntil([&] { return inbox.size() == 1; }));
+  }
+  const long connected = libcryptoCodeKiB();
+  EXPECT_LT(connected - before, 768) << "connecting without TLS made libcrypto's code resident: " << before
+                                     << " KiB -> " << connected << " KiB";
+
+  EXPECT_EQ(RAND_get_rand_method(), RAND_OpenSSL()) << "OpenSSL's own RAND method is back";
+  unsigned char bytes[32] = {};
+  EXPECT_EQ(RAND_bytes(bytes, sizeof bytes), 1);
+  std::cout << "libcrypto code resident: " << before << " KiB at start, " << connected
+            << " KiB after a NATS connection, " << libcryptoCodeKiB() << " KiB after OpenSSL's own RAND_bytes()\n";
+
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl is not installed";
+  ASSERT_TRUE(makeCertificates(dir_));
+  const auto tls = dir_.path() / "tls";
+  NatsServerOptions options;
+  options.extraConfig = "tls {\n  cert_file: \"" + (tls / "server.pem").string() + "\"\n  key_file: \"" +
+                        (tls / "server.key").string() + "\"\n  ca_file: \"" + (tls / "ca.pem").string() +
+                        "\"\n  verify: true\n}\n";
+  auto& secure = startServer(options);
+  auto config = configFor(secure.port());
+  config.tlsCa = tls / "ca.pem";
+  config.tlsCert = tls / "client.pem";
+  config.tlsKey = tls / "client.key";
+  NatsConnection nats(config, fastOptions());
+  EXPECT_TRUE(nats.connected());
 }
 
 TEST_F(ANatsConnection, NamesAMissingOrBadSecretFile) {

@@ -75,6 +75,7 @@ OptionsPtr buildNatsOptions(const config::NatsConfig& config, const NatsOptions&
   if (tuning.reconnectBufferBytes > static_cast<std::size_t>(INT_MAX))
     throw configError("nats: reconnect buffer larger than 2 GiB");
 
+  openNatsLibrary();
   natsOptions* raw = nullptr;
   throwIfFailed(natsOptions_Create(&raw), "cannot create NATS options");
   OptionsPtr opts(raw);

@@ -38,4 +38,10 @@ OptionsPtr buildNatsOptions(const config::NatsConfig& config, const NatsOptions&
  */
 std::string readSecretFile(const std::filesystem::path& path, std::string_view key);
 
+/**
+ * @brief nats_Open() once per process, without letting its one RAND_bytes() call initialise
+ * OpenSSL (library.cpp says why). Called before any other nats.c call of libtcs.
+ */
+void openNatsLibrary();
+
 }  // namespace tcs::detail
