@@ -70,7 +70,7 @@ struct NatsOptions {
    * Off by default (nats.c's default): core publishes (status without a stream, heartbeats,
    * registry events' fallback) are written by nats.c's flusher thread in batches, within ~1 ms of
    * the call — one `send()` for a burst instead of one per message (bench/README.md: a status
-   * burst 1.8x faster, and 0.9x of raw nats.c instead of 0.65x). Requests, JetStream publishes
+   * burst ~1.6x faster, 0.8x of raw nats.c instead of 0.65x). Requests, JetStream publishes
    * and respond() are written at once either way. On: every publish costs the caller a
    * `send()`, and a flusher thread less.
    */
