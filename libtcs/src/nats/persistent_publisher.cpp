@@ -37,8 +37,9 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
     std::unique_lock lock(mutex_);
     // Fast path: nothing queued or in flight and the subject goes to core NATS anyway: publish
     // on the caller's thread (in tcs: the monitor's or the supervisor's thread). A core
-    // publish waits for no reply; with SendAsap it writes to the socket at once, so under TCP
-    // back pressure it can wait for buffer space, as the worker would. Saves two thread
+    // publish waits for no reply: it is copied into nats.c's write buffer (with SendAsap:
+    // written to the socket at once); only a full buffer under TCP back pressure makes it wait
+    // for the socket, as the worker would. Saves two thread
     // hand-offs and the copies per message; the order is kept because the worker does not start
     // while busy_ is set.
     if (queue_.empty() && !busy_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED &&
