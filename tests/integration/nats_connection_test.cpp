@@ -632,6 +632,23 @@ TEST_F(ANatsConnection, ConnectsOverMutualTls) {
   }
   EXPECT_LT(Clock::now() - start, 2s);
 
+  // The server requires a client certificate and none is configured: the server hangs up during
+  // the TLS set-up, which is not "unreachable".
+  config.tlsCa = tls / "ca.pem";
+  config.tlsCert.reset();
+  config.tlsKey.reset();
+  auto quick = fastOptions();
+  quick.connectDeadline = 1s;
+  try {
+    NatsConnection nats(config, quick);
+    ADD_FAILURE() << "connected without the client certificate the server requires";
+  } catch (const NatsError& e) {
+    std::cout << "no client certificate: " << e.what() << "\n";
+    EXPECT_THAT(e.what(), HasSubstr("client certificate"));
+  }
+  config.tlsCert = tls / "client.pem";
+  config.tlsKey = tls / "client.key";
+
   config.tlsCa = tls / "missing-ca.pem";
   try {
     NatsConnection nats(config, fastOptions());

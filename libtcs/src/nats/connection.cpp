@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -213,6 +214,8 @@ struct NatsConnection::Impl {
   void connectOptional();
   PersistentPublisher& publisher();
   bool flush(Clock::time_point deadline);
+  /** @return @p error, with the likely cause added when it is one a config change fixes */
+  NatsError withHint(NatsError error, natsStatus status) const;
   std::string serverList() const { return fmt::format("{}", fmt::join(urls, ", ")); }
 
   static void onConnected(natsConnection* nc, void* closure);
@@ -274,6 +277,7 @@ void NatsConnection::Impl::connectRequired() {
   const auto start = Clock::now();
   const auto deadline = start + options.connectDeadline;
   auto wait = options.reconnectWaitMin;
+  std::optional<NatsError> telling;  // the last failure that was not a time-out (the last one often is)
   for (int attempt = 1;; ++attempt) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     throwIfFailed(
@@ -288,13 +292,16 @@ void NatsConnection::Impl::connectRequired() {
                   seconds(Clock::now() - start));
       return;
     }
-    NatsError error = natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
+    NatsError error = withHint(natsError(status, fmt::format("cannot connect to NATS at {}", serverList())), status);
     if (!isRetryableConnectFailure(status)) throw error;
+    if (status != NATS_TIMEOUT) telling = error;
     const auto now = Clock::now();
-    if (now >= deadline)
-      throw NatsError(NatsError::Kind::NotConnected, error.status(),
-                      fmt::format("{}; gave up after {} attempts in {:.1f} s (nats.required is true)", error.what(),
+    if (now >= deadline) {
+      const NatsError& last = status == NATS_TIMEOUT && telling ? *telling : error;
+      throw NatsError(NatsError::Kind::NotConnected, last.status(),
+                      fmt::format("{}; gave up after {} attempts in {:.1f} s (nats.required is true)", last.what(),
                                   attempt, seconds(now - start)));
+    }
     const auto pause = std::min(withJitter(wait), std::chrono::ceil<milliseconds>(deadline - now));
     log::warning("{}; retrying in {} ms (attempt {}, giving up in {:.1f} s)", error.what(), pause.count(), attempt,
                  seconds(deadline - now));
@@ -309,6 +316,20 @@ void NatsConnection::Impl::connectRequired() {
   }
 }
 
+NatsError NatsConnection::Impl::withHint(NatsError error, natsStatus status) const {
+  // A server that requires a client certificate completes the TLS handshake (TLS 1.3) and then
+  // hangs up; nats.c sees an empty answer to its CONNECT/PING. Name the likely cause.
+  const bool tls = config.tlsCa.has_value() ||
+                   std::any_of(urls.begin(), urls.end(), [](const std::string& u) { return u.starts_with("tls://"); });
+  if (!tls || config.tlsCert ||
+      (status != NATS_PROTOCOL_ERROR && status != NATS_CONNECTION_CLOSED && status != NATS_IO_ERROR))
+    return error;
+  return NatsError(error.kind(), error.status(),
+                   fmt::format("{} — the server closed the TLS connection while connecting; if it requires a client "
+                               "certificate, set nats.tls.cert and nats.tls.key",
+                               error.what()));
+}
+
 void NatsConnection::Impl::connectOptional() {
   natsConnection* raw = nullptr;
   natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
@@ -320,7 +341,7 @@ void NatsConnection::Impl::connectOptional() {
   if (!isRetryableConnectFailure(status))
     throw natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
   log::info("NATS not reachable at {} ({}); running without it and connecting in the background", serverList(),
-            natsStatus_GetText(status));
+            withHint(natsError(status, natsStatus_GetText(status)), status).what());
   throwIfFailed(natsOptions_SetRetryOnFailedConnect(natsOptions.get(), true, &Impl::onConnected, this),
                 "cannot set NATS retry on failed connect");
   status = natsConnection_Connect(&raw, natsOptions.get());
