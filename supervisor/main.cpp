@@ -96,6 +96,7 @@ int run(int argc, char** argv) {
   };
   options.wake = wake;
   std::atomic<bool> ensureStreams{true};
+  std::atomic<bool> natsClosed{false};
   std::unique_ptr<tcs::NatsConnection> nats;
   if (natsConfig.present) {
     natsConfig.required = false;
@@ -107,6 +108,13 @@ int run(int argc, char** argv) {
       wake();
     };
     ev.reconnected = ev.connected;
+    // nats.c gave up (the server refused the credentials twice): without NATS the supervisor
+    // reports nothing, so it ends with a failure; systemd restarts it, and the new process reads
+    // the credentials again (exit 78 if they are still refused: no more restarts).
+    ev.closed = [&] {
+      natsClosed = true;
+      wake();
+    };
     try {
       nats = std::make_unique<tcs::NatsConnection>(natsConfig, no, ev);
     } catch (const tcs::NatsError& e) {
@@ -144,7 +152,16 @@ int run(int argc, char** argv) {
   const std::chrono::milliseconds pingEvery =
       watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : 0ms;  // 0: no watchdog
   auto nextPing = std::chrono::steady_clock::now();
+  int exitStatus = 0;
   for (;;) {
+    if (natsClosed) {
+      const std::string why = nats ? nats->lastError() : std::string();
+      tcs::log::critical("NATS connection closed for good{}{}: ending so that systemd restarts the supervisor",
+                         why.empty() ? "" : ": ", why);
+      notifier->notify(fmt::format("STATUS=failed: NATS connection closed for good{}{}", why.empty() ? "" : ": ", why));
+      exitStatus = 1;
+      break;
+    }
     if (ensureStreams.exchange(false) && nats && nats->connected()) {
       // NATS is (back) up: what was buffered is on its way; say where the launcher stands now.
       supervisor->monitor().publishNow();
@@ -198,13 +215,13 @@ int run(int argc, char** argv) {
       if (stop) break;
     }
   }
-  notifier->notify("STOPPING=1\nSTATUS=stopping");
+  notifier->notify(exitStatus == 0 ? "STOPPING=1\nSTATUS=stopping" : "STOPPING=1");
   tcs::log::info("stopping");
   supervisor->stop();
   supervisor.reset();
   systemd.reset();
   ::close(wakeFd);
-  return 0;
+  return exitStatus;
 }
 
 }  // namespace

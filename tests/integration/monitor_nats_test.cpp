@@ -350,6 +350,43 @@ TEST_F(MonitorOverNats, ConnectsWithTheConfigsUserAndPasswordAndFailsClearlyWith
   EXPECT_THAT(tcs::test::readFile(dir_ / ("stderr-" + std::to_string(spawned_) + ".txt")), HasSubstr("uthorization"));
 }
 
+// The password changes on the server while services run: nats.c gives up after two refusals. A
+// service with `required: true` ends with a failure (systemd restarts it, and the new process
+// reads the credentials again); one with `required: false` runs on without NATS.
+TEST_F(MonitorOverNats, EndsARequiredServiceWhoseCredentialsTheServerRefusesAfterAReconnect) {
+  NatsServerOptions o;
+  o.user = "tcs";
+  o.password = "s3cret";
+  auto& server = startServer(o);
+  auto required = spawn(kHelloWorld, config("hello_world", {"interval: 0.2"}, ", user: tcs, password: s3cret"));
+  ASSERT_TRUE(notify_.waitFor("READY=1")) << required->stderrText();
+  const auto optional =
+      dir_.write("optional.yaml", fmt::format("nats: {{host: 127.0.0.1, port: {}, required: false, user: tcs, "
+                                              "password: s3cret}}\nregistry:\n  hello_world: ~\nservices:\n"
+                                              "  - {{type: hello_world, variant: it, interval: 0.2}}\n",
+                                              server.port()));
+  auto runsOn = spawn(kHelloWorld, optional);
+  ASSERT_TRUE(waitUntil([&] { return runsOn->stderrText().find("NATS connected") != std::string::npos; }, 20s))
+      << runsOn->stderrText();
+
+  server.kill();
+  server.options().password = "changed";
+  server.start();
+  const auto status = required->wait(30s);
+  ASSERT_TRUE(status) << "the required service kept running without NATS\n" << required->stderrText();
+  EXPECT_EQ(status->code(), 1) << "a failure systemd restarts (not 78: the credentials may be fixed meanwhile)";
+  EXPECT_THAT(required->stderrText(), HasSubstr("closed for good"));
+  EXPECT_THAT(required->stderrText(), HasSubstr("uthorization"));
+
+  ASSERT_TRUE(waitUntil([&] { return runsOn->stderrText().find("closed for good") != std::string::npos; }, 30s))
+      << runsOn->stderrText();
+  EXPECT_TRUE(runsOn->running()) << "required: false runs on without NATS";
+  runsOn->signal(SIGTERM);
+  const auto stopped = runsOn->wait();
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->code(), 0);
+}
+
 TEST_F(MonitorOverNats, ConnectsWithTheConfigsTokenAndFailsClearlyWithAWrongOne) {
   NatsServerOptions o;
   o.token = "t0ken";

@@ -535,6 +535,35 @@ TEST_F(ANatsConnection, RejectsAWrongPasswordAtOnceNamingAuthorization) {
   }
 }
 
+TEST_F(ANatsConnection, ReportsAConnectionClosedForGoodWhenTheServerRefusesItsCredentialsAfterAReconnect) {
+  NatsServerOptions options;
+  options.user = "tcs";
+  options.password = "s3cret";
+  auto& server = startServer(options);
+  auto config = configFor(server.port());
+  config.user = "tcs";
+  config.password = "s3cret";
+  std::atomic<int> closed{0};
+  tcs::NatsEvents events;
+  events.closed = [&] { ++closed; };
+  {
+    // Destroying a connection is not "closed for good".
+    NatsConnection normal(config, fastOptions(), events);
+    ASSERT_TRUE(normal.connected());
+  }
+  EXPECT_EQ(closed, 0);
+
+  NatsConnection nats(config, fastOptions(), events);
+  ASSERT_TRUE(nats.connected());
+  server.kill();
+  server.options().password = "changed";  // the password is changed while the service runs
+  server.start();
+  ASSERT_TRUE(waitUntil([&] { return closed == 1; }, 20s)) << "nats.c kept reconnecting";
+  EXPECT_FALSE(nats.connected());
+  EXPECT_THAT(nats.lastError(), HasSubstr("uthorization"));
+  EXPECT_FALSE(nats.publish("after.close", "x")) << "a publish on a closed connection is dropped, not thrown";
+}
+
 TEST_F(ANatsConnection, AuthenticatesWithATokenOrATokenFile) {
   NatsServerOptions options;
   options.token = "t0ken";

@@ -148,6 +148,8 @@ class NatsServer {
     pid_ = -1;
   }
 
+  /** @brief The options; changes take effect at the next start() (e.g. another password). */
+  NatsServerOptions& options() noexcept { return options_; }
   bool running() { return pid_ > 0 && !reaped(); }
   int port() const noexcept { return port_; }
   pid_t pid() const noexcept { return pid_; }

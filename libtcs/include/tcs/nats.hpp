@@ -94,7 +94,11 @@ struct NatsEvents {
   std::function<void()> disconnected;
   /** @brief The connection is back; subscriptions are restored, the buffer is flushed. */
   std::function<void()> reconnected;
-  /** @brief The connection is closed for good (destruction, or the server kept refusing the credentials). */
+  /**
+   * @brief The connection closed for good while in use: nats.c gives up reconnecting when the
+   * server refuses the credentials twice in a row (changed or revoked). Not called when the
+   * NatsConnection itself is destroyed. lastError() says why.
+   */
   std::function<void()> closed;
 };
 
@@ -253,6 +257,8 @@ class NatsConnection final : public INatsTransport {
   StreamOutcome ensureStream(const StreamSpec& spec);
   /** @return the server URL connected to, or empty while disconnected */
   std::string connectedUrl() const;
+  /** @return nats.c's last error on this connection (e.g. why it closed), empty when none */
+  std::string lastError() const;
   /** @return the URLs tried, in order (`nats.servers`, or `nats://host:port`) */
   const std::vector<std::string>& servers() const noexcept;
   NatsStats stats() const;

@@ -290,6 +290,8 @@ void NatsConnection::Impl::connectRequired() {
       if (attempt > 1)
         log::info("NATS connected to {} after {} attempts ({:.1f} s)", connectedUrlOf(raw), attempt,
                   seconds(Clock::now() - start));
+      else
+        log::info("NATS connected to {}", connectedUrlOf(raw));
       return;
     }
     NatsError error = withHint(natsError(status, fmt::format("cannot connect to NATS at {}", serverList())), status);
@@ -335,6 +337,7 @@ void NatsConnection::Impl::connectOptional() {
   natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
   if (status == NATS_OK) {
     nc.reset(raw);
+    log::info("NATS connected to {}", connectedUrlOf(raw));
     return;
   }
   // Bad credentials or TLS settings will not fix themselves: say so now rather than retry forever.
@@ -421,10 +424,15 @@ void NatsConnection::Impl::onReconnected(natsConnection* conn, void* closure) {
   invoke(self->events.reconnected, "reconnected");
 }
 
-void NatsConnection::Impl::onClosed(natsConnection*, void* closure) {
+void NatsConnection::Impl::onClosed(natsConnection* conn, void* closure) {
   auto* self = static_cast<Impl*>(closure);
-  if (!self->closing) log::error("NATS connection to {} closed; no more reconnects", self->serverList());
-  invoke(self->events.closed, "closed");
+  if (!self->closing) {
+    const char* why = nullptr;
+    (void)natsConnection_GetLastError(conn, &why);
+    log::error("NATS connection to {} closed for good{}{}; nats.c makes no more reconnects", self->serverList(),
+               why && *why ? ": " : "", why ? why : "");
+    invoke(self->events.closed, "closed");
+  }
   std::lock_guard lock(self->closeMutex);
   self->closedFired = true;
   self->closeDone.notify_all();
@@ -525,6 +533,13 @@ NatsSubscription NatsConnection::subscribe(std::string_view subject, MessageHand
 
 bool NatsConnection::flush(milliseconds timeout) {
   return impl_->flush(Clock::now() + timeout);
+}
+
+std::string NatsConnection::lastError() const {
+  const char* text = nullptr;
+  if (!impl_->nc) return {};
+  (void)natsConnection_GetLastError(impl_->nc.get(), &text);
+  return text ? std::string(text) : std::string();
 }
 
 std::string NatsConnection::connectedUrl() const {

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include "tcs/config.hpp"
@@ -31,6 +33,35 @@
 
 namespace tcs {
 namespace {
+
+// A NATS connection closed for good while the service runs (nats.c gives up when the server
+// refuses the credentials twice in a row). With `required: true` the service then ends with a
+// failure, so that systemd restarts it and the new process reads the credentials again (and
+// exits 78 if the server still refuses them); with `required: false` it runs on without NATS.
+struct NatsLoss {
+  std::mutex mutex;
+  NatsConnection* nats = nullptr;
+  detail::Runtime* runtime = nullptr;
+  bool lost = false;
+
+  std::string reason() const {
+    const std::string why = nats ? nats->lastError() : std::string();
+    return fmt::format(
+        "NATS connection closed for good{}{}; nats.required is true: ending so that systemd restarts "
+        "the service",
+        why.empty() ? "" : ": ", why);
+  }
+  void closed() {
+    std::lock_guard lock(mutex);
+    lost = true;
+    if (runtime) runtime->finish(exit_code::kFailure, reason());
+  }
+  void attach(detail::Runtime* r) {
+    std::lock_guard lock(mutex);
+    runtime = r;
+    if (r && lost) r->finish(exit_code::kFailure, reason());
+  }
+};
 
 /** @brief How long `nats.required: true` waits: inside the unit's TimeoutStartSec=90s. */
 constexpr std::chrono::seconds kNatsConnectDeadline{60};
@@ -217,6 +248,7 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     // NATS before the service: `required: true` waits here (a SIGTERM ends the wait), `false`
     // connects in the background. Without a `nats:` section the monitor publishes nothing.
     std::unique_ptr<NatsConnection> nats;
+    const auto natsLoss = std::make_shared<NatsLoss>();
     if (natsConfig.present) {
       NatsOptions natsOptions;
       natsOptions.name = id;
@@ -229,7 +261,11 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
       natsOptions.cancelled = stopRequested;
       if (natsConfig.required) notifier->notify("STATUS=startup: Waiting for NATS");
       try {
-        nats = std::make_unique<NatsConnection>(natsConfig, std::move(natsOptions));
+        NatsEvents events;
+        if (natsConfig.required) events.closed = [natsLoss] { natsLoss->closed(); };
+        nats = std::make_unique<NatsConnection>(natsConfig, std::move(natsOptions), std::move(events));
+        std::lock_guard lock(natsLoss->mutex);
+        natsLoss->nats = nats.get();
       } catch (const NatsError& e) {
         if (stopRequested()) {
           log::info("stop requested while waiting for NATS: {} ends without starting", id);
@@ -248,6 +284,11 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     }
     auto service = factory();
     detail::Runtime runtime(*service, std::move(options), *notifier);
+    struct Attached {  // until the runtime is gone, whatever way run() ends
+      NatsLoss& loss;
+      ~Attached() { loss.attach(nullptr); }
+    } attached{*natsLoss};
+    natsLoss->attach(&runtime);
     status = runtime.run();
   } catch (const std::exception& e) {
     log::critical("{}", e.what());
