@@ -378,6 +378,36 @@ TEST_F(ANatsConnection, FallsBackToCorePublishingWithoutAStream) {
   EXPECT_EQ(stats.persistentCore + stats.persistentUnacked, 6u);
 }
 
+// JetStream on, no stream, but a live core subscriber (tcsctl watching): publishing to JetStream
+// would hand the message to the subscriber, and nobody would ack it, so every first message per
+// subject would wait out the ack timeout. The publisher asks JetStream which streams capture
+// the subject first and goes straight to core.
+TEST_F(ANatsConnection, SendsPersistentPublishesNoStreamCapturesAsCoreEvenWithACoreSubscriber) {
+  auto& server = startServer();
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  NatsConnection other(configFor(server.port()), fastOptions());
+  Inbox inbox;
+  auto sub = other.subscribe("svc.status.>", inbox.handler());
+  ASSERT_TRUE(other.flush(2s));
+  for (int i = 0; i < 5; ++i) nats.publishPersistent("svc.status.a", std::to_string(i));
+  ASSERT_TRUE(nats.flush(5s));
+  ASSERT_TRUE(waitUntil([&] { return inbox.size() == 5; }));
+  const auto stats = nats.stats();
+  EXPECT_EQ(stats.persistentCore, 5u);
+  EXPECT_EQ(stats.persistentUnacked, 0u) << "a JetStream publish waited for an ack nobody sends";
+  for (const auto& m : inbox.messages()) EXPECT_EQ(m.reply, "") << "sent as a JetStream publish: " << m.data;
+
+  // Once a stream captures the subject, the next connection (and this one after
+  // NatsOptions::coreFallbackRecheck or a reconnect) stores there.
+  RawJetStream js(server.url());
+  js.addStream("svc_status", "svc.status.>");
+  NatsConnection fresh(configFor(server.port()), fastOptions());
+  fresh.publishPersistent("svc.status.b", "stored");
+  ASSERT_TRUE(fresh.flush(5s));
+  EXPECT_EQ(fresh.stats().persistentAcked, 1u);
+  EXPECT_EQ(js.messageCount("svc_status"), 1u);
+}
+
 TEST_F(ANatsConnection, NeverBlocksTheCallerOfPersistentPublishAndBoundsItsQueue) {
   auto& server = startServer();
   auto options = fastOptions();

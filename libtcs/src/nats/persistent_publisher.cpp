@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "persistent_publisher.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <utility>
+
 #include "handles.hpp"
 #include "tcs/log.hpp"
 
@@ -83,6 +88,7 @@ void PersistentPublisher::forgetFallbacks() {
   std::lock_guard lock(mutex_);
   lastCore_ = nullptr;
   coreUntil_.clear();
+  forgetStreamed_ = true;
 }
 
 void PersistentPublisher::run() {
@@ -150,6 +156,20 @@ void PersistentPublisher::send(const Item& item) {
     sendCore(item.subject.c_str(), item.data);
     return;
   }
+  {
+    std::lock_guard lock(mutex_);
+    if (std::exchange(forgetStreamed_, false)) streamed_.clear();
+  }
+  // Ask JetStream first whether a stream captures the subject: with none, a core subscriber
+  // (a live monitor) would get the publish and nobody would ack it, so the publish would wait
+  // out the whole ack timeout, holding up every message behind it.
+  if (!streamed_.contains(item.subject)) {
+    if (const auto captured = streamCaptures(item.subject); captured && !*captured) {
+      fallBack(item.subject, now);
+      sendCore(item.subject.c_str(), item.data);
+      return;
+    }
+  }
   jsPubOptions pubOptions;
   jsPubOptions_Init(&pubOptions);
   pubOptions.MaxWait = options_.persistentAckTimeout.count();
@@ -159,15 +179,21 @@ void PersistentPublisher::send(const Item& item) {
                                        static_cast<int>(item.data.size()), &pubOptions, &errorCode);
   const PubAckPtr ackGuard(ack);
   switch (status) {
-    case NATS_OK: ++counters_.acked; return;
+    case NATS_OK:
+      ++counters_.acked;
+      if (streamed_.size() >= 4096) streamed_.clear();  // the bound only guards against unique subjects
+      streamed_.insert(item.subject);
+      return;
     case NATS_NO_RESPONDERS:
       // Nobody received it: no stream captures the subject (or JetStream is off).
+      streamed_.erase(item.subject);
       fallBack(item.subject, now);
       sendCore(item.subject.c_str(), item.data);
       return;
     case NATS_TIMEOUT:
       // The server has the message (a core subscriber may have got it); publishing it again would
       // deliver it twice.
+      streamed_.erase(item.subject);
       fallBack(item.subject, now);
       ++counters_.unacked;
       return;
@@ -179,6 +205,22 @@ void PersistentPublisher::send(const Item& item) {
                      item.subject, natsStatus_GetText(status), static_cast<int>(errorCode), total);
     }
   }
+}
+
+std::optional<bool> PersistentPublisher::streamCaptures(const std::string& subject) {
+  const std::string request = nlohmann::json{{"subject", subject}}.dump();
+  natsMsg* raw = nullptr;
+  const natsStatus status =
+      natsConnection_Request(&raw, nc_, "$JS.API.STREAM.NAMES", request.data(), static_cast<int>(request.size()),
+                             std::max<std::int64_t>(1, options_.persistentAckTimeout.count()));
+  const MsgPtr reply(raw);
+  if (status == NATS_NO_RESPONDERS) return false;  // JetStream is off: nothing captures anything
+  if (status != NATS_OK || !raw) return std::nullopt;
+  const char* data = natsMsg_GetData(raw);
+  const auto answer = nlohmann::json::parse(data, data + natsMsg_GetDataLength(raw), nullptr, false);
+  if (answer.is_discarded() || !answer.is_object() || answer.contains("error")) return std::nullopt;
+  const auto streams = answer.find("streams");
+  return streams != answer.end() && streams->is_array() && !streams->empty();
 }
 
 }  // namespace tcs::detail

@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tcs/nats.hpp"
 
@@ -35,9 +37,12 @@ class RateLimit {
  * thread, which publishes to JetStream (waiting for the ack) while connected and as core
  * messages otherwise.
  *
- * A subject answered by "no responders" (no stream, no subscriber) or by no ack in time (no
- * stream but a core subscriber got the request, or a slow server) is published as core messages
- * for NatsOptions::coreFallbackRecheck, or until the next reconnect. A stream captures core
+ * Before the first JetStream publish on a subject (and after each fallback period) it asks
+ * JetStream which streams capture the subject (`$JS.API.STREAM.NAMES`): none → core at once (a
+ * live core subscriber would otherwise get the publish and nobody would ack it). A subject
+ * answered by none, by "no responders" (JetStream off, or no stream and no subscriber) or by no
+ * ack in time (a slow server, or a stream deleted under a live subscriber) is published as core
+ * messages for NatsOptions::coreFallbackRecheck, or until the next reconnect. A stream captures core
  * messages on its subjects as well, so the fallback loses nothing that a stream would keep; it
  * only loses the ack.
  */
@@ -77,6 +82,8 @@ class PersistentPublisher {
   bool coreOnly(std::string_view subject, std::chrono::steady_clock::time_point now);
   bool coreOnlyLocked(std::string_view subject, std::chrono::steady_clock::time_point now);
   void fallBack(const std::string& subject, std::chrono::steady_clock::time_point now);
+  /** @return whether a JetStream stream captures @p subject; nullopt when JetStream did not say */
+  std::optional<bool> streamCaptures(const std::string& subject);
 
   natsConnection* nc_;
   jsCtx* js_;
@@ -100,6 +107,10 @@ class PersistentPublisher {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point, SubjectHash, std::equal_to<>>
       coreUntil_;                                                                                  // guarded by mutex_
   const std::pair<const std::string, std::chrono::steady_clock::time_point>* lastCore_ = nullptr;  // in coreUntil_
+  // Subjects a stream acknowledged lately (the worker's own): published to JetStream without
+  // asking first. Cleared by forgetFallbacks().
+  std::unordered_set<std::string, SubjectHash, std::equal_to<>> streamed_;
+  bool forgetStreamed_ = false;  // guarded by mutex_: the worker clears streamed_ at its next message
   std::thread worker_;
 };
 
