@@ -214,8 +214,8 @@ struct NatsConnection::Impl {
   void connectOptional();
   PersistentPublisher& publisher();
   bool flush(Clock::time_point deadline);
-  /** @return @p error, with the likely cause added when it is one a config change fixes */
-  NatsError withHint(NatsError error, natsStatus status) const;
+  /** @return the likely cause of a failed connect, when it is one a config change fixes; else "" */
+  std::string hintFor(natsStatus status) const;
   std::string serverList() const { return fmt::format("{}", fmt::join(urls, ", ")); }
 
   static void onConnected(natsConnection* nc, void* closure);
@@ -294,7 +294,9 @@ void NatsConnection::Impl::connectRequired() {
         log::info("NATS connected to {}", connectedUrlOf(raw));
       return;
     }
-    NatsError error = withHint(natsError(status, fmt::format("cannot connect to NATS at {}", serverList())), status);
+    NatsError error = natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
+    if (const auto hint = hintFor(status); !hint.empty())
+      error = NatsError(error.kind(), error.status(), std::string(error.what()) + hint);
     if (!isRetryableConnectFailure(status)) throw error;
     if (status != NATS_TIMEOUT) telling = error;
     const auto now = Clock::now();
@@ -318,18 +320,16 @@ void NatsConnection::Impl::connectRequired() {
   }
 }
 
-NatsError NatsConnection::Impl::withHint(NatsError error, natsStatus status) const {
+std::string NatsConnection::Impl::hintFor(natsStatus status) const {
   // A server that requires a client certificate completes the TLS handshake (TLS 1.3) and then
   // hangs up; nats.c sees an empty answer to its CONNECT/PING. Name the likely cause.
   const bool tls = config.tlsCa.has_value() ||
                    std::any_of(urls.begin(), urls.end(), [](const std::string& u) { return u.starts_with("tls://"); });
   if (!tls || config.tlsCert ||
       (status != NATS_PROTOCOL_ERROR && status != NATS_CONNECTION_CLOSED && status != NATS_IO_ERROR))
-    return error;
-  return NatsError(error.kind(), error.status(),
-                   fmt::format("{} — the server closed the TLS connection while connecting; if it requires a client "
-                               "certificate, set nats.tls.cert and nats.tls.key",
-                               error.what()));
+    return {};
+  return " — the server closed the TLS connection while connecting; if it requires a client certificate, set "
+         "nats.tls.cert and nats.tls.key";
 }
 
 void NatsConnection::Impl::connectOptional() {
@@ -343,8 +343,8 @@ void NatsConnection::Impl::connectOptional() {
   // Bad credentials or TLS settings will not fix themselves: say so now rather than retry forever.
   if (!isRetryableConnectFailure(status))
     throw natsError(status, fmt::format("cannot connect to NATS at {}", serverList()));
-  log::info("NATS not reachable at {} ({}); running without it and connecting in the background", serverList(),
-            withHint(natsError(status, natsStatus_GetText(status)), status).what());
+  log::info("NATS not reachable at {} ({}{}); running without it and connecting in the background", serverList(),
+            natsStatus_GetText(status), hintFor(status));
   throwIfFailed(natsOptions_SetRetryOnFailedConnect(natsOptions.get(), true, &Impl::onConnected, this),
                 "cannot set NATS retry on failed connect");
   status = natsConnection_Connect(&raw, natsOptions.get());
