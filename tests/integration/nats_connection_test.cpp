@@ -408,6 +408,32 @@ TEST_F(ANatsConnection, SendsPersistentPublishesNoStreamCapturesAsCoreEvenWithAC
   EXPECT_EQ(js.messageCount("svc_status"), 1u);
 }
 
+TEST_F(ANatsConnection, AsksJetStreamOncePerSubjectWhichStreamCapturesItUnlessEnsureStreamSaidSo) {
+  auto& server = startServer();
+  NatsConnection watcher(configFor(server.port()), fastOptions());
+  Inbox asked;  // the JetStream API requests, as any subscriber sees them
+  auto sub = watcher.subscribe("$JS.API.STREAM.NAMES", asked.handler());
+  ASSERT_TRUE(watcher.flush(2s));
+
+  NatsConnection nats(configFor(server.port()), fastOptions());
+  ASSERT_EQ(nats.ensureStream({"reg", "svc.registry.>", std::chrono::hours(1), -1, -1}), tcs::StreamOutcome::Created);
+  for (int i = 0; i < 3; ++i) nats.publishPersistent("svc.registry.start.a" + std::to_string(i), "x");
+  ASSERT_TRUE(nats.flush(5s));
+  EXPECT_EQ(nats.stats().persistentAcked, 3u);
+  ASSERT_TRUE(watcher.flush(2s));
+  EXPECT_EQ(asked.size(), 0u) << "ensureStream() said the stream captures them";
+
+  RawJetStream js(server.url());
+  js.addStream("other", "svc.other.>");
+  for (int i = 0; i < 3; ++i) nats.publishPersistent("svc.other.x", "y");
+  ASSERT_TRUE(nats.flush(5s));
+  EXPECT_EQ(nats.stats().persistentAcked, 6u);
+  ASSERT_TRUE(waitUntil([&] { return asked.size() == 1; }));
+  ASSERT_TRUE(watcher.flush(2s));
+  EXPECT_EQ(asked.size(), 1u) << "asked once, then the acks say enough";
+  EXPECT_THAT(asked.data().front(), HasSubstr("svc.other.x"));
+}
+
 TEST_F(ANatsConnection, NeverBlocksTheCallerOfPersistentPublishAndBoundsItsQueue) {
   auto& server = startServer();
   auto options = fastOptions();

@@ -37,19 +37,6 @@ bool tighter(std::int64_t have, std::int64_t want) {
   return unlimited(want) || have < want;
 }
 
-// Whether the subject filter @p pattern (`*` one token, `>` the rest) captures all of @p subject.
-bool covers(std::string_view pattern, std::string_view subject) {
-  while (true) {
-    const auto pEnd = pattern.find('.'), sEnd = subject.find('.');
-    const auto p = pattern.substr(0, pEnd), t = subject.substr(0, sEnd);
-    if (p == ">") return true;
-    if (p != "*" && p != t) return false;
-    if (pEnd == std::string_view::npos || sEnd == std::string_view::npos) return pEnd == sEnd;
-    pattern.remove_prefix(pEnd + 1);
-    subject.remove_prefix(sEnd + 1);
-  }
-}
-
 std::string connectedUrlOf(natsConnection* nc) {
   if (!nc) return {};
   char buffer[256] = {};
@@ -574,8 +561,9 @@ std::vector<std::string> natsServerUrls(const config::NatsConfig& config) {
   return {fmt::format("nats://{}:{}", config.host, config.port)};
 }
 
-StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
-  jsCtx* js = impl_->js.get();
+namespace {
+
+StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
   if (js == nullptr) return StreamOutcome::Unavailable;
   jsErrCode code{};
   const auto failure = [&](natsStatus st, std::string_view what) {
@@ -614,7 +602,7 @@ StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
   jsStreamConfig cfg = *info->Config;
   std::vector<const char*> subjects(cfg.Subjects, cfg.Subjects + cfg.SubjectsLen);
   bool change = false;
-  if (std::none_of(subjects.begin(), subjects.end(), [&](const char* x) { return covers(x, spec.subject); })) {
+  if (std::none_of(subjects.begin(), subjects.end(), [&](const char* x) { return subjectCovers(x, spec.subject); })) {
     subjects.push_back(spec.subject.c_str());
     change = true;
   }
@@ -634,6 +622,15 @@ StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
   StreamInfoPtr afterGuard(after);
   if (st != NATS_OK) throw failure(st, "widen");
   return StreamOutcome::Widened;
+}
+
+}  // namespace
+
+StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
+  const auto outcome = ensureStreamIn(impl_->js.get(), spec);
+  // A stream captures these subjects now: persistent publishes need not ask JetStream first.
+  if (outcome != StreamOutcome::Unavailable) impl_->publisher().assumeCaptured(spec.subject);
+  return outcome;
 }
 
 }  // namespace tcs

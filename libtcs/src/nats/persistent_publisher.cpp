@@ -13,6 +13,18 @@ namespace tcs::detail {
 
 using Clock = std::chrono::steady_clock;
 
+bool subjectCovers(std::string_view pattern, std::string_view subject) {
+  while (true) {
+    const auto pEnd = pattern.find('.'), sEnd = subject.find('.');
+    const auto p = pattern.substr(0, pEnd), t = subject.substr(0, sEnd);
+    if (p == ">") return true;
+    if (p != "*" && p != t) return false;
+    if (pEnd == std::string_view::npos || sEnd == std::string_view::npos) return pEnd == sEnd;
+    pattern.remove_prefix(pEnd + 1);
+    subject.remove_prefix(sEnd + 1);
+  }
+}
+
 bool RateLimit::allow() noexcept {
   const auto now = Clock::now().time_since_epoch().count();
   auto next = next_.load(std::memory_order_relaxed);
@@ -91,6 +103,12 @@ void PersistentPublisher::forgetFallbacks() {
   forgetStreamed_ = true;
 }
 
+void PersistentPublisher::assumeCaptured(std::string_view filter) {
+  std::lock_guard lock(mutex_);
+  if (std::find(capturedFilters_.begin(), capturedFilters_.end(), filter) == capturedFilters_.end())
+    capturedFilters_.emplace_back(filter);
+}
+
 void PersistentPublisher::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -156,14 +174,17 @@ void PersistentPublisher::send(const Item& item) {
     sendCore(item.subject.c_str(), item.data);
     return;
   }
+  bool known = false;
   {
     std::lock_guard lock(mutex_);
     if (std::exchange(forgetStreamed_, false)) streamed_.clear();
+    known = std::any_of(capturedFilters_.begin(), capturedFilters_.end(),
+                        [&](const std::string& f) { return subjectCovers(f, item.subject); });
   }
   // Ask JetStream first whether a stream captures the subject: with none, a core subscriber
   // (a live monitor) would get the publish and nobody would ack it, so the publish would wait
   // out the whole ack timeout, holding up every message behind it.
-  if (!streamed_.contains(item.subject)) {
+  if (!known && !streamed_.contains(item.subject)) {
     if (const auto captured = streamCaptures(item.subject); captured && !*captured) {
       fallBack(item.subject, now);
       sendCore(item.subject.c_str(), item.data);
@@ -186,14 +207,14 @@ void PersistentPublisher::send(const Item& item) {
       return;
     case NATS_NO_RESPONDERS:
       // Nobody received it: no stream captures the subject (or JetStream is off).
-      streamed_.erase(item.subject);
+      forgetCaptured(item.subject);
       fallBack(item.subject, now);
       sendCore(item.subject.c_str(), item.data);
       return;
     case NATS_TIMEOUT:
       // The server has the message (a core subscriber may have got it); publishing it again would
       // deliver it twice.
-      streamed_.erase(item.subject);
+      forgetCaptured(item.subject);
       fallBack(item.subject, now);
       ++counters_.unacked;
       return;
@@ -205,6 +226,12 @@ void PersistentPublisher::send(const Item& item) {
                      item.subject, natsStatus_GetText(status), static_cast<int>(errorCode), total);
     }
   }
+}
+
+void PersistentPublisher::forgetCaptured(const std::string& subject) {
+  streamed_.erase(subject);
+  std::lock_guard lock(mutex_);
+  std::erase_if(capturedFilters_, [&](const std::string& f) { return subjectCovers(f, subject); });
 }
 
 std::optional<bool> PersistentPublisher::streamCaptures(const std::string& subject) {

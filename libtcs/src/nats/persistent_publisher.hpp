@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "tcs/nats.hpp"
 
@@ -46,6 +47,9 @@ class RateLimit {
  * messages on its subjects as well, so the fallback loses nothing that a stream would keep; it
  * only loses the ack.
  */
+/** @return whether the subject filter @p pattern (`*` one token, `>` the rest) captures all of @p subject */
+bool subjectCovers(std::string_view pattern, std::string_view subject);
+
 class PersistentPublisher {
  public:
   struct Counters {
@@ -68,6 +72,8 @@ class PersistentPublisher {
   bool waitIdle(std::chrono::steady_clock::time_point deadline);
   /** @brief Forgets which subjects fell back to core (a stream may exist now). */
   void forgetFallbacks();
+  /** @brief A stream captures the subjects of @p filter (ensureStream() said so): no need to ask. */
+  void assumeCaptured(std::string_view filter);
   const Counters& counters() const noexcept { return counters_; }
 
  private:
@@ -84,6 +90,8 @@ class PersistentPublisher {
   void fallBack(const std::string& subject, std::chrono::steady_clock::time_point now);
   /** @return whether a JetStream stream captures @p subject; nullopt when JetStream did not say */
   std::optional<bool> streamCaptures(const std::string& subject);
+  /** @brief The subject's stream went away (no ack): ask again next time. */
+  void forgetCaptured(const std::string& subject);
 
   natsConnection* nc_;
   jsCtx* js_;
@@ -110,7 +118,8 @@ class PersistentPublisher {
   // Subjects a stream acknowledged lately (the worker's own): published to JetStream without
   // asking first. Cleared by forgetFallbacks().
   std::unordered_set<std::string, SubjectHash, std::equal_to<>> streamed_;
-  bool forgetStreamed_ = false;  // guarded by mutex_: the worker clears streamed_ at its next message
+  bool forgetStreamed_ = false;               // guarded by mutex_: the worker clears streamed_ at its next message
+  std::vector<std::string> capturedFilters_;  // guarded by mutex_ (assumeCaptured)
   std::thread worker_;
 };
 
