@@ -56,9 +56,8 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
     // on the caller's thread (in tcs: the monitor's or the supervisor's thread). A core
     // publish waits for no reply: it is copied into nats.c's write buffer (with SendAsap:
     // written to the socket at once); only a full buffer under TCP back pressure makes it wait
-    // for the socket, as the worker would. Saves two thread
-    // hand-offs and the copies per message; the order is kept because the worker does not start
-    // while busy_ is set.
+    // for the socket, as the worker would. Saves two thread hand-offs and the copies per
+    // message; the order is kept because the worker does not start while busy_ is set.
     if (queue_.empty() && !busy_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED &&
         coreOnlyLocked(subject, Clock::now())) {
       busy_ = true;
