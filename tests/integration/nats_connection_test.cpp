@@ -22,6 +22,8 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,23 @@ class LogCapture {
   std::shared_ptr<tcs::log::Sink> previous_;
 };
 
+/** Writes a CA, a server certificate for 127.0.0.1 and a client certificate with the openssl CLI. */
+bool makeCertificates(const TempDir& dir) {
+  dir.write("tls/server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  dir.write("tls/client.ext", "extendedKeyUsage=clientAuth\n");
+  const std::string d = (dir.path() / "tls").string();
+  const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string script =
+      "cd '" + d + "' && openssl req -x509" + key + " -keyout ca.key -out ca.pem -days 1 -subj '/CN=tcs test CA' &&" +
+      " openssl req" + key + " -keyout server.key -out server.csr -subj '/CN=127.0.0.1' &&" +
+      " openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1" +
+      " -extfile server.ext &&" + " openssl req" + key +
+      " -keyout client.key -out client.csr -subj '/CN=tcs client' &&" +
+      " openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 1" +
+      " -extfile client.ext";
+  return std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
+}
+
 class ANatsConnection : public ::testing::Test {
  protected:
   void SetUp() override { TCS_SKIP_WITHOUT_NATS_SERVER(); }
@@ -108,6 +127,37 @@ class ANatsConnection : public ::testing::Test {
     server_ = std::make_unique<NatsServer>(dir_.path() / "server", std::move(options));
     server_->start();
     return *server_;
+  }
+
+  /** @brief Starts a server that wants user `tcs`, password `s3cret`. @return a config with both */
+  tcs::config::NatsConfig startPasswordServer() {
+    NatsServerOptions options;
+    options.user = "tcs";
+    options.password = "s3cret";
+    auto config = configFor(startServer(options).port());
+    config.user = "tcs";
+    config.password = "s3cret";
+    return config;
+  }
+
+  /**
+   * @brief Starts a server that requires TLS with a client certificate (certificates made by the
+   * openssl CLI). @return a client config with the CA and a client certificate; nullopt without
+   * the openssl CLI.
+   */
+  std::optional<tcs::config::NatsConfig> startMutualTlsServer() {
+    if (std::system("command -v openssl >/dev/null 2>&1") != 0) return std::nullopt;
+    if (!makeCertificates(dir_)) throw std::runtime_error("openssl could not make the test certificates");
+    const auto tls = dir_.path() / "tls";
+    NatsServerOptions options;
+    options.extraConfig = "tls {\n  cert_file: \"" + (tls / "server.pem").string() + "\"\n  key_file: \"" +
+                          (tls / "server.key").string() + "\"\n  ca_file: \"" + (tls / "ca.pem").string() +
+                          "\"\n  verify: true\n}\n";
+    auto config = configFor(startServer(options).port());
+    config.tlsCa = tls / "ca.pem";
+    config.tlsCert = tls / "client.pem";
+    config.tlsKey = tls / "client.key";
+    return config;
   }
 
   TempDir dir_;
@@ -554,14 +604,7 @@ TEST_F(ANatsConnection, KeepsItsStoredStatusAcrossAServerRestart) {
 // --- authentication ------------------------------------------------------------------------------
 
 TEST_F(ANatsConnection, AuthenticatesWithUserAndPassword) {
-  NatsServerOptions options;
-  options.user = "tcs";
-  options.password = "s3cret";
-  auto& server = startServer(options);
-
-  auto config = configFor(server.port());
-  config.user = "tcs";
-  config.password = "s3cret";
+  auto config = startPasswordServer();
   EXPECT_TRUE(NatsConnection(config, fastOptions()).connected());
 
   config.password.reset();
@@ -570,14 +613,11 @@ TEST_F(ANatsConnection, AuthenticatesWithUserAndPassword) {
 }
 
 TEST_F(ANatsConnection, RejectsAWrongPasswordAtOnceNamingAuthorization) {
-  NatsServerOptions options;
-  options.user = "tcs";
-  options.password = "s3cret";
-  auto& server = startServer(options);
-
+  const auto good = startPasswordServer();
+  const auto& server = *server_;
   for (const bool required : {true, false}) {
-    auto config = configFor(server.port(), required);
-    config.user = "tcs";
+    auto config = good;
+    config.required = required;
     config.password = "wrong";
     const auto start = Clock::now();
     try {
@@ -593,13 +633,8 @@ TEST_F(ANatsConnection, RejectsAWrongPasswordAtOnceNamingAuthorization) {
 }
 
 TEST_F(ANatsConnection, ReportsAConnectionClosedForGoodWhenTheServerRefusesItsCredentialsAfterAReconnect) {
-  NatsServerOptions options;
-  options.user = "tcs";
-  options.password = "s3cret";
-  auto& server = startServer(options);
-  auto config = configFor(server.port());
-  config.user = "tcs";
-  config.password = "s3cret";
+  const auto config = startPasswordServer();
+  auto& server = *server_;
   std::atomic<int> closed{0};
   tcs::NatsEvents events;
   events.closed = [&] { ++closed; };
@@ -667,23 +702,6 @@ TEST_F(ANatsConnection, AuthenticatesWithAnNKeySeedFile) {
   }
 }
 
-/** Writes a CA, a server certificate for 127.0.0.1 and a client certificate with the openssl CLI. */
-bool makeCertificates(const TempDir& dir) {
-  dir.write("tls/server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  dir.write("tls/client.ext", "extendedKeyUsage=clientAuth\n");
-  const std::string d = (dir.path() / "tls").string();
-  const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  const std::string script =
-      "cd '" + d + "' && openssl req -x509" + key + " -keyout ca.key -out ca.pem -days 1 -subj '/CN=tcs test CA' &&" +
-      " openssl req" + key + " -keyout server.key -out server.csr -subj '/CN=127.0.0.1' &&" +
-      " openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1" +
-      " -extfile server.ext &&" + " openssl req" + key +
-      " -keyout client.key -out client.csr -subj '/CN=tcs client' &&" +
-      " openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 1" +
-      " -extfile client.ext";
-  return std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
-}
-
 // Decentralised auth as nsc sets it up: an operator-mode server and a user's .creds file
 // (JWT + seed), generated by tests/support/nats_jwt.hpp.
 TEST_F(ANatsConnection, AuthenticatesWithACredsFileAgainstAnOperatorModeServer) {
@@ -720,19 +738,10 @@ TEST_F(ANatsConnection, AuthenticatesWithACredsFileAgainstAnOperatorModeServer) 
 }
 
 TEST_F(ANatsConnection, ConnectsOverMutualTls) {
-  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl is not installed";
-  ASSERT_TRUE(makeCertificates(dir_));
+  auto secure = startMutualTlsServer();
+  if (!secure) GTEST_SKIP() << "openssl is not installed";
+  auto config = *secure;
   const auto tls = dir_.path() / "tls";
-  NatsServerOptions options;
-  options.extraConfig = "tls {\n  cert_file: \"" + (tls / "server.pem").string() + "\"\n  key_file: \"" +
-                        (tls / "server.key").string() + "\"\n  ca_file: \"" + (tls / "ca.pem").string() +
-                        "\"\n  verify: true\n}\n";
-  auto& server = startServer(options);
-
-  auto config = configFor(server.port());
-  config.tlsCa = tls / "ca.pem";
-  config.tlsCert = tls / "client.pem";
-  config.tlsKey = tls / "client.key";
   {
     NatsConnection nats(config, fastOptions());
     EXPECT_TRUE(nats.connected());
@@ -820,19 +829,9 @@ TEST_F(ANatsConnection, OpensNatsWithoutInitialisingOpenSslWhichStillWorksAfterw
   std::cout << "libcrypto code resident: " << before << " KiB at start, " << connected
             << " KiB after a NATS connection, " << libcryptoCodeKiB() << " KiB after OpenSSL's own RAND_bytes()\n";
 
-  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl is not installed";
-  ASSERT_TRUE(makeCertificates(dir_));
-  const auto tls = dir_.path() / "tls";
-  NatsServerOptions options;
-  options.extraConfig = "tls {\n  cert_file: \"" + (tls / "server.pem").string() + "\"\n  key_file: \"" +
-                        (tls / "server.key").string() + "\"\n  ca_file: \"" + (tls / "ca.pem").string() +
-                        "\"\n  verify: true\n}\n";
-  auto& secure = startServer(options);
-  auto config = configFor(secure.port());
-  config.tlsCa = tls / "ca.pem";
-  config.tlsCert = tls / "client.pem";
-  config.tlsKey = tls / "client.key";
-  NatsConnection nats(config, fastOptions());
+  const auto secure = startMutualTlsServer();
+  if (!secure) GTEST_SKIP() << "openssl is not installed";
+  NatsConnection nats(*secure, fastOptions());
   EXPECT_TRUE(nats.connected());
 }
 
