@@ -25,6 +25,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +71,21 @@ double processCpu(long pid) {
   // after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
   if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return 0;
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of this process's thread named @p name (/proc/self/task/*/comm, schedstat); 0 if none.
+double threadCpu(const std::string& name) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string n;
+    std::getline(comm, n);
+    if (n != name) continue;
+    std::ifstream schedstat(entry.path() / "schedstat");
+    double ns = 0;
+    schedstat >> ns;
+    return ns * 1e-9;
+  }
+  return 0;
 }
 
 double median(std::vector<double> v) {
@@ -157,7 +174,8 @@ int main(int argc, char** argv) {
   // not separable, so the caller's own thread is shown apart) and the server, when its pid is known.
   const long serverPid = std::getenv("BENCH_SERVER_PID") ? std::atol(std::getenv("BENCH_SERVER_PID")) : 0;
   const double n = static_cast<double>(messages);
-  std::vector<double> rawRates, monRates, callSeconds, rawCpu, monCpu, rawCaller, monCaller, rawServer, monServer;
+  std::vector<double> rawRates, monRates, callSeconds, rawCpu, monCpu, rawCaller, monCaller, rawServer, monServer,
+      monThread;
   for (int r = 1; r <= rounds; ++r) {
     std::uint64_t got = 0;
     counter.n = 0;
@@ -173,6 +191,7 @@ int main(int argc, char** argv) {
 
     counter.n = 0;
     p0 = cpuNow(CLOCK_PROCESS_CPUTIME_ID), c0 = cpuNow(CLOCK_THREAD_CPUTIME_ID), s0 = processCpu(serverPid);
+    const double m0 = threadCpu("tcs-monitor");
     t0 = Clock::now();
     for (std::uint64_t i = 0; i < messages; ++i) monitor.setStatus(tcs::Status::Ok, i % 2 ? "Cycle odd" : "Cycle even");
     callSeconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / n);
@@ -180,6 +199,7 @@ int main(int argc, char** argv) {
     const double monRate = rateOf(counter, messages, t0, got);
     monCpu.push_back((cpuNow(CLOCK_PROCESS_CPUTIME_ID) - p0) / n);
     monServer.push_back((processCpu(serverPid) - s0) / n);
+    monThread.push_back((threadCpu("tcs-monitor") - m0) / n);
     std::printf("round %d: raw %.0f msg/s (%llu received), monitor %.0f msg/s (%llu received), ratio %.2f\n", r,
                 rawRate, static_cast<unsigned long long>(rawGot), monRate, static_cast<unsigned long long>(got),
                 monRate / rawRate);
@@ -198,6 +218,8 @@ int main(int argc, char** argv) {
       "%.2f us, server %.2f us%s\n",
       median(rawCaller) * 1e6, median(rawCpu) * 1e6, median(rawServer) * 1e6, median(monCaller) * 1e6,
       median(monCpu) * 1e6, median(monServer) * 1e6, serverPid > 0 ? "" : " (server: BENCH_SERVER_PID not set)");
+  std::printf("monitor thread (tcs-monitor: encoding + publishing): median %.2f us of CPU per message\n",
+              median(monThread) * 1e6);
   const auto s = monitor.stats();
   std::printf("monitor counters: %llu changes, %llu published, %llu dropped\n",
               static_cast<unsigned long long>(s.statusChanges), static_cast<unsigned long long>(s.statusPublished),
