@@ -221,6 +221,9 @@ struct NatsConnection::Impl {
   ConnectionPtr nc;
   JetStreamPtr js;
   std::atomic<bool> closing{false};
+  // Connected, as the connection callbacks last said (they trail nats.c's state by a moment);
+  // spares persistent publishes a locked status query per message (PersistentPublisher).
+  std::atomic<bool> up{false};
 
   std::mutex closeMutex;
   std::condition_variable closeDone;
@@ -274,6 +277,7 @@ void NatsConnection::Impl::connectRequired() {
     const natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
     if (status == NATS_OK) {
       nc.reset(raw);
+      up = true;
       if (attempt > 1)
         log::info("NATS connected to {} after {} attempts ({:.1f} s)", connectedUrlOf(raw), attempt,
                   seconds(Clock::now() - start));
@@ -324,6 +328,7 @@ void NatsConnection::Impl::connectOptional() {
   natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
   if (status == NATS_OK) {
     nc.reset(raw);
+    up = true;
     log::info("NATS connected to {}", connectedUrlOf(raw));
     return;
   }
@@ -368,7 +373,7 @@ PersistentPublisher& NatsConnection::Impl::publisher() {
   if (auto* ready = persistentReady.load(std::memory_order_acquire)) return *ready;
   std::lock_guard lock(publisherMutex);
   if (!persistent) {
-    persistent = std::make_unique<PersistentPublisher>(nc.get(), js.get(), options);
+    persistent = std::make_unique<PersistentPublisher>(nc.get(), js.get(), options, &up);
     persistentReady.store(persistent.get(), std::memory_order_release);
   }
   return *persistent;
@@ -388,12 +393,14 @@ bool NatsConnection::Impl::flush(Clock::time_point deadline) {
 }
 
 void NatsConnection::Impl::onConnected(natsConnection* conn, void* closure) {
+  static_cast<Impl*>(closure)->up = true;
   auto* self = static_cast<Impl*>(closure);
   log::info("NATS connected to {}", connectedUrlOf(conn));
   invoke(self->events.connected, "connected");
 }
 
 void NatsConnection::Impl::onDisconnected(natsConnection*, void* closure) {
+  static_cast<Impl*>(closure)->up = false;
   auto* self = static_cast<Impl*>(closure);
   if (self->closing) return;
   log::warning("NATS connection to {} lost; reconnecting", self->serverList());
@@ -401,6 +408,7 @@ void NatsConnection::Impl::onDisconnected(natsConnection*, void* closure) {
 }
 
 void NatsConnection::Impl::onReconnected(natsConnection* conn, void* closure) {
+  static_cast<Impl*>(closure)->up = true;
   auto* self = static_cast<Impl*>(closure);
   ++self->reconnects;
   log::info("NATS reconnected to {}", connectedUrlOf(conn));
@@ -412,6 +420,7 @@ void NatsConnection::Impl::onReconnected(natsConnection* conn, void* closure) {
 }
 
 void NatsConnection::Impl::onClosed(natsConnection* conn, void* closure) {
+  static_cast<Impl*>(closure)->up = false;
   auto* self = static_cast<Impl*>(closure);
   if (!self->closing) {
     const char* why = nullptr;

@@ -59,7 +59,8 @@ class PersistentPublisher {
     std::atomic<std::uint64_t> dropped{0};
   };
 
-  PersistentPublisher(natsConnection* nc, jsCtx* js, const NatsOptions& options);
+  /** @param up the connection's "connected" as its callbacks last said (outlives the publisher) */
+  PersistentPublisher(natsConnection* nc, jsCtx* js, const NatsOptions& options, const std::atomic<bool>* up);
   /** @brief Stops the worker; what is still queued is dropped (counted). */
   ~PersistentPublisher();
   PersistentPublisher(const PersistentPublisher&) = delete;
@@ -95,6 +96,7 @@ class PersistentPublisher {
 
   natsConnection* nc_;
   jsCtx* js_;
+  const std::atomic<bool>* up_;
   NatsOptions options_;
   Counters counters_;
   RateLimit dropWarning_{std::chrono::seconds(10)};
