@@ -296,6 +296,16 @@ TEST(MonitorPublishing, DropsTheOldestReportsWhenTheQueueIsFullAndCountsThem) {
   // At most the batch the thread took before it blocked (up to the capacity: it takes the whole
   // queue) plus a full queue; which batch it took depends on when it woke.
   EXPECT_LE(lines.size(), 2 * o.queueCapacity);
+  // What is left is in order, and every change is either published or counted as dropped.
+  int previous = -1;
+  for (const auto& line : lines) {
+    if (line.rfind("ok|n", 0) != 0) continue;  // the warm-up "startup" report
+    const int n = std::stoi(line.substr(4));
+    EXPECT_GT(n, previous) << "out of order after drops";
+    previous = n;
+  }
+  const auto after = t.statusLines().size();
+  EXPECT_EQ(stats.statusChanges, stats.statusDropped + after) << "published + dropped = changes";
 }
 
 TEST(MonitorPublishing, ANoOpMonitorTakesTheSameCallsAndSendsNothing) {

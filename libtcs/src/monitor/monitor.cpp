@@ -11,7 +11,6 @@
 #include <atomic>
 #include <climits>
 #include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -172,6 +171,10 @@ using detail::MonitorNode;
 namespace {
 // The encoding buffer keeps its capacity up to this; a larger message's is given back.
 constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+// The report queue's storage beyond this many reports is given back kKeepStorageFor after the
+// last burst that needed it.
+constexpr std::size_t kKeptReports = 64;
+constexpr std::chrono::seconds kKeepStorageFor{10};
 }  // namespace
 using detail::MonitorTree;
 
@@ -337,7 +340,14 @@ struct Monitor::Impl {
   Clock::time_point startedAt = Clock::now();
 
   // All below guarded by tree->mutex.
-  std::deque<detail::Snapshot> queue;
+  // Reports waiting, oldest first, from queue[queueHead] (those before it were dropped: queue
+  // full). The thread swaps it with `batch` and clears that after publishing, so both keep their
+  // storage: a burst costs no allocation per report once they have grown to it, and the storage
+  // is given back when no burst needed it for kKeepStorageFor.
+  std::vector<detail::Snapshot> queue;
+  std::size_t queueHead = 0;
+  std::size_t queued() const noexcept { return queue.size() - queueHead; }
+  Clock::time_point lastBurst{};
   bool publishing = false;     // the thread is handing a report to the transport
   bool threadWaiting = false;  // the thread sleeps on tree->wake
   bool started = false;
@@ -354,7 +364,8 @@ struct Monitor::Impl {
   std::function<bool()> alive;
   std::shared_ptr<const MetricSource> statsProvider;
 
-  // The monitor thread's own (publishStatus).
+  // The monitor thread's own (loop, publishStatus).
+  std::vector<detail::Snapshot> batch;
   std::string buffer;
   protocol::Meta meta;
 
@@ -413,8 +424,12 @@ void Monitor::enqueueReportLocked() {
   if (!im.nats) return;
   detail::Snapshot snap;
   detail::snapshotNode(*node_, protocol::now(), snap.report, snap.metrics);
-  if (im.queue.size() >= im.options.queueCapacity) {
-    im.queue.pop_front();
+  if (im.queued() >= im.options.queueCapacity) {
+    im.queue[im.queueHead++] = {};              // the oldest goes (its memory now)
+    if (im.queueHead >= im.queue.size() / 2) {  // now and then, not per drop: amortised O(1)
+      im.queue.erase(im.queue.begin(), im.queue.begin() + static_cast<std::ptrdiff_t>(im.queueHead));
+      im.queueHead = 0;
+    }
     if (im.stats.statusDropped++ == 0)
       log::warning("{}: status reports arrive faster than they can be published; dropping the oldest", im.options.name);
   }
@@ -516,7 +531,7 @@ void Monitor::stop() {
 
 bool Monitor::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(tree_->mutex);
-  return tree_->wake.wait_for(lock, timeout, [&] { return impl_->queue.empty() && !impl_->publishing; });
+  return tree_->wake.wait_for(lock, timeout, [&] { return impl_->queued() == 0 && !impl_->publishing; });
 }
 
 // ---- the monitor thread ----------------------------------------------------------------------
@@ -527,19 +542,28 @@ void Monitor::loop() {
   for (;;) {
     const auto now = Clock::now();
     // 1. status reports, in order
-    if (!im.queue.empty()) {
+    if (im.queued() > 0) {
       // Take the whole backlog at once: one lock round trip per batch, not per report.
-      std::deque<detail::Snapshot> batch;
+      auto& batch = im.batch;
       batch.swap(im.queue);
+      const std::size_t first = std::exchange(im.queueHead, 0);
       im.publishing = true;
       lock.unlock();
-      for (auto& snap : batch) publishStatus(snap);
+      for (std::size_t i = first; i < batch.size(); ++i) publishStatus(batch[i]);
+      const std::size_t count = batch.size() - first;
+      if (batch.size() > kKeptReports) im.lastBurst = now;
+      batch.clear();  // keeps the storage for the next swap
       lock.lock();
       im.publishing = false;
-      im.stats.statusPublished += batch.size();
-      if (im.queue.empty()) tree_->wake.notify_all();  // flush() waiters
+      im.stats.statusPublished += count;
+      if (im.queued() == 0) tree_->wake.notify_all();  // flush() waiters
       continue;
     }
+    // Storage grown by a burst goes back once no burst needed it for a while.
+    if (im.batch.capacity() > kKeptReports && now - im.lastBurst > kKeepStorageFor)
+      std::vector<detail::Snapshot>().swap(im.batch);
+    if (im.queue.capacity() > kKeptReports && im.queue.empty() && now - im.lastBurst > kKeepStorageFor)
+      std::vector<detail::Snapshot>().swap(im.queue);
     if (im.shutdown) return;
     // 2. busy → idle timers
     bool timerFired = false;
