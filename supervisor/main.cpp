@@ -57,10 +57,7 @@ int run(int argc, char** argv) {
   tcs::log::configure(tcs::log::Backend::Auto, {"tcs-supervisor", "supervisor", "", "tcs-supervisor"},
                       tcs::log::Level::Info);
   if (const auto level = tcs::config::parseLogLevel(logLevel)) {
-    static constexpr tcs::log::Level kLevels[] = {tcs::log::Level::Debug, tcs::log::Level::Info,
-                                                  tcs::log::Level::Warning, tcs::log::Level::Error,
-                                                  tcs::log::Level::Critical};
-    tcs::log::setLevel(kLevels[static_cast<int>(*level)]);
+    tcs::log::setLevel(tcs::log::fromConfig(*level));
   } else {
     tcs::log::critical("invalid --log-level '{}'", logLevel);
     return 2;
@@ -73,6 +70,10 @@ int run(int argc, char** argv) {
   sigaddset(&mask, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   const int signalFd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signalFd < 0) {
+    tcs::log::critical("signalfd failed: {}", std::strerror(errno));
+    return 1;
+  }
 
   auto notifier = tcs::makeSystemdNotifier();
   sv::SupervisorOptions options;

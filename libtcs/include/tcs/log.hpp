@@ -22,6 +22,10 @@
  * a TTY, never with NO_COLOR). Records below the configured level are dropped before
  * formatting. Thread-safe.
  */
+namespace tcs::config {
+enum class LogLevel;  // tcs/config.hpp
+}  // namespace tcs::config
+
 namespace tcs::log {
 
 enum class Level { Debug = 0, Info = 1, Warning = 2, Error = 3, Critical = 4 };
@@ -66,6 +70,8 @@ void configure(Backend backend, Identity identity, Level minimum);
 /** @brief Replaces the sink (tests); returns the previous one. */
 std::shared_ptr<Sink> setSink(std::shared_ptr<Sink> sink);
 void setLevel(Level minimum) noexcept;
+/** @brief The level a config's `log_level` or a `--log-level` option names (tcs::config::parseLogLevel). */
+Level fromConfig(config::LogLevel level) noexcept;
 Level level() noexcept;
 /** @brief True when the process runs under systemd with its journal available. */
 bool underSystemd() noexcept;

@@ -72,17 +72,6 @@ std::optional<std::string> env(const char* name) {
   return std::string(v);
 }
 
-log::Level toLogLevel(config::LogLevel l) {
-  switch (l) {
-    case config::LogLevel::Debug: return log::Level::Debug;
-    case config::LogLevel::Info: return log::Level::Info;
-    case config::LogLevel::Warning: return log::Level::Warning;
-    case config::LogLevel::Error: return log::Level::Error;
-    case config::LogLevel::Critical: return log::Level::Critical;
-  }
-  return log::Level::Info;
-}
-
 struct Args {
   std::vector<std::string> positionals;
   std::string runnerId;
@@ -202,7 +191,7 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     if (!level) log::warning("ignoring invalid TCS_LOG_LEVEL '{}'", *e);
   }
   if (!level) level = configLevel;
-  log::setLevel(toLogLevel(level.value_or(config::LogLevel::Info)));
+  log::setLevel(log::fromConfig(level.value_or(config::LogLevel::Info)));
 
   try {
     const double stopTimeout = options.settings.get<double>("stop_timeout", 20.0);
