@@ -237,24 +237,22 @@ std::vector<UnitListEntry> SdbusSystemdManager::listUnitsByPatterns(const std::v
   return units;
 }
 
-std::string SdbusSystemdManager::loadUnit(const std::string& name) {
+std::string SdbusSystemdManager::unitPath(const char* method, const std::string& name) {
+  const std::string what = std::string(method) + " " + name;
   sdbus::ObjectPath path;
-  const auto held = use("LoadUnit " + name);
-  call("LoadUnit " + name, [&] {
-    manager_->callMethod("LoadUnit").onInterface(kManagerInterface).withArguments(name).storeResultsTo(path);
-  });
+  const auto held = use(what);
+  call(what,
+       [&] { manager_->callMethod(method).onInterface(kManagerInterface).withArguments(name).storeResultsTo(path); });
   remember(path, name);
   return path;
 }
 
+std::string SdbusSystemdManager::loadUnit(const std::string& name) {
+  return unitPath("LoadUnit", name);
+}
+
 std::string SdbusSystemdManager::getUnit(const std::string& name) {
-  sdbus::ObjectPath path;
-  const auto held = use("GetUnit " + name);
-  call("GetUnit " + name, [&] {
-    manager_->callMethod("GetUnit").onInterface(kManagerInterface).withArguments(name).storeResultsTo(path);
-  });
-  remember(path, name);
-  return path;
+  return unitPath("GetUnit", name);
 }
 
 UnitSnapshot SdbusSystemdManager::unitProperties(const std::string& objectPath) {

@@ -105,6 +105,8 @@ class SdbusSystemdManager final : public ISystemdManager {
   void startLoop();
   void runLoop();
   std::string jobCall(const char* method, const std::string& name);
+  /** @brief LoadUnit/GetUnit: the unit's object path (remembered for decoding signals) */
+  std::string unitPath(const char* method, const std::string& name);
   sdbus::IProxy& unitProxy(const std::string& objectPath);
   void remember(const std::string& objectPath, const std::string& unit);
   /** @return the unit name of a unit object path, empty for a unit that is not reported */
