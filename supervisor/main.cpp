@@ -15,9 +15,11 @@
 #include "sdbus_systemd_manager.hpp"
 #include "supervisor.hpp"
 #include "tcs/error.hpp"
+#include "tcs/exit_code.hpp"
 #include "tcs/log.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
+#include "tcs/signals.hpp"
 
 #ifndef TCS_VERSION
 #define TCS_VERSION "unknown"
@@ -29,8 +31,6 @@
 namespace {
 using namespace std::chrono_literals;
 namespace sv = tcs::supervisor;
-
-constexpr int kExitConfig = 78;
 
 int run(int argc, char** argv) {
   std::string configPath = TCS_CONFIG_PATH;
@@ -63,17 +63,14 @@ int run(int argc, char** argv) {
     return 2;
   }
 
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  const int signalFd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signalFd < 0) {
-    tcs::log::critical("signalfd failed: {}", std::strerror(errno));
-    return 1;
+  tcs::SignalFd signals;
+  try {
+    signals = tcs::openTerminationSignalFd();
+  } catch (const tcs::Error& e) {
+    tcs::log::critical("{}", e.what());
+    return tcs::exit_code::kFailure;
   }
+  const int signalFd = signals.get();
 
   auto notifier = tcs::makeSystemdNotifier();
   sv::SupervisorOptions options;
@@ -87,7 +84,7 @@ int run(int argc, char** argv) {
   } catch (const tcs::ConfigError& e) {
     tcs::log::critical("{}", e.what());
     notifier->notify(std::string("STATUS=failed: ") + e.what());
-    return kExitConfig;
+    return tcs::exit_code::kConfig;
   }
   // Callbacks from other threads (NATS up again, bus lost) wake the main loop through this.
   const int wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -121,7 +118,7 @@ int run(int argc, char** argv) {
     } catch (const tcs::NatsError& e) {
       tcs::log::critical("NATS: {}", e.what());
       notifier->notify(std::string("STATUS=failed: NATS: ") + e.what());
-      return kExitConfig;  // bad credentials/certificates: a restart would not help
+      return tcs::exit_code::kConfig;  // bad credentials/certificates: a restart would not help
     }
   } else {
     tcs::log::warning("no nats: section in {}: supervising without publishing anything", configPath);
@@ -138,7 +135,7 @@ int run(int argc, char** argv) {
   } catch (const tcs::ConfigError& e) {
     tcs::log::critical("{}", e.what());
     notifier->notify(std::string("STATUS=failed: ") + e.what());
-    return kExitConfig;
+    return tcs::exit_code::kConfig;
   } catch (const std::exception& e) {
     tcs::log::critical("cannot start: {}", e.what());
     notifier->notify(std::string("STATUS=failed: ") + e.what());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "systemd_manager.hpp"
+#include "tcs/exit_code.hpp"
 #include "tcs/protocol.hpp"
 
 namespace tcs::config {
@@ -30,7 +31,7 @@ struct TrackedService {
   std::string hostname;       ///< the host's full hostname (start events)
   /** @brief Exit statuses after which systemd never restarts: the template's
    *         RestartPreventExitStatus= (78, EX_CONFIG: a configuration error). */
-  std::vector<int> restartPreventExitStatus{78};
+  std::vector<int> restartPreventExitStatus{exit_code::kConfig};
 
   /**
    * @param[in] service - a validated service entry

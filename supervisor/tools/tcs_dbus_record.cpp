@@ -19,6 +19,7 @@
 
 #include "recording.hpp"
 #include "sdbus_systemd_manager.hpp"
+#include "tcs/signals.hpp"
 
 namespace rec = tcs::supervisor::recording;
 using tcs::supervisor::SdbusSystemdManager;
@@ -73,12 +74,7 @@ int main(int argc, char** argv) {
   Writer writer(output.empty() ? std::cout : file);
 
   // Block the signals we wait for before any thread exists, so the D-Bus thread inherits the mask.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGUSR2);  // the bus was lost
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const tcs::SignalFd signals = tcs::openSignalFd({SIGINT, SIGTERM, SIGUSR2});  // SIGUSR2: the bus was lost
 
   try {
     SdbusSystemdManager::Options options;
@@ -103,9 +99,7 @@ int main(int argc, char** argv) {
     }
     writer.write(rec::Mark{"subscribed"});
 
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
-    }
+    const int sig = signals.wait();
     writer.write(rec::Mark{sig == SIGUSR2 ? "end: bus lost" : "end"});
     return sig == SIGUSR2 ? 1 : 0;
   } catch (const std::exception& e) {

@@ -19,6 +19,7 @@
 #include "sdbus_systemd_manager.hpp"
 #include "tcs/config.hpp"
 #include "tcs/protocol.hpp"
+#include "tcs/signals.hpp"
 #include "tcs/unit_name.hpp"
 #include "unit_tracker.hpp"
 
@@ -100,12 +101,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGUSR2);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const tcs::SignalFd signals = tcs::openSignalFd({SIGINT, SIGTERM, SIGUSR2});
   try {
     const auto loaded = tcs::config::load(configFile);
     std::ofstream file;
@@ -123,9 +119,7 @@ int main(int argc, char** argv) {
     manager.setCallbacks(driver.callbacks());
     manager.subscribe();
     driver.follow(manager);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
-    }
+    const int sig = signals.wait();
     return sig == SIGUSR2 ? 1 : 0;
   } catch (const std::exception& e) {
     std::cerr << "tcs-supervisor-events: " << e.what() << "\n";

@@ -23,6 +23,7 @@
 #include "tcs/error.hpp"
 #include "tcs/log.hpp"
 #include "tcs/nats.hpp"
+#include "tcs/signals.hpp"
 
 namespace {
 tcs::config::NatsConfig configFor(const std::string& url) {
@@ -66,11 +67,7 @@ int main(int argc, char** argv) {
     }
     if (mode == "sub" && argc >= 5) {
       const bool micros = argc > 5 && std::string(argv[5]) == "--us";
-      sigset_t mask;
-      sigemptyset(&mask);
-      sigaddset(&mask, SIGTERM);
-      sigaddset(&mask, SIGINT);
-      pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+      const tcs::SignalFd signals = tcs::openSignalFd({SIGTERM, SIGINT});
       // Written under a temporary name and renamed once the subscription is in place: the
       // file's existence tells a script that nothing published from then on is missed.
       const std::string path = argv[4], pending = path + ".subscribing";
@@ -93,8 +90,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::fprintf(stderr, "subscribed to %s\n", argv[3]);
-      int sig = 0;
-      sigwait(&mask, &sig);
+      signals.wait();
       sub.unsubscribe();
       std::fclose(out);
       return 0;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tcs/exit_code.hpp"
+
 namespace tcs::unitgen {
 
 /** @brief Compile-time defaults (CMake fills them from the install layout). */
@@ -17,7 +19,7 @@ struct Defaults {
 };
 
 /** @brief Exit status for a configuration error (sysexits EX_CONFIG), also used by the template. */
-inline constexpr int kExitConfig = 78;
+inline constexpr int kExitConfig = tcs::exit_code::kConfig;
 
 /**
  * @brief The whole tcs-unitgen command: argv in, exit status out.

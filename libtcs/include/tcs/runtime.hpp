@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tcs/config.hpp"
+#include "tcs/exit_code.hpp"
 #include "tcs/monitor.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
@@ -27,14 +28,6 @@
  * status. Services never use it directly; tests drive it with a fake INotifier.
  */
 namespace tcs {
-
-/** @brief Exit statuses of a service process (also in doc/services.md). */
-namespace exit_code {
-inline constexpr int kOk = 0;       ///< clean stop, or single-shot success
-inline constexpr int kFailure = 1;  ///< start failed, run()/cycle() threw, or stop timed out
-inline constexpr int kUsage = 2;    ///< bad command line
-inline constexpr int kConfig = 78;  ///< configuration error (EX_CONFIG)
-}  // namespace exit_code
 
 struct RunOptions {
   std::string type;

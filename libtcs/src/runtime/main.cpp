@@ -22,6 +22,7 @@
 #include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
 #include "tcs/runtime.hpp"
+#include "tcs/signals.hpp"
 #include "tcs/unit_name.hpp"
 
 #ifndef TCS_VERSION
@@ -215,17 +216,14 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
 
   // Termination signals are read from a signalfd by the main loop; block them in every thread
   // before any is created.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  options.signalFd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (options.signalFd < 0) {
-    log::critical("signalfd failed: {}", std::strerror(errno));
+  SignalFd signals;
+  try {
+    signals = openTerminationSignalFd();
+  } catch (const Error& e) {
+    log::critical("{}", e.what());
     return exit_code::kFailure;
   }
+  options.signalFd = signals.get();
 
   options.monitor.subjectPrefix = natsConfig.subjectPrefix;
   options.monitor.parent = args.parentName;
