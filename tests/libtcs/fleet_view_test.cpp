@@ -33,7 +33,7 @@ namespace {
 // =================================================================================================
 
 const std::filesystem::path kCommittedDir = TCS_FLEET_VECTORS_DIR;
-const std::filesystem::path kSharedDir = TCS_SHARED_VECTORS_DIR;
+const std::filesystem::path kSharedDir = TCS_FULL_VECTORS_DIR;
 
 /// One captured NATS message: `t` is seconds from the sniffer's start to its receipt.
 struct Record {
@@ -457,9 +457,8 @@ TEST(FleetViewCompat, CommittedVectorsReproduceUpstreamTcsctl) {
 TEST(FleetViewCompat, SharedVectorsReproduceUpstreamTcsctl) {
   const auto traffic = kSharedDir / "upstream-traffic.jsonl";
   const auto tcsctl = kSharedDir / "upstream-tcsctl.txt";
-  if (!std::filesystem::exists(traffic) || !std::filesystem::exists(tcsctl))
-    GTEST_SKIP() << "the full upstream vectors are not here (" << kSharedDir
-                 << "); CommittedVectorsReproduceUpstreamTcsctl checked the committed copy";
+  ASSERT_TRUE(std::filesystem::exists(traffic)) << traffic << " is committed (tests/libtcs/vectors)";
+  ASSERT_TRUE(std::filesystem::exists(tcsctl)) << tcsctl << " is committed (tests/libtcs/vectors)";
   const auto sum = replay(traffic, tcsctl, FleetRules::upstreamTcsctl());
   for (const auto& [title, text] : sum.mismatches)
     ADD_FAILURE() << "no cut reproduces upstream's view of " << title << ":\n" << text;

@@ -66,7 +66,7 @@ std::vector<std::string> readLines(const std::filesystem::path& file) {
 }
 
 const std::filesystem::path kSample = TCS_PROTOCOL_SAMPLE_VECTORS;
-const std::filesystem::path kShared = std::filesystem::path{TCS_SHARED_VECTORS_DIR} / "upstream-traffic.jsonl";
+const std::filesystem::path kShared = std::filesystem::path{TCS_FULL_VECTORS_DIR} / "upstream-traffic.jsonl";
 
 // Decodes @p body as the payload its subject implies and re-encodes data and meta.
 std::string reencode(const p::Subject& s, std::string_view body) {
@@ -830,9 +830,7 @@ TEST(ProtocolGolden, SampleVectorsDecodeAndReencodeToTheSameJson) {
 }
 
 TEST(ProtocolGolden, SharedVectorsDecodeAndReencodeToTheSameJson) {
-  if (!std::filesystem::exists(kShared))
-    GTEST_SKIP() << "the full upstream vectors are not here (" << kShared
-                 << "); the committed sample was checked by SampleVectorsDecodeAndReencodeToTheSameJson";
+  ASSERT_TRUE(std::filesystem::exists(kShared)) << kShared << " is committed (tests/libtcs/vectors)";
   const auto sum = checkVectors(kShared);
   EXPECT_EQ(sum.records, 1827u);
   EXPECT_EQ(sum.scenarios.size(), 10u);
@@ -1256,8 +1254,8 @@ p::Meta randomMeta(std::mt19937& rng, std::mt19937_64& rng64, bool invalid) {
 }  // namespace
 
 TEST(ProtocolFastEncoder, UpstreamVectorsEncodeToTheReferenceBytes) {
-  std::vector<std::filesystem::path> files{kSample};
-  if (std::filesystem::exists(kShared)) files.push_back(kShared);
+  ASSERT_TRUE(std::filesystem::exists(kShared)) << kShared << " is committed (tests/libtcs/vectors)";
+  std::vector<std::filesystem::path> files{kSample, kShared};
   std::size_t compared = 0;
   for (const auto& file : files) {
     const auto lines = readLines(file);

@@ -9,7 +9,8 @@
 //                             every error must be expected and every expectation met
 //   # expect-warning: TEXT    likewise for warnings (unlisted warnings are allowed)
 //   # expect-fatal: TEXT      loading throws ConfigError containing TEXT; no output
-// Without expect-fatal an .expected/ directory must exist (it may be empty).
+// Without expect-fatal an .expected/ directory must exist (it may be empty); with it, none may.
+// UnitgenGoldenSuite checks the directory itself: names, pairs, directives, tree contents.
 // TCS_UPDATE_GOLDEN=1 rewrites the .expected/ trees from the current output (an empty tree
 // gets a .gitkeep, which the comparison ignores).
 #include <gtest/gtest.h>
@@ -18,6 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include "render.hpp"
@@ -163,8 +166,113 @@ INSTANTIATE_TEST_SUITE_P(Cases, UnitgenGolden, ::testing::ValuesIn(allCases()),
                            return "case_" + n;
                          });
 
-TEST(UnitgenGoldenSuite, HasAtLeastTwentyFiveCases) {
-  EXPECT_GE(allCases().size(), 25u);
+// ---- the case directory itself -----------------------------------------------------------------
+// The per-case test compares trees; these make sure every case is found, is well formed and
+// can fail: a misnamed file, a stray or orphaned .expected/, a fatal case with an unused tree or
+// a misspelt directive would otherwise be skipped or ignored without a word.
+
+const std::regex kCaseName{R"(^(\d{3})-[a-z0-9]+(-[a-z0-9]+)*$)"};
+
+TEST(UnitgenGoldenSuite, EveryEntryIsACaseFileOrTheExpectedTreeOfOne) {
+  std::set<std::string> yamls, trees;
+  for (const auto& e : fs::directory_iterator(kCases)) {
+    const auto name = e.path().filename().string();
+    const auto stem = e.path().stem().string();
+    if (e.is_regular_file() && e.path().extension() == ".yaml")
+      yamls.insert(stem);
+    else if (e.is_directory() && e.path().extension() == ".expected")
+      trees.insert(stem);
+    else
+      ADD_FAILURE() << "stray entry in the case directory (neither NNN-name.yaml nor NNN-name.expected/): " << name;
+    EXPECT_TRUE(std::regex_match(stem, kCaseName)) << name << " is not named NNN-lower-case-words";
+  }
+  for (const auto& t : trees) EXPECT_TRUE(yamls.count(t)) << t << ".expected/ has no " << t << ".yaml";
+  std::map<std::string, std::string> byNumber;
+  for (const auto& y : yamls) {
+    const auto [it, fresh] = byNumber.emplace(y.substr(0, 3), y);
+    EXPECT_TRUE(fresh) << y << " and " << it->second << " share a number";
+    const Header h = readHeader(tcs::test::readFile(kCases / (y + ".yaml")));
+    if (h.fatal.empty())
+      EXPECT_TRUE(trees.count(y)) << y << ".yaml loads, so " << y << ".expected/ must exist (it may be empty)";
+    else
+      EXPECT_FALSE(trees.count(y)) << y << ".yaml expects a fatal error, so " << y << ".expected/ would never be read";
+  }
+}
+
+TEST(UnitgenGoldenSuite, EveryCaseFileIsRunAsATest) {
+  std::size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(kCases)) {
+    const auto ext = e.path().extension();
+    if (ext == ".yaml" || ext == ".yml") ++files;
+  }
+  const ::testing::TestSuite* suite = nullptr;
+  const auto* unit = ::testing::UnitTest::GetInstance();
+  for (int i = 0; i < unit->total_test_suite_count(); ++i)
+    if (std::string_view(unit->GetTestSuite(i)->name()) == "Cases/UnitgenGolden") suite = unit->GetTestSuite(i);
+  ASSERT_NE(suite, nullptr) << "no golden case was instantiated from " << kCases;
+  EXPECT_GT(files, 0u) << kCases << " holds no case";
+  EXPECT_EQ(static_cast<std::size_t>(suite->total_test_count()), files)
+      << "every .yaml below " << kCases << " must be one Cases/UnitgenGolden test";
+}
+
+TEST(UnitgenGoldenSuite, EveryHeaderDirectiveIsKnown) {
+  for (const auto& c : allCases()) {
+    std::istringstream in(tcs::test::readFile(c.yaml));
+    for (std::string line; std::getline(in, line);) {
+      // Directives are "# word: …" lines whose word is env or starts with expect.
+      static const std::regex directive{R"(^#\s*(env|expect[a-z-]*)\s*:)"};
+      std::smatch m;
+      if (!std::regex_search(line, m, directive)) continue;
+      const bool known = line.starts_with("# env: ") || line.starts_with("# expect-error: ") ||
+                         line.starts_with("# expect-warning: ") || line.starts_with("# expect-fatal: ");
+      EXPECT_TRUE(known) << c.name << ": unknown or misspelt directive, ignored by the runner: " << line;
+    }
+  }
+}
+
+TEST(UnitgenGoldenSuite, ExpectedTreesHoldOnlyWhatUnitgenWrites) {
+  const std::regex dropIn{R"(^tcs@[^/]+\.service\.d/50-tcs\.conf$)"};
+  const std::regex wants{R"(^tcs\.target\.wants/tcs@[^/]+\.service$)"};
+  for (const auto& c : allCases()) {
+    const fs::path tree = kCases / (c.name + ".expected");
+    if (!fs::is_directory(tree)) continue;
+    bool gitkeep = false, other = false;
+    for (auto it = fs::recursive_directory_iterator(tree); it != fs::recursive_directory_iterator(); ++it) {
+      const auto rel = it->path().lexically_relative(tree).string();
+      if (rel == ".gitkeep") {
+        gitkeep = true;
+        continue;
+      }
+      if (it->is_directory() && !it->is_symlink()) continue;
+      other = true;
+      if (it->is_symlink())
+        EXPECT_TRUE(std::regex_match(rel, wants)) << c.name << ": unexpected link " << rel;
+      else
+        EXPECT_TRUE(it->is_regular_file() && std::regex_match(rel, dropIn)) << c.name << ": unexpected file " << rel;
+    }
+    EXPECT_FALSE(gitkeep && other) << c.name << ": .gitkeep only keeps an otherwise empty tree";
+  }
+}
+
+TEST(UnitgenGoldenSuite, CoversOutputErrorsWarningsAndFatalLoads) {
+  // Every kind of expectation the runner knows is exercised by at least one case, so a runner
+  // bug that ignores one kind shows up as a failing case rather than as silence.
+  std::size_t output = 0, errors = 0, warnings = 0, fatal = 0, environment = 0, empty = 0;
+  for (const auto& c : allCases()) {
+    const Header h = readHeader(tcs::test::readFile(c.yaml));
+    errors += !h.errors.empty();
+    warnings += !h.warnings.empty();
+    fatal += !h.fatal.empty();
+    environment += !h.env.empty();
+    const auto tree = readTree(kCases / (c.name + ".expected"));
+    (tree.empty() ? empty : output) += h.fatal.empty();
+  }
+  EXPECT_GT(output, 0u);
+  EXPECT_GT(errors, 0u);
+  EXPECT_GT(warnings, 0u);
+  EXPECT_GT(fatal, 0u);
+  EXPECT_GT(environment, 0u);
+  EXPECT_GT(empty, 0u);
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tcs/config.hpp"
+#include "temp_dir.hpp"
 
 using tcs::unitgen::escapeSpecifiers;
 using tcs::unitgen::formatTimespan;
@@ -59,10 +62,24 @@ services:
   EXPECT_EQ(link.content, "/lib/systemd/system/tcs@.service");
 }
 
-TEST(Render, IsDeterministic) {
-  const std::string yaml =
-      "services:\n  - {type: a, variant: x, restart: always, after: [a.y]}\n  - {type: a, variant: y}\n";
-  EXPECT_EQ(render(load(yaml)), render(load(yaml)));
+// The same config written in another order (services, and the keys of every mapping but an
+// environment:, which is rendered in file order) renders the same units. determinism_test.cpp
+// runs the binary on both files in fresh processes against committed output.
+TEST(Render, IgnoresTheOrderOfServicesAndOfTheKeysOfAnEntry) {
+  const std::filesystem::path dir{TCS_UNITGEN_DETERMINISM_DIR};
+  const std::string a = tcs::test::readFile(dir / "fleet.yaml");
+  const std::string b = tcs::test::readFile(dir / "fleet-reordered.yaml");
+  ASSERT_NE(a, b);
+  const auto units = render(load(a));
+  EXPECT_EQ(units.size(), 7u) << "four drop-ins and three wants links";
+  const auto reordered = render(load(b));
+  ASSERT_EQ(reordered.size(), units.size());
+  for (const auto& [path, entry] : units) {
+    const auto it = reordered.find(path);
+    ASSERT_NE(it, reordered.end()) << path;
+    EXPECT_EQ(it->second.content, entry.content) << path;
+    EXPECT_EQ(it->second.kind, entry.kind) << path;
+  }
 }
 
 TEST(Render, MapsRestartMaxToABurstThatCountsTheFirstStart) {
