@@ -32,28 +32,6 @@ std::string_view toString(RestartPolicy policy) noexcept {
   return "no";
 }
 
-std::string_view toString(LogLevel level) noexcept {
-  switch (level) {
-    case LogLevel::Debug: return "DEBUG";
-    case LogLevel::Info: return "INFO";
-    case LogLevel::Warning: return "WARNING";
-    case LogLevel::Error: return "ERROR";
-    case LogLevel::Critical: return "CRITICAL";
-  }
-  return "INFO";
-}
-
-std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept {
-  std::string up{text};
-  std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return std::toupper(c); });
-  if (up == "DEBUG") return LogLevel::Debug;
-  if (up == "INFO") return LogLevel::Info;
-  if (up == "WARNING" || up == "WARN") return LogLevel::Warning;
-  if (up == "ERROR") return LogLevel::Error;
-  if (up == "CRITICAL") return LogLevel::Critical;
-  return std::nullopt;
-}
-
 std::string ServiceConfig::id() const {
   return unit_name::serviceId(type, variant);
 }
