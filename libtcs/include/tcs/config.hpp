@@ -167,6 +167,21 @@ struct ServiceConfig {
   Settings settings;  ///< the merged entry (globals under it, env overrides under both)
 };
 
+/**
+ * @brief One key of a service entry, as doc/config.md ("Service entry") documents it.
+ *
+ * The loader's own table: it names the keys that misspellings are compared with and the order
+ * keys are validated in; config_test fails when doc/config.md's rows differ from it.
+ */
+struct ServiceKeyInfo {
+  std::string_view name;          ///< `restart_sec`
+  std::string_view type;          ///< `seconds`, `boolean`, `service ids`, …
+  std::string_view defaultValue;  ///< as the doc's default column shows it (`—` for none)
+  std::string_view meaning;       ///< the doc's meaning column, Markdown
+};
+/** @brief Every key a service entry gives a meaning to (keys not listed are service settings). */
+const std::vector<ServiceKeyInfo>& serviceKeys();
+
 /** @brief The `nats:` section (connection only; used by the NATS layer). */
 struct NatsConfig {
   bool present = false;  ///< whether the file had a `nats:` section at all
