@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -286,54 +287,45 @@ class Loader {
 
   // ---- across entries ------------------------------------------------------------------------
   void checkDuplicatesAndReferences(std::vector<ServiceConfig>& candidates, std::vector<ServiceConfig>& out) {
-    std::map<std::string, const ServiceConfig*> byId;
-    std::vector<ServiceConfig> unique;
-    for (auto& s : candidates) {
-      auto [it, inserted] = byId.emplace(s.id(), &s);
-      if (!inserted) {
-        error(s.mark, s.yamlPath(),
-              fmt::format("duplicate service '{}' (first defined in {} at line {}); each type+variant may appear once",
-                          s.id(), it->second->yamlPath(), it->second->mark.line));
-        continue;
-      }
-    }
+    std::set<std::string> candidateIds;
+    for (const auto& s : candidates) candidateIds.insert(s.id());
+    const std::set<std::string> duplicated = reportDuplicates(candidates);
     // Drop every copy of a duplicated id: which one was meant is unknowable.
-    std::set<std::string> duplicated;
-    {
-      std::map<std::string, int> counts;
-      for (const auto& s : candidates) ++counts[s.id()];
-      for (const auto& [id, n] : counts)
-        if (n > 1) duplicated.insert(id);
-    }
+    std::vector<ServiceConfig> unique;
     for (auto& s : candidates)
       if (!duplicated.count(s.id()))
         unique.push_back(std::move(s));
       else
         rejected_.push_back({s.type, s.variant, s.index});
-    // A reference must name a service that survives validation; dropping one service can
-    // invalidate services that require it, so repeat until nothing changes.
+    dropBrokenReferences(unique, duplicated, candidateIds);
+    out = std::move(unique);
+  }
+
+  // Reports every further copy of a type+variant; returns the ids defined more than once.
+  std::set<std::string> reportDuplicates(const std::vector<ServiceConfig>& candidates) {
+    std::map<std::string, const ServiceConfig*> byId;
+    std::set<std::string> duplicated;
+    for (const auto& s : candidates) {
+      auto [it, inserted] = byId.emplace(s.id(), &s);
+      if (inserted) continue;
+      error(s.mark, s.yamlPath(),
+            fmt::format("duplicate service '{}' (first defined in {} at line {}); each type+variant may appear once",
+                        s.id(), it->second->yamlPath(), it->second->mark.line));
+      duplicated.insert(s.id());
+    }
+    return duplicated;
+  }
+
+  // A reference must name a service that survives validation; dropping one service can
+  // invalidate services that require it, so repeat until nothing changes.
+  void dropBrokenReferences(std::vector<ServiceConfig>& unique, const std::set<std::string>& duplicated,
+                            const std::set<std::string>& candidateIds) {
     for (bool changed = true; changed;) {
       changed = false;
       std::set<std::string> valid;
       for (const auto& s : unique) valid.insert(s.id());
       for (auto it = unique.begin(); it != unique.end();) {
-        bool ok = true;
-        for (const auto& ref : refs_) {
-          if (ref.index != it->index) continue;
-          if (ref.id == it->id()) {
-            error(ref.mark, ref.path, fmt::format("'{}' refers to the service itself", ref.id));
-            ok = false;
-          } else if (duplicated.count(ref.id)) {
-            error(ref.mark, ref.path, fmt::format("'{}' is defined more than once and was dropped", ref.id));
-            ok = false;
-          } else if (!valid.count(ref.id)) {
-            error(ref.mark, ref.path,
-                  fmt::format("'{}' is not a configured service{}", ref.id,
-                              byId.count(ref.id) ? " (its entry has errors)" : ""));
-            ok = false;
-          }
-        }
-        if (ok) {
+        if (referencesResolve(*it, valid, duplicated, candidateIds)) {
           ++it;
         } else {
           rejected_.push_back({it->type, it->variant, it->index});
@@ -342,7 +334,27 @@ class Loader {
         }
       }
     }
-    out = std::move(unique);
+  }
+
+  bool referencesResolve(const ServiceConfig& s, const std::set<std::string>& valid,
+                         const std::set<std::string>& duplicated, const std::set<std::string>& candidateIds) {
+    bool ok = true;
+    for (const auto& ref : refs_) {
+      if (ref.index != s.index) continue;
+      if (ref.id == s.id()) {
+        error(ref.mark, ref.path, fmt::format("'{}' refers to the service itself", ref.id));
+        ok = false;
+      } else if (duplicated.count(ref.id)) {
+        error(ref.mark, ref.path, fmt::format("'{}' is defined more than once and was dropped", ref.id));
+        ok = false;
+      } else if (!valid.count(ref.id)) {
+        error(ref.mark, ref.path,
+              fmt::format("'{}' is not a configured service{}", ref.id,
+                          candidateIds.count(ref.id) ? " (its entry has errors)" : ""));
+        ok = false;
+      }
+    }
+    return ok;
   }
 
   std::filesystem::path file_;

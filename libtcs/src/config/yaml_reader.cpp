@@ -66,48 +66,52 @@ class YamlReader {
         for (const auto& child : node) items.push_back(convert(child, indexPath(path, i++)));
         return Value::sequence(std::move(items), path, mark);
       }
-      case YAML::NodeType::Map: {
-        Value::Entries entries;
-        Value::Entries merged;  // from YAML 1.1 merge keys (`<<: *defaults`), which PyYAML honours
-        std::map<std::string, Mark> seen;
-        for (const auto& kv : node) {
-          const Mark keyMark = toMark(kv.first.Mark());
-          if (!kv.first.IsScalar()) {
-            error(keyMark, path, "mapping keys must be plain strings");
-            continue;
-          }
-          const std::string key = kv.first.Scalar();
-          if (key == "<<" && kv.first.Tag() == "?") {
-            mergeKey(kv.second, path, merged);
-            continue;
-          }
-          const std::string p = childPath(path, key);
-          if (auto [it, inserted] = seen.emplace(key, keyMark); !inserted) {
-            error(keyMark, p, fmt::format("duplicate key '{}' (first at line {})", key, it->second.line));
-            // PyYAML keeps the last value; do the same so a partial (generator) run means
-            // what upstream would have meant.
-            auto old = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
-            if (old != entries.end()) old->second = convert(kv.second, p);
-            continue;
-          }
-          entries.emplace_back(key, convert(kv.second, p));
-        }
-        if (!merged.empty()) {
-          // PyYAML's order: merged keys first, explicit keys override them.
-          for (auto& [key, value] : merged) {
-            auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
-            if (it != entries.end()) {
-              value = std::move(it->second);
-              entries.erase(it);
-            }
-          }
-          merged.insert(merged.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
-          entries = std::move(merged);
-        }
-        return Value::mapping(std::move(entries), path, mark);
-      }
+      case YAML::NodeType::Map: return convertMapping(node, path, mark);
     }
     return Value::null(path, mark);
+  }
+
+  Value convertMapping(const YAML::Node& node, const std::string& path, Mark mark) {
+    Value::Entries entries;
+    Value::Entries merged;  // from YAML 1.1 merge keys (`<<: *defaults`), which PyYAML honours
+    std::map<std::string, Mark> seen;
+    for (const auto& kv : node) {
+      const Mark keyMark = toMark(kv.first.Mark());
+      if (!kv.first.IsScalar()) {
+        error(keyMark, path, "mapping keys must be plain strings");
+        continue;
+      }
+      const std::string key = kv.first.Scalar();
+      if (key == "<<" && kv.first.Tag() == "?") {
+        mergeKey(kv.second, path, merged);
+        continue;
+      }
+      const std::string p = childPath(path, key);
+      if (auto [it, inserted] = seen.emplace(key, keyMark); !inserted) {
+        error(keyMark, p, fmt::format("duplicate key '{}' (first at line {})", key, it->second.line));
+        // PyYAML keeps the last value; do the same so a partial (generator) run means
+        // what upstream would have meant.
+        auto old = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
+        if (old != entries.end()) old->second = convert(kv.second, p);
+        continue;
+      }
+      entries.emplace_back(key, convert(kv.second, p));
+    }
+    if (!merged.empty()) entries = mergedFirst(std::move(merged), std::move(entries));
+    return Value::mapping(std::move(entries), path, mark);
+  }
+
+  // PyYAML's order: merged keys first, explicit keys override them.
+  static Value::Entries mergedFirst(Value::Entries merged, Value::Entries entries) {
+    for (auto& [key, value] : merged) {
+      auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
+      if (it != entries.end()) {
+        value = std::move(it->second);
+        entries.erase(it);
+      }
+    }
+    merged.insert(merged.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
+    return merged;
   }
 
   // `<<: mapping` or `<<: [mapping, …]` into @p merged; an earlier mapping wins over a later one.
