@@ -57,7 +57,7 @@ int run(int argc, char** argv) {
   tcs::log::configure(tcs::log::Backend::Auto, {"tcs-supervisor", "supervisor", "", "tcs-supervisor"},
                       tcs::log::Level::Info);
   if (const auto level = tcs::config::parseLogLevel(logLevel)) {
-    tcs::log::setLevel(tcs::log::fromConfig(*level));
+    tcs::log::setLevel(*level);
   } else {
     tcs::log::critical("invalid --log-level '{}'", logLevel);
     return 2;

@@ -19,7 +19,7 @@
 class HelloWorld : public tcs::BlockingService {
   void onStart() override {
     interval_ = settings().get("interval", 5.0);
-    message_ = settings().get<std::string>("message", "Hello World!");
+    message_ = settings().get("message", "Hello World!");
     log().info("Hello World service ready (interval {}s)", interval_);
 
     greeter_ = monitor().child("greeter");

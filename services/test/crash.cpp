@@ -10,7 +10,7 @@ class Crash : public tcs::BlockingService {
     const int code = settings().get("exit_code", 1);
     log().info("running; crashing with exit status {} in {} s", code, after);
     if (!sleep(after)) return;
-    log().error("{}", settings().get<std::string>("crash_message", "simulated crash"));
+    log().error("{}", settings().get("crash_message", "simulated crash"));
     std::_Exit(code);
   }
 };

@@ -11,9 +11,12 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tcs/error.hpp"
+#include "tcs/log_level.hpp"
 #include "tcs/unit_name.hpp"
 #include "temp_dir.hpp"
 
@@ -1101,6 +1104,12 @@ TEST(ConfigServices, ReadLogLevelsCaseInsensitively) {
 }
 
 TEST(ConfigServices, PrintAndParseLogLevelsAndRestartPolicies) {
+  static_assert(std::is_same_v<LogLevel, tcs::LogLevel>, "one log-level enum (tcs/log_level.hpp)");
+  EXPECT_EQ(tcs::toString(tcs::LogLevel::Info), "INFO");
+  EXPECT_EQ(tcs::toString(tcs::LogLevel::Error), "ERROR");
+  EXPECT_EQ(tcs::parseLogLevel("DeBuG"), tcs::LogLevel::Debug);
+  EXPECT_EQ(tcs::parseLogLevel("critical"), tcs::LogLevel::Critical);
+  EXPECT_EQ(tcs::parseLogLevel("WARNINGS"), std::nullopt);
   EXPECT_EQ(cfg::toString(LogLevel::Debug), "DEBUG");
   EXPECT_EQ(cfg::toString(LogLevel::Warning), "WARNING");
   EXPECT_EQ(cfg::toString(LogLevel::Critical), "CRITICAL");
@@ -1655,6 +1664,20 @@ TEST(ConfigSettings, ReturnsTheFallbackWhenAKeyIsAbsentOrNull) {
   EXPECT_TRUE(s.settings.contains("type"));
   EXPECT_EQ(s.settings.file(), kFile);
   EXPECT_EQ(s.settings.root().path(), "services[0]");
+}
+
+TEST(ConfigSettings, ReturnAStdStringForATextDefault) {
+  const auto s = loadOne(oneService("message: \"Hello World!\"\ncount: 5"));
+  const std::string viaLiteral = s.settings.get("message", "dflt");  // no get<std::string> needed
+  EXPECT_EQ(viaLiteral, "Hello World!");
+  static_assert(std::is_same_v<decltype(s.settings.get("message", "dflt")), std::string>);
+  static_assert(std::is_same_v<decltype(s.settings.get("message", std::string_view{"dflt"})), std::string>);
+  EXPECT_EQ(s.settings.get("absent", "dflt"), "dflt");
+  EXPECT_EQ(s.settings.get("absent", std::string_view{"from a view"}), "from a view");
+  EXPECT_EQ(s.settings.get("message", std::string_view{"dflt"}), "Hello World!");
+  // The text default still checks the type of a present value.
+  EXPECT_THROW((void)s.settings.get("count", "dflt"), tcs::ConfigError);
+  EXPECT_THROW((void)s.settings.get("count", std::string_view{"dflt"}), tcs::ConfigError);
 }
 
 TEST(ConfigSettings, ConvertsPresentValuesToTheAskedType) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tcs/error.hpp"
+#include "tcs/log_level.hpp"
 
 /**
  * @file
@@ -92,8 +93,8 @@ class Value {
  * `get<double>("interval", 3.0)` returns the default when the key is absent or null and
  * throws tcs::ConfigError naming file, line, YAML path and the bad value when present with
  * the wrong type. Supported T: bool, int, std::int64_t, double, std::string,
- * std::vector<std::string>. An integer is accepted where a double is asked for; a double is
- * accepted as an integer only when it is whole.
+ * std::vector<std::string>; a text default (`get("key", "default")`) gives a std::string. An integer is accepted where
+ * a double is asked for; a double is accepted as an integer only when it is whole.
  */
 class Settings {
  public:
@@ -102,6 +103,9 @@ class Settings {
 
   template <typename T>
   T get(std::string_view key, T fallback) const;
+  /** @brief `get("greeting", "Hello")`: a string setting with a text default, as std::string. */
+  std::string get(std::string_view key, const char* fallback) const;
+  std::string get(std::string_view key, std::string_view fallback) const;
   /** @throws tcs::ConfigError when the key is absent. */
   template <typename T>
   T require(std::string_view key) const;
@@ -125,11 +129,10 @@ enum class RestartPolicy { No, OnFailure, OnAbnormal, Always };
 /** @return `no`, `on-failure`, `on-abnormal` or `always` (the systemd Restart= word). */
 std::string_view toString(RestartPolicy policy) noexcept;
 
-enum class LogLevel { Debug, Info, Warning, Error, Critical };
-/** @return `DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`. */
-std::string_view toString(LogLevel level) noexcept;
-/** @brief Case-insensitive parse of the five upstream level names (and `WARN`). */
-std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept;
+/** @brief tcs::LogLevel (tcs/log_level.hpp), under its old name. */
+using LogLevel = tcs::LogLevel;
+using tcs::parseLogLevel;
+using tcs::toString;
 
 /** @brief Default `watchdog_sec` (also the template's WatchdogSec=). */
 inline constexpr double kDefaultWatchdogSec = 30.0;
@@ -163,6 +166,21 @@ struct ServiceConfig {
 
   Settings settings;  ///< the merged entry (globals under it, env overrides under both)
 };
+
+/**
+ * @brief One key of a service entry, as doc/config.md ("Service entry") documents it.
+ *
+ * The loader's own table: it names the keys that misspellings are compared with and the order
+ * keys are validated in; config_test fails when doc/config.md's rows differ from it.
+ */
+struct ServiceKeyInfo {
+  std::string_view name;          ///< `restart_sec`
+  std::string_view type;          ///< `seconds`, `boolean`, `service ids`, …
+  std::string_view defaultValue;  ///< as the doc's default column shows it (`—` for none)
+  std::string_view meaning;       ///< the doc's meaning column, Markdown
+};
+/** @brief Every key a service entry gives a meaning to (keys not listed are service settings). */
+const std::vector<ServiceKeyInfo>& serviceKeys();
 
 /** @brief The `nats:` section (connection only; used by the NATS layer). */
 struct NatsConfig {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/log_level.hpp"
+
 /**
  * @file
  * One logging API for services and the framework, fmt-style:
@@ -22,16 +24,14 @@
  * a TTY, never with NO_COLOR). Records below the configured level are dropped before
  * formatting. Thread-safe.
  */
-namespace tcs::config {
-enum class LogLevel;  // tcs/config.hpp
-}  // namespace tcs::config
-
 namespace tcs::log {
 
-enum class Level { Debug = 0, Info = 1, Warning = 2, Error = 3, Critical = 4 };
+/** @brief tcs::LogLevel (tcs/log_level.hpp): the config's `log_level` is a log::Level as it is. */
+using Level = tcs::LogLevel;
 
 /** @return syslog priority of @p level (DEBUG 7 … CRITICAL 2). */
 int syslogPriority(Level level) noexcept;
+/** @return `DEBUG` … `CRITICAL` (the same as tcs::toString(level)). */
 std::string_view levelName(Level level) noexcept;
 
 /** @brief A format string with the caller's source location, checked at compile time. */
@@ -70,8 +70,6 @@ void configure(Backend backend, Identity identity, Level minimum);
 /** @brief Replaces the sink (tests); returns the previous one. */
 std::shared_ptr<Sink> setSink(std::shared_ptr<Sink> sink);
 void setLevel(Level minimum) noexcept;
-/** @brief The level a config's `log_level` or a `--log-level` option names (tcs::config::parseLogLevel). */
-Level fromConfig(config::LogLevel level) noexcept;
 Level level() noexcept;
 /** @brief True when the process runs under systemd with its journal available. */
 bool underSystemd() noexcept;

@@ -178,6 +178,14 @@ T Settings::get(std::string_view key, T fallback) const {
   return convert<T>(file_, *v);
 }
 
+std::string Settings::get(std::string_view key, const char* fallback) const {
+  return get<std::string>(key, std::string{fallback});
+}
+
+std::string Settings::get(std::string_view key, std::string_view fallback) const {
+  return get<std::string>(key, std::string{fallback});
+}
+
 template <typename T>
 T Settings::require(std::string_view key) const {
   const Value* v = root_.find(key);

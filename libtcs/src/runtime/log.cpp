@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include "tcs/config.hpp"
 // We pass the caller's CODE_FILE/CODE_LINE/CODE_FUNC ourselves, not this file's.
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -103,14 +102,7 @@ int syslogPriority(Level level) noexcept {
 }
 
 std::string_view levelName(Level level) noexcept {
-  switch (level) {
-    case Level::Debug: return "DEBUG";
-    case Level::Info: return "INFO";
-    case Level::Warning: return "WARNING";
-    case Level::Error: return "ERROR";
-    case Level::Critical: return "CRITICAL";
-  }
-  return "INFO";
+  return toString(level);
 }
 
 bool underSystemd() noexcept {
@@ -144,17 +136,6 @@ std::shared_ptr<Sink> setSink(std::shared_ptr<Sink> sink) {
   std::lock_guard lock(gSinkMutex);
   std::swap(sinkRef(), sink);
   return sink;
-}
-
-Level fromConfig(config::LogLevel level) noexcept {
-  switch (level) {
-    case config::LogLevel::Debug: return Level::Debug;
-    case config::LogLevel::Info: return Level::Info;
-    case config::LogLevel::Warning: return Level::Warning;
-    case config::LogLevel::Error: return Level::Error;
-    case config::LogLevel::Critical: return Level::Critical;
-  }
-  return Level::Info;
 }
 
 void setLevel(Level minimum) noexcept {

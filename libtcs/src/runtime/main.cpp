@@ -192,7 +192,7 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
     if (!level) log::warning("ignoring invalid TCS_LOG_LEVEL '{}'", *e);
   }
   if (!level) level = configLevel;
-  log::setLevel(log::fromConfig(level.value_or(config::LogLevel::Info)));
+  log::setLevel(level.value_or(LogLevel::Info));
 
   try {
     const double stopTimeout = options.settings.get<double>("stop_timeout", 20.0);

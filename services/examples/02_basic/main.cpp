@@ -29,7 +29,7 @@ class Basic : public tcs::BlockingService {
     // 3.0 (double) accepts 2 and 2.5; a default of 3 (int) would refuse 2.5.
     interval_ = settings().get("interval", 3.0);
     // A string default must be spelled std::string: a plain "..." would ask for a const char*.
-    message_ = settings().get<std::string>("message", "Hello from basic service");
+    message_ = settings().get("message", "Hello from basic service");
   }
 
   void run(std::stop_token) override {

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+// The service-key table and its validators (one function per key). Messages are part of the
+// interface: config_test pins them byte for byte.
+#include "service_keys.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <regex>
+
+#include "enums.hpp"
+#include "scalars.hpp"
+#include "tcs/unit_name.hpp"
+
+namespace tcs::config {
+namespace {
+
+using Kind = Value::Kind;
+
+// Seconds above a year are surely a mistake, and would overflow systemd's usec fields.
+constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+
+std::optional<double> number(KeyContext& c, const Value& v, double min, bool allowMin, std::string_view what,
+                             double max = kMaxSeconds) {
+  std::optional<double> d;
+  if (v.kind() == Kind::Int) d = static_cast<double>(v.intValue());
+  if (v.kind() == Kind::Double) d = v.doubleValue();
+  if (v.kind() == Kind::String) d = pythonFloat(v.stringValue());  // upstream: float(value)
+  if (!d || !std::isfinite(*d) || *d < min || (!allowMin && *d == min) || *d > max) {
+    c.diagnostics.error(v, fmt::format("invalid value {} (expected {})", v.describe(), what));
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<std::string> unitString(KeyContext& c, const Value& v, std::string_view what) {
+  std::string s;
+  switch (v.kind()) {
+    case Kind::String: s = v.stringValue(); break;
+    case Kind::Int:
+    case Kind::Double: s = v.describe(); break;
+    case Kind::Bool: s = v.boolValue() ? "true" : "false"; break;
+    default:
+      c.diagnostics.error(v, fmt::format("expected {}, got {}", what, Value::kindName(v.kind())));
+      return std::nullopt;
+  }
+  if (hasControlChars(s)) {
+    c.diagnostics.error(
+        v,
+        fmt::format("value {} contains a newline or control character, which may not reach a unit file", v.describe()));
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::vector<std::string> serviceIds(KeyContext& c, const Value& v) {
+  std::vector<Value> items = v.kind() == Kind::Sequence ? v.items() : std::vector<Value>{v};
+  std::vector<std::string> ids;
+  for (const auto& item : items) {
+    if (item.kind() != Kind::String || !unit_name::parseServiceId(item.stringValue())) {
+      c.diagnostics.error(item, fmt::format("expected a service id '<type>.<variant>' of a configured service, got {}",
+                                            item.describe()));
+      continue;
+    }
+    ids.push_back(item.stringValue());
+    c.references.push_back({c.index, item.stringValue(), item.mark(), item.path()});
+  }
+  return ids;
+}
+
+void restart(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (v.kind() == Kind::Bool && !v.boolValue()) {
+    s.restart = RestartPolicy::No;  // unquoted YAML `no`
+    return;
+  }
+  const std::string word = v.kind() == Kind::String ? v.stringValue() : "";
+  if (auto policy = parseRestartPolicy(word))
+    s.restart = *policy;
+  else
+    c.diagnostics.error(
+        v, fmt::format("invalid value {} (expected one of: \"no\", on-failure, on-abnormal, always)", v.describe()));
+}
+
+void restartSec(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (auto d = number(c, v, 0, true, "seconds from 0 to 31536000")) s.restartSec = *d;
+}
+
+void restartMax(KeyContext& c, const Value& v, ServiceConfig& s) {
+  std::optional<std::int64_t> i;
+  if (v.kind() == Kind::Int) i = v.intValue();
+  if (v.kind() == Kind::String) i = pythonInt(v.stringValue());
+  if (v.kind() == Kind::Double && v.doubleValue() == std::trunc(v.doubleValue()))
+    i = static_cast<std::int64_t>(v.doubleValue());
+  if (!i || *i < 0 || *i > 1000000)
+    c.diagnostics.error(
+        v, fmt::format("invalid value {} (expected a whole number of restarts >= 0; 0 = unlimited)", v.describe()));
+  else
+    s.restartMax = static_cast<int>(*i);
+}
+
+void restartWindow(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (auto d = number(c, v, 0, false, "seconds > 0, at most 31536000")) s.restartWindow = *d;
+}
+
+void logLevel(KeyContext& c, const Value& v, ServiceConfig& s) {
+  auto level = v.kind() == Kind::String ? parseLogLevel(v.stringValue()) : std::nullopt;
+  if (!level)
+    c.diagnostics.error(
+        v, fmt::format("invalid value {} (expected DEBUG, INFO, WARNING, ERROR or CRITICAL)", v.describe()));
+  else
+    s.logLevel = *level;
+}
+
+void enabled(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (v.kind() != Kind::Bool)
+    c.diagnostics.error(v, fmt::format("expected true or false (unquoted), got {}", v.describe()));
+  else
+    s.enabled = v.boolValue();
+}
+
+void watchdogSec(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (auto d = number(c, v, 0, true, "seconds from 0 to 31536000; 0 disables the watchdog")) s.watchdogSec = *d;
+}
+
+void after(KeyContext& c, const Value& v, ServiceConfig& s) {
+  s.after = serviceIds(c, v);
+}
+
+void requires_(KeyContext& c, const Value& v, ServiceConfig& s) {
+  s.requires_ = serviceIds(c, v);
+}
+
+void environment(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (v.kind() != Kind::Mapping) {
+    c.diagnostics.error(v, fmt::format("expected a mapping NAME: value, got {}", Value::kindName(v.kind())));
+    return;
+  }
+  static const std::regex name{R"([A-Za-z_][A-Za-z0-9_]*)"};
+  for (const auto& [key, value] : v.entries()) {
+    if (!std::regex_match(key, name)) {
+      c.diagnostics.error(value,
+                          fmt::format("invalid environment variable name '{}' (expected [A-Za-z_][A-Za-z0-9_]*)", key));
+      continue;
+    }
+    if (key.starts_with("TCS_")) {
+      c.diagnostics.error(value, fmt::format("'{}' is reserved: TCS_* variables are set by tcs-unitgen", key));
+      continue;
+    }
+    if (value.isNull()) {
+      s.environment.emplace_back(key, "");
+      continue;
+    }
+    if (auto str = unitString(c, value, "a scalar value")) s.environment.emplace_back(key, *str);
+  }
+}
+
+void user(KeyContext& c, const Value& v, ServiceConfig& s) {
+  static const std::regex re{R"([a-z_][a-z0-9_-]{0,31})"};
+  if (v.kind() != Kind::String || !std::regex_match(v.stringValue(), re))
+    c.diagnostics.error(v, fmt::format("invalid user name {} (expected [a-z_][a-z0-9_-]{{0,31}})", v.describe()));
+  else
+    s.user = v.stringValue();
+}
+
+void memoryMax(KeyContext& c, const Value& v, ServiceConfig& s) {
+  // systemd: whole bytes, or a fraction with a K/M/G/T suffix, or a percentage with at most
+  // two decimals; anything else it silently reads differently or ignores.
+  static const std::regex re{R"([0-9]+|[0-9]+(\.[0-9]+)?[KMGT]|[0-9]+(\.[0-9]{1,2})?%|infinity)"};
+  auto str = unitString(c, v, "a size such as 512M");
+  if (!str) return;
+  if (!std::regex_match(*str, re))
+    c.diagnostics.error(v, fmt::format("invalid value {} (expected whole bytes, a size with a K/M/G/T suffix such as "
+                                       "1.5G, a percentage with at most two decimals, or infinity)",
+                                       v.describe()));
+  else
+    s.memoryMax = *str;
+}
+
+void cpuQuota(KeyContext& c, const Value& v, ServiceConfig& s) {
+  static const std::regex re{R"([0-9]+(\.[0-9]{1,2})?%)"};  // systemd takes two decimals at most
+  if (v.kind() == Kind::Int || v.kind() == Kind::Double) {
+    auto d = number(c, v, 0, false, "a percentage > 0 such as 50%", 1e6);
+    if (d && std::abs(*d * 100 - std::round(*d * 100)) > 1e-6)
+      c.diagnostics.error(v, fmt::format("invalid value {} (at most two decimals, such as 33.33)", v.describe()));
+    else if (d)
+      s.cpuQuota = fmt::format("{}%", *d);
+    return;
+  }
+  auto str = unitString(c, v, "a percentage such as 50%");
+  if (!str) return;
+  if (!std::regex_match(*str, re) || pythonFloat(str->substr(0, str->size() - 1)).value_or(0) <= 0)
+    c.diagnostics.error(v, fmt::format("invalid value {} (expected a percentage > 0 with at most two decimals, such "
+                                       "as 50% or 150%)",
+                                       v.describe()));
+  else
+    s.cpuQuota = *str;
+}
+
+void description(KeyContext& c, const Value& v, ServiceConfig& s) {
+  auto str = unitString(c, v, "a string");
+  if (str && str->ends_with('\\'))  // systemd would join the next line to Description=
+    c.diagnostics.error(v, fmt::format("description {} may not end with a backslash", v.describe()));
+  else if (str)
+    s.description = *str;
+}
+
+void obsoleteModule(KeyContext& c, const Value& v, ServiceConfig&) {
+  c.diagnostics.warn(v.mark(), v.path(),
+                     "'module' is ignored since upstream 1.0; map the type to an executable under 'registry:'");
+}
+
+using enum KeyScope;
+
+// name, type, default, meaning (doc/config.md's row, verbatim), scope, validator.
+const ServiceKey kServiceKeys[] = {
+    {{"type", "service type", "required", "dot-separated tokens (`examples.minimal`)"}, Identity, nullptr},
+    {{"variant", "token", "`dev`",
+      "instance name, no dots. Legacy synonym `instance_context` (0.x); when both are set, `variant` wins "
+      "(warning)."},
+     Identity,
+     nullptr},
+    {{"instance_context", "token", "—", "legacy synonym of `variant` (upstream 0.x)"}, Identity, nullptr},
+    {{"restart", "restart policy", "`\"no\"`",
+      "`Restart=`: `no`, `on-failure`, `on-abnormal`, `always`. An unquoted YAML `no`/`false` also means no."},
+     Merged,
+     restart},
+    {{"restart_sec", "seconds", "5", "`RestartSec=` (fractions allowed: 2.5 → `2500ms`)"}, Merged, restartSec},
+    {{"restart_max", "integer", "0",
+      "restarts allowed within `restart_window`; 0 = unlimited. → `StartLimitBurst=restart_max+1` (see "
+      "[units.md](units.md))"},
+     Merged,
+     restartMax},
+    {{"restart_window", "seconds", "60", "seconds → `StartLimitIntervalSec=`"}, Merged, restartWindow},
+    {{"log_level", "log level", "`INFO`",
+      "`DEBUG`/`INFO`/`WARNING`/`ERROR`/`CRITICAL` (case-insensitive, `WARN` accepted) → `TCS_LOG_LEVEL=`; "
+      "honoured (upstream ignores it)"},
+     Merged,
+     logLevel},
+    {{"enabled", "boolean", "true",
+      "tcs: false = drop-in written but the service is not wanted by `tcs.target` (start it by hand)"},
+     Merged,
+     enabled},
+    {{"watchdog_sec", "seconds", "30",
+      "tcs: `WatchdogSec=`; 0 disables the watchdog. Services with long legitimate blocking work raise it."},
+     Merged,
+     watchdogSec},
+    {{"after", "service ids", "—", "tcs: service id or list of ids of other configured services → `After=`"},
+     Merged,
+     after},
+    {{"requires", "service ids", "—",
+      "tcs: service id or list of ids of other configured services → `Requires=` (requires implies after)"},
+     Merged,
+     requires_},
+    {{"environment", "mapping", "—",
+      "tcs: mapping `NAME: value` → `Environment=`; names `[A-Za-z_][A-Za-z0-9_]*`, `TCS_*` reserved"},
+     Merged,
+     environment},
+    {{"user", "user name", "`tcs`", "tcs: `User=` (and `Group=` reset to that user's primary group)"}, Merged, user},
+    {{"memory_max", "size", "—", "tcs: `MemoryMax=` (`512M`, `2G`, `50%`, `infinity`)"}, Merged, memoryMax},
+    {{"cpu_quota", "percentage", "—", "tcs: `CPUQuota=` (`50%`, or a number meaning percent)"}, Merged, cpuQuota},
+    {{"description", "string", "`tcs service <id>`", "tcs: `Description=`"}, Merged, description},
+    {{"module", "any", "—", "obsolete since upstream 1.0; ignored with a warning"}, Entry, obsoleteModule},
+    {{"stop_timeout", "seconds", "20",
+      "tcs, runtime: seconds the runtime gives `stop()`/`run()` to end before it gives up (exit 1); 0 < s ≤ 3600"},
+     Runtime,
+     nullptr},
+    {{"heartbeat_interval", "seconds", "10",
+      "tcs, runtime: seconds between NATS heartbeats ([monitoring.md](monitoring.md)); 0.05 ≤ s ≤ 3600"},
+     Runtime,
+     nullptr},
+    {{"healthcheck_interval", "seconds", "30", "tcs, runtime: seconds between health-check runs; 0.05 ≤ s ≤ 3600"},
+     Runtime,
+     nullptr},
+};
+
+std::vector<std::string_view> suggestedNames() {
+  std::vector<std::string_view> out;
+  for (const auto& k : kServiceKeys)
+    if (k.scope != Runtime) out.push_back(k.info.name);
+  return out;
+}
+
+}  // namespace
+
+std::span<const ServiceKey> serviceKeyTable() noexcept {
+  return kServiceKeys;
+}
+
+std::span<const std::string_view> suggestedServiceKeys() noexcept {
+  static const std::vector<std::string_view> names = suggestedNames();
+  return names;
+}
+
+bool isIdentityKey(std::string_view key) noexcept {
+  for (const auto& k : kServiceKeys)
+    if (k.info.name == key) return k.scope == Identity;
+  return false;
+}
+
+const std::vector<ServiceKeyInfo>& serviceKeys() {
+  static const std::vector<ServiceKeyInfo> infos = [] {
+    std::vector<ServiceKeyInfo> out;
+    for (const auto& k : kServiceKeys) out.push_back(k.info);
+    return out;
+  }();
+  return infos;
+}
+
+}  // namespace tcs::config
