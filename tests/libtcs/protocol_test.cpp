@@ -698,7 +698,7 @@ TEST(ProtocolRegistry, EncodesValuesLikeUpstream) {
                                       "will_restart", "runner_id"}));
 }
 
-TEST(ProtocolRegistry, StatusOfEachEvent) {
+TEST(ProtocolRegistry, EveryEventButDeclaredCarriesAStatus) {
   const auto events = everyRegistryEvent();
   EXPECT_EQ(events[0].status(), std::nullopt);
   EXPECT_EQ(events[1].status(), Status::Startup);
