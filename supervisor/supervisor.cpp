@@ -351,14 +351,10 @@ std::string Supervisor::handleRpc(std::string_view subject, std::string_view bod
   try {
     const auto s = p::parseSubject(prefix_, subject);
     try {
-      (void)p::decode<p::RpcRequest>(body);
+      (void)p::parseRpcRequest(body);
     } catch (const ProtocolError& e) {
-      try {
-        (void)p::decodeData<p::RpcRequest>(body);
-      } catch (const ProtocolError&) {
-        log::warning("RPC {}: malformed request: {}", subject, e.what());
-        return errorReply(p::rpc_error::kBadRequest, fmt::format("malformed request: {}", e.what()));
-      }
+      log::warning("RPC {}: malformed request: {}", subject, e.what());
+      return errorReply(p::rpc_error::kBadRequest, fmt::format("malformed request: {}", e.what()));
     }
     if (s.kind != p::SubjectKind::Rpc || s.name != launcherName())
       return errorReply(p::rpc_error::kBadRequest, fmt::format("not a request for {}: {}", launcherName(), subject));

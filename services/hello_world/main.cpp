@@ -10,7 +10,6 @@
 //   nats req svc.rpc.hello_world.main.v1.health ''
 #include <atomic>
 #include <chrono>
-#include <optional>
 //
 // RUN:      hello_world config/services.sample.yaml main
 // EXPECTED: "Hello World! (interval: 5s)" every 5 s until Ctrl-C; exit status 0.
@@ -23,7 +22,7 @@ class HelloWorld : public tcs::BlockingService {
     log().info("Hello World service ready (interval {}s)", interval_);
 
     greeter_ = monitor().child("greeter");
-    greeter_->setStatus(tcs::Status::Ok, "ready");
+    greeter_.setStatus(tcs::Status::Ok, "ready");
     monitor().addMetrics([this] { return tcs::protocol::JsonObject().set("sent", std::int64_t(sent_.load())); },
                          tcs::MetricUse::StatusAndHeartbeat);
     monitor().addHealthCheck("greeting_age", [this]() -> tcs::CheckResult {
@@ -45,7 +44,7 @@ class HelloWorld : public tcs::BlockingService {
       // The time first: the health check (on the monitor's thread) reads sent_ first.
       lastGreeting_ = Clock::now().time_since_epoch().count();
       sent_ = sent;
-      greeter_->setStatus(tcs::Status::Ok, "greeting");
+      greeter_.setStatus(tcs::Status::Ok, "greeting");
       setStatus(tcs::Status::Ok, fmt::format("{} ({} sent)", message_, sent));
       if (!sleep(interval_)) break;
     }
@@ -61,7 +60,7 @@ class HelloWorld : public tcs::BlockingService {
 
   double interval_ = 5.0;
   std::string message_;
-  std::optional<tcs::MonitoredObject> greeter_;
+  tcs::MonitoredObject greeter_;  // empty until onStart() assigns the child
   std::atomic<unsigned long> sent_{0};
   std::atomic<Clock::rep> lastGreeting_{0};
 };

@@ -751,7 +751,7 @@ TEST(FleetView, AGivenUpServiceIsShownFailedByTcsAndOkByUpstream) {
   }
 }
 
-TEST(FleetView, HeartbeatLivenessThresholds) {
+TEST(FleetView, HeartbeatsAreAliveFor30sStaleUntil120sThenDeadAndFreshFor24h) {
   FleetView view;
   Feed f{view};
   f.status("a.b", Status::Ok, 0);
@@ -805,7 +805,7 @@ TEST(FleetView, ListingGroupsServicesUnderTheirLauncher) {
   }
 }
 
-TEST(FleetView, ListingVisibilityAllAndFilter) {
+TEST(FleetView, ListingHidesStoppedAndOldEntriesUnlessAllAndFiltersByIdIgnoringCase) {
   FleetView view;
   Feed f{view};
   const double day = 86400;
@@ -844,7 +844,7 @@ TEST(FleetView, ListingVisibilityAllAndFilter) {
   EXPECT_TRUE(def.rows[0].showHeart);
 }
 
-TEST(FleetView, TcsAdditionsAndChildren) {
+TEST(FleetView, TcsOnlyEventsSetStatusAndMessageAndChildReportsAreKept) {
   FleetView view;
   Feed f{view};
   f.start("cam.main", 1, 7);
@@ -879,7 +879,7 @@ TEST(FleetView, TcsAdditionsAndChildren) {
   EXPECT_EQ(d.metrics.text(), R"({"cycles":3})");
 }
 
-TEST(FleetView, FormatDurationAsUpstream) {
+TEST(FleetView, DurationsAreFormattedAsUpstreamTcsctlDoes) {
   EXPECT_EQ(tcs::formatDuration(-5s), "0s");
   EXPECT_EQ(tcs::formatDuration(0s), "0s");
   EXPECT_EQ(tcs::formatDuration(59s), "59s");

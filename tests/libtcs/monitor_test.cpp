@@ -177,13 +177,56 @@ TEST(MonitorTree, RemovingAChildTakesItOutOfReportsButItsHandleStillWorks) {
 }
 
 TEST(MonitorTree, HandlesMayOutliveTheirMonitor) {
-  std::optional<tcs::MonitoredObject> child;
+  tcs::MonitoredObject child;
   {
     Monitor m(options());
     child = m.child("left");
   }
-  child->setStatus(Status::Ok, "after the monitor");
-  EXPECT_EQ(child->status(), Status::Ok);
+  child.setStatus(Status::Ok, "after the monitor");
+  EXPECT_EQ(child.status(), Status::Ok);
+}
+
+TEST(MonitorTree, ADefaultConstructedHandleIsEmptyAndEveryCallOnItDoesNothing) {
+  tcs::MonitoredObject none;
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(none.name(), "");
+  none.setStatus(Status::Error, "ignored");
+  EXPECT_EQ(none.status(), Status::Unknown);
+  EXPECT_EQ(none.message(), "");
+  EXPECT_EQ(none.aggregateStatus(), Status::Unknown);
+  none.addMetrics([] { return tcs::protocol::JsonObject().set("x", std::int64_t{1}); });
+  none.addHealthCheck("never", [] { return tcs::CheckResult{Status::Failed, "never run"}; });
+  EXPECT_THROW(none.addHealthCheck("", [] { return tcs::CheckResult{}; }), std::invalid_argument);
+  {
+    auto task = none.trackTask();
+    EXPECT_EQ(none.activeTasks(), 0);
+    EXPECT_EQ(none.status(), Status::Unknown);
+  }
+  none.cancelErrorStatus();
+  auto grandchild = none.child("below");
+  EXPECT_TRUE(grandchild.empty());
+  grandchild.setStatus(Status::Failed, "ignored too");
+  EXPECT_FALSE(none.findChild("below"));
+  EXPECT_FALSE(none.removeChild("below"));
+  EXPECT_EQ(none.report(), tcs::protocol::StatusReport{});
+}
+
+TEST(MonitorTree, AnEmptyHandleAssignedFromChildReportsAsThatChild) {
+  RecordingTransport t;
+  tcs::MonitoredObject worker;  // what a service holds as a member before onStart()
+  {
+    Monitor m(options(), &t);
+    worker.setStatus(Status::Error, "before assignment: reaches nothing");
+    worker = m.child("worker");
+    EXPECT_FALSE(worker.empty());
+    EXPECT_EQ(worker.name(), "worker");
+    worker.setStatus(Status::Degraded, "slow");
+    EXPECT_EQ(m.aggregateStatus(), Status::Degraded);
+    ASSERT_EQ(m.report().details.children.size(), 1u);
+    EXPECT_EQ(m.report().details.children[0].message, "slow");
+  }
+  ASSERT_FALSE(t.sent().empty());
+  for (const auto& sent : t.sent()) EXPECT_EQ(sent.body.find("before assignment"), std::string::npos) << sent.body;
 }
 
 // ---- publishing ------------------------------------------------------------------------------

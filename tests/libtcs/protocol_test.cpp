@@ -698,7 +698,7 @@ TEST(ProtocolRegistry, EncodesValuesLikeUpstream) {
                                       "will_restart", "runner_id"}));
 }
 
-TEST(ProtocolRegistry, StatusOfEachEvent) {
+TEST(ProtocolRegistry, EveryEventButDeclaredCarriesAStatus) {
   const auto events = everyRegistryEvent();
   EXPECT_EQ(events[0].status(), std::nullopt);
   EXPECT_EQ(events[1].status(), Status::Startup);
@@ -752,6 +752,25 @@ TEST(ProtocolRpc, RequestsAcceptEmptyBodiesAndCarryParameters) {
   EXPECT_EQ(OJson::parse(body).at("data").dump(), R"({"verbose":true})");
   EXPECT_EQ(p::decode<p::RpcRequest>(body).data, r);
   expectProtocolError([] { p::decode<p::RpcRequest>("{}"); }, "missing required key 'meta'");
+}
+
+TEST(ProtocolRpc, RequestParserAcceptsFullMessagesBareDataAndEmptyBodies) {
+  const p::RpcRequest r{p::JsonObject{}.set("verbose", true)};
+  EXPECT_EQ(p::parseRpcRequest(p::encode(r, fixedMeta())), r);  // what tcsctl sends
+  EXPECT_EQ(p::parseRpcRequest(R"({"verbose":true})"), r);      // nats req SUBJECT '{"verbose":true}'
+  EXPECT_EQ(p::parseRpcRequest("{}").params.text(), "{}");
+  EXPECT_EQ(p::parseRpcRequest("").params.text(), "{}");  // nats req SUBJECT ''
+  EXPECT_EQ(p::parseRpcRequest(" \n\t").params.text(), "{}");
+}
+
+TEST(ProtocolRpc, RequestParserRejectsOtherBodiesWithTheMessageDecodersError) {
+  expectProtocolError([] { p::parseRpcRequest("nope"); }, "not JSON");
+  expectProtocolError([] { p::parseRpcRequest("[1]"); },
+                      "message: expected a JSON object {\"data\", \"meta\"}, got array");
+  expectProtocolError([] { p::parseRpcRequest("42"); }, "got number");
+  expectProtocolError([] { p::parseRpcRequest(R"({"data":{})"); }, "not JSON");
+  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  EXPECT_THROW(p::parseRpcRequest(deep), tcs::ProtocolError);
 }
 
 TEST(ProtocolRpc, ErrorRepliesAreRecognised) {
@@ -1347,6 +1366,21 @@ TEST(ProtocolFastEncoder, InvalidUtf8TakesTheReferencePathAndIsReplaced) {
   s.name = "a\x80z";
   s.hostname = "h";
   EXPECT_NE(p::encode(s, fixedMeta()).find("\"a\xef\xbf\xbdz\""), std::string::npos);
+}
+
+TEST(ProtocolFastEncoder, EncodeStatusIntoWritesWhatEncodeWritesAndReplacesTheBuffer) {
+  auto s = sampleStatus();
+  std::string out = "old content that must go";
+  p::encodeStatusInto(out, s, s.parent, s.pid, s.hostname, fixedMeta());
+  EXPECT_EQ(out, p::encode(s, fixedMeta()));
+  const auto* storage = out.data();
+  p::encodeStatusInto(out, s, s.parent, s.pid, s.hostname, fixedMeta());
+  EXPECT_EQ(out.data(), storage);  // a warm buffer is reused, not reallocated
+  // Invalid UTF-8 takes the general encoder and is replaced, as encode() does.
+  s.message = "bad \xff byte";
+  p::encodeStatusInto(out, s, s.parent, s.pid, s.hostname, fixedMeta());
+  EXPECT_EQ(out, p::encode(s, fixedMeta()));
+  EXPECT_NE(out.find("bad \xef\xbf\xbd byte"), std::string::npos);
 }
 
 TEST(ProtocolFastEncoder, MonitorEntryPointMatchesTheStatusUpdate) {

@@ -104,9 +104,23 @@ class TaskTracker;
 /**
  * @brief A node of a monitor tree: a handle, cheap to copy. Handles to a removed node still
  * work but no longer reach any report.
+ *
+ * A default-constructed MonitoredObject is an empty handle, so a service can hold a child by
+ * value and assign it later (`worker_ = monitor().child("worker");`). Until then every call on
+ * it does nothing and reports nothing: setters and addMetrics/addHealthCheck are ignored (the
+ * argument checks still throw), getters return `unknown`, `""`, 0 or nullopt, child() returns
+ * another empty handle, trackTask() an inert tracker and report() an empty report. empty() says
+ * which kind of handle it is.
  */
 class MonitoredObject {
  public:
+  /** @brief An empty handle (see the class comment); assign it from child() to use it. */
+  MonitoredObject() noexcept = default;
+
+  /** @return true for an empty (default-constructed or moved-from) handle */
+  bool empty() const noexcept { return node_ == nullptr; }
+
+  /** @return the node's name, `""` for an empty handle */
   const std::string& name() const noexcept;
 
   /**

@@ -473,6 +473,17 @@ T decodeData(std::string_view data) {
   }
 }
 
+void encodeStatusInto(std::string& out, const StatusReport& report, std::string_view parent, std::int64_t pid,
+                      std::string_view hostname, const Meta& meta) {
+  if (detail::fastEncodeStatus(out, report, parent, pid, hostname, meta)) return;
+  StatusUpdate u;  // something for the general encoder (invalid UTF-8 to replace): rare
+  static_cast<StatusReport&>(u) = report;
+  u.parent = std::string(parent);
+  u.pid = pid;
+  u.hostname = std::string(hostname);
+  out = detail::referenceEncode(u, meta);  // not encode(): it would try the fast path again
+}
+
 bool isErrorReply(std::string_view body) {
   using namespace detail;
   try {

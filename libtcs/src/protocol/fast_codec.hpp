@@ -7,7 +7,8 @@
 
 #include "tcs/protocol.hpp"
 
-// Private to libtcs: hand-written encoders for the messages a process sends most often (status
+// Private to the protocol module (the public way in is encode() and encodeStatusInto() in
+// tcs/protocol/codec.hpp): hand-written encoders for the messages a process sends most often (status
 // and heartbeat), byte-identical to the nlohmann::ordered_json path in codec.cpp, which stays
 // the reference and the fallback. They write straight into a caller's buffer, so a publisher
 // that keeps its buffer encodes without allocating.

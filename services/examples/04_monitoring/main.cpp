@@ -24,7 +24,6 @@
 // reached. (Upstream resets it on the next good cycle, so its "Max errors exceeded" branch
 // can never run.)
 #include <atomic>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tcs/tcs.hpp>
@@ -45,7 +44,7 @@ class Monitoring : public tcs::CyclicService {
     // `details.children`, and the service's reported status is the aggregate (worst first:
     // failed > error > warning > degraded > startup > shutdown > busy > idle/ok).
     worker_ = monitor().child("worker");
-    worker_->setStatus(tcs::Status::Idle, "No work yet");
+    worker_.setStatus(tcs::Status::Idle, "No work yet");
     // Metrics: merged into every status report (and, with StatusAndHeartbeat, heartbeats).
     monitor().addMetrics([this] {
       return tcs::protocol::JsonObject()
@@ -69,7 +68,7 @@ class Monitoring : public tcs::CyclicService {
     cycles_ = n;
     try {
       // trackTask(): the worker is busy while the task lives and turns idle 1 s after the last.
-      auto task = worker_->trackTask();
+      auto task = worker_.trackTask();
       work(n);
       report(tcs::Status::Ok, fmt::format("Cycle {}", n));
     } catch (const std::exception& e) {
@@ -101,7 +100,7 @@ class Monitoring : public tcs::CyclicService {
   int maxErrors_ = 3;
   std::atomic<int> errors_{0};  // read by the metrics and the health check (monitor thread)
   std::atomic<unsigned long long> cycles_{0};
-  std::optional<tcs::MonitoredObject> worker_;
+  tcs::MonitoredObject worker_;  // empty until onStart() assigns the child
 };
 
 TCS_SERVICE(Monitoring, "examples.monitoring")
