@@ -23,7 +23,12 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIAB
 if(rc)
   message(FATAL_ERROR "consumer failed to build")
 endif()
-execute_process(COMMAND ${WORK_DIR}/build/dome_follower --no-banner
+# The staged libraries are not on the loader's path, and RUNPATH reaches only the binary's own
+# NEEDED entries, not libtcs.so's (libtcs-protocol.so): point the loader at the stage.
+file(GLOB_RECURSE staged_libtcs ${prefix}/libtcs.so.0)
+list(GET staged_libtcs 0 staged_libtcs)
+get_filename_component(staged_libdir ${staged_libtcs} DIRECTORY)
+execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${staged_libdir} ${WORK_DIR}/build/dome_follower --no-banner
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT err MATCHES "following the dome at 30 deg/s")
   message(FATAL_ERROR "consumer service did not run: rc=${rc}\n${err}")
