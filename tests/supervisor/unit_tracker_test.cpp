@@ -343,7 +343,7 @@ TEST_F(Tracker, StoppedWhileWaitingToRestart) {
   EXPECT_THAT(unit(state("failed", "failed", kT0 + 7)), IsEmpty());
 }
 
-TEST_F(Tracker, MidCrashLoopSnapshotThenTheLimit) {
+TEST_F(Tracker, ASnapshotMidCrashLoopIsFollowedToTheRestartLimit) {
   // Supervisor starts while the unit waits for its 3rd restart (restart_max 3: 4 starts).
   make("on-failure", 3);
   EXPECT_THAT(svc({{"NRestarts", std::uint64_t{2}},
@@ -379,7 +379,7 @@ TEST_F(Tracker, MidCrashLoopSnapshotThenTheLimit) {
   EXPECT_THAT(job(41, "failed"), IsEmpty());
 }
 
-TEST_F(Tracker, ManualStartRefusedByTheStartLimit) {
+TEST_F(Tracker, AManualStartRefusedByTheStartLimitIsAStartFailure) {
   make("on-failure", 2);
   EXPECT_THAT(svc({{"NRestarts", std::uint64_t{3}}, {"Result", "exit-code"}}, PropertyChange::Origin::Snapshot),
               IsEmpty());
