@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: MIT
 // tcs-supervisor: watches and controls this host's tcs@ units through systemd's D-Bus API,
 // reports their lifecycle to NATS as the host's launcher, and serves the launcher RPC.
-#include <poll.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
+// This file is the command line and the wiring of the real parts; the daemon loop is Daemon
+// (daemon.hpp), the logic Supervisor (supervisor.hpp).
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
+#include <memory>
+#include <string>
 
+#include "daemon.hpp"
 #include "sdbus_systemd_manager.hpp"
-#include "supervisor.hpp"
 #include "tcs/error.hpp"
 #include "tcs/exit_code.hpp"
 #include "tcs/log.hpp"
@@ -52,7 +47,7 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? tcs::exit_code::kOk : tcs::exit_code::kUsage;
   }
   tcs::log::configure(tcs::log::Backend::Auto, {"tcs-supervisor", "supervisor", "", "tcs-supervisor"},
                       tcs::log::Level::Info);
@@ -60,7 +55,7 @@ int run(int argc, char** argv) {
     tcs::log::setLevel(*level);
   } else {
     tcs::log::critical("invalid --log-level '{}'", logLevel);
-    return 2;
+    return tcs::exit_code::kUsage;
   }
 
   tcs::SignalFd signals;
@@ -70,7 +65,6 @@ int run(int argc, char** argv) {
     tcs::log::critical("{}", e.what());
     return tcs::exit_code::kFailure;
   }
-  const int signalFd = signals.get();
 
   auto notifier = tcs::makeSystemdNotifier();
   sv::SupervisorOptions options;
@@ -86,33 +80,21 @@ int run(int argc, char** argv) {
     notifier->notify(std::string("STATUS=failed: ") + e.what());
     return tcs::exit_code::kConfig;
   }
-  // Callbacks from other threads (NATS up again, bus lost) wake the main loop through this.
-  const int wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  const auto wake = [wakeFd] {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wakeFd, &one, sizeof one);
-  };
-  options.wake = wake;
-  std::atomic<bool> ensureStreams{true};
-  std::atomic<bool> natsClosed{false};
+  // Callbacks from other threads (NATS up again, bus lost) wake the daemon loop through this.
+  sv::DaemonEvents events;
   std::unique_ptr<tcs::NatsConnection> nats;
+  std::unique_ptr<sv::NatsConnectionLink> natsLink;
   if (natsConfig.present) {
     natsConfig.required = false;
     tcs::NatsOptions no;
     no.name = "tcs-supervisor";
     tcs::NatsEvents ev;
-    ev.connected = [&] {
-      ensureStreams = true;
-      wake();
-    };
+    ev.connected = [&events] { events.natsConnected(); };
     ev.reconnected = ev.connected;
     // nats.c gave up (the server refused the credentials twice): without NATS the supervisor
     // reports nothing, so it ends with a failure; systemd restarts it, and the new process reads
     // the credentials again (exit 78 if they are still refused: no more restarts).
-    ev.closed = [&] {
-      natsClosed = true;
-      wake();
-    };
+    ev.closed = [&events] { events.natsClosed(); };
     try {
       nats = std::make_unique<tcs::NatsConnection>(natsConfig, no, ev);
     } catch (const tcs::NatsError& e) {
@@ -120,106 +102,23 @@ int run(int argc, char** argv) {
       notifier->notify(std::string("STATUS=failed: NATS: ") + e.what());
       return tcs::exit_code::kConfig;  // bad credentials/certificates: a restart would not help
     }
+    natsLink = std::make_unique<sv::NatsConnectionLink>(*nats);
   } else {
     tcs::log::warning("no nats: section in {}: supervising without publishing anything", configPath);
   }
 
   std::unique_ptr<sv::SdbusSystemdManager> systemd;
-  std::unique_ptr<sv::Supervisor> supervisor;
   try {
     sv::SdbusSystemdManager::Options so;
     so.bus = user ? sv::SdbusSystemdManager::Bus::User : sv::SdbusSystemdManager::Bus::System;
     systemd = std::make_unique<sv::SdbusSystemdManager>(so);
-    supervisor = std::make_unique<sv::Supervisor>(options, *systemd, nats.get());
-    supervisor->start();
-  } catch (const tcs::ConfigError& e) {
-    tcs::log::critical("{}", e.what());
-    notifier->notify(std::string("STATUS=failed: ") + e.what());
-    return tcs::exit_code::kConfig;
   } catch (const std::exception& e) {
     tcs::log::critical("cannot start: {}", e.what());
     notifier->notify(std::string("STATUS=failed: ") + e.what());
-    return 1;
+    return tcs::exit_code::kFailure;
   }
-  notifier->notify(fmt::format("READY=1\nSTATUS=supervising {} services as {}", supervisor->serviceIds().size(),
-                               supervisor->launcherName()));
-
-  // The loop sleeps until a signal, a wake-up or the next watchdog ping (half WatchdogSec); only
-  // while the bus is lost does it retry every second.
-  const auto watchdog = notifier->watchdogInterval();
-  const std::chrono::milliseconds pingEvery =
-      watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2) : 0ms;  // 0: no watchdog
-  auto nextPing = std::chrono::steady_clock::now();
-  int exitStatus = 0;
-  for (;;) {
-    if (natsClosed) {
-      const std::string why = nats ? nats->lastError() : std::string();
-      tcs::log::critical("NATS connection closed for good{}{}: ending so that systemd restarts the supervisor",
-                         why.empty() ? "" : ": ", why);
-      notifier->notify(fmt::format("STATUS=failed: NATS connection closed for good{}{}", why.empty() ? "" : ": ", why));
-      exitStatus = 1;
-      break;
-    }
-    if (ensureStreams.exchange(false) && nats && nats->connected()) {
-      // NATS is (back) up: what was buffered is on its way; say where the launcher stands now.
-      supervisor->monitor().publishNow();
-      for (const auto& spec : sv::protocolStreams(options, supervisor->prefix())) {
-        try {
-          const auto outcome = nats->ensureStream(spec);
-          if (outcome == tcs::StreamOutcome::Unavailable) {
-            tcs::log::warning("JetStream is not available: live monitoring only (no history for tcsctl)");
-            break;
-          }
-          if (outcome == tcs::StreamOutcome::CapturedElsewhere)
-            tcs::log::info("{} is captured by another JetStream stream already; not creating {}", spec.subject,
-                           spec.name);
-          else if (outcome != tcs::StreamOutcome::Unchanged)
-            tcs::log::info("JetStream stream {} {} ({})", spec.name,
-                           outcome == tcs::StreamOutcome::Created ? "created" : "widened", spec.subject);
-        } catch (const tcs::NatsError& e) {
-          tcs::log::error("{}", e.what());
-        }
-      }
-    }
-    supervisor->reconnectIfNeeded();
-    // The watchdog proves this loop runs (it also retries a lost bus connection).
-    const auto now = std::chrono::steady_clock::now();
-    if (pingEvery > 0ms && now >= nextPing) {
-      notifier->notify("WATCHDOG=1");
-      nextPing = now + pingEvery;
-    }
-    int timeoutMs = -1;
-    if (pingEvery > 0ms)
-      timeoutMs = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(nextPing - now).count());
-    if (!supervisor->systemdConnected()) timeoutMs = timeoutMs < 0 ? 1000 : std::min(timeoutMs, 1000);
-    pollfd fds[2] = {{signalFd, POLLIN, 0}, {wakeFd, POLLIN, 0}};
-    const int n = ::poll(fds, 2, timeoutMs);
-    if (n > 0 && (fds[1].revents & POLLIN)) {
-      std::uint64_t v;
-      [[maybe_unused]] auto r = ::read(wakeFd, &v, sizeof v);
-    }
-    if (n > 0 && (fds[0].revents & POLLIN)) {
-      signalfd_siginfo si{};
-      bool stop = false;
-      while (::read(signalFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        if (si.ssi_signo == SIGHUP) {
-          tcs::log::info("SIGHUP: reloading {}", configPath);
-          const auto r = supervisor->reload();
-          for (const auto& e : r.errors) tcs::log::error("reload: {}", e);
-        } else {
-          stop = true;
-        }
-      }
-      if (stop) break;
-    }
-  }
-  notifier->notify(exitStatus == 0 ? "STOPPING=1\nSTATUS=stopping" : "STOPPING=1");
-  tcs::log::info("stopping");
-  supervisor->stop();
-  supervisor.reset();
-  systemd.reset();
-  ::close(wakeFd);
-  return exitStatus;
+  sv::Daemon daemon(options, {*systemd, natsLink.get(), *notifier, signals.get(), events});
+  return daemon.run();
 }
 
 }  // namespace
@@ -229,6 +128,6 @@ int main(int argc, char** argv) {
     return run(argc, argv);
   } catch (const std::exception& e) {
     tcs::log::critical("{}", e.what());
-    return 1;
+    return tcs::exit_code::kFailure;
   }
 }

@@ -18,7 +18,16 @@ template <class... F>
 Overload(F...) -> Overload<F...>;
 
 ordered_json valueJson(const PropertyValue& v) {
-  return std::visit([](const auto& x) { return ordered_json(x); }, v);
+  return std::visit(Overload{
+                        [](const ExitStatusSet& x) {
+                          ordered_json j;
+                          j["statuses"] = x.statuses;
+                          j["signals"] = x.signals;
+                          return j;
+                        },
+                        [](const auto& x) { return ordered_json(x); },
+                    },
+                    v);
 }
 
 PropertyValue valueOf(const ordered_json& j) {
@@ -26,7 +35,10 @@ PropertyValue valueOf(const ordered_json& j) {
   if (j.is_number_unsigned()) return j.get<std::uint64_t>();
   if (j.is_number_integer()) return j.get<std::int64_t>();
   if (j.is_string()) return j.get<std::string>();
-  throw std::runtime_error("property value is not a string, boolean or integer: " + j.dump());
+  if (j.is_object())
+    return ExitStatusSet{j.at("statuses").get<std::vector<std::int32_t>>(),
+                         j.at("signals").get<std::vector<std::int32_t>>()};
+  throw std::runtime_error("property value is not a string, boolean, integer or exit status set: " + j.dump());
 }
 
 }  // namespace

@@ -23,7 +23,9 @@
  *
  * every line also has `"mono_us"`: CLOCK_MONOTONIC µs when the recorder got it. Property values
  * are JSON strings, booleans or integers (negative ones read back as std::int64_t, others as
- * std::uint64_t); UnitSnapshot::apply() accepts either.
+ * std::uint64_t); UnitSnapshot::apply() accepts either. An exit status set (`(aiai)`,
+ * RestartPreventExitStatus) is `{"statuses":[…],"signals":[…]}`; recordings made before the
+ * recorder read it do not have it (the tracker then falls back to the template's setting).
  */
 namespace tcs::supervisor::recording {
 

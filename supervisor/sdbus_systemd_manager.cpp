@@ -46,6 +46,10 @@ std::optional<PropertyValue> toValue(const sdbus::Variant& v) {
   if (type == "t") return PropertyValue{v.get<std::uint64_t>()};
   if (type == "s") return PropertyValue{v.get<std::string>()};
   if (type == "o") return PropertyValue{std::string(v.get<sdbus::ObjectPath>())};
+  if (type == "(aiai)") {
+    const auto set = v.get<sdbus::Struct<std::vector<std::int32_t>, std::vector<std::int32_t>>>();
+    return PropertyValue{ExitStatusSet{set.get<0>(), set.get<1>()}};
+  }
   return std::nullopt;
 }
 

@@ -86,7 +86,7 @@ void Supervisor::applyConfig(config::LoadResult loaded, bool initial) {
   for (const auto& svc : loaded.config.services()) {
     auto it = services_.find(svc.id());
     if (it == services_.end()) {
-      Service s;
+      ConfiguredService s;
       s.unit = svc.unitName();
       s.tracker =
           std::make_unique<UnitTracker>(TrackedService::fromConfig(svc, options_.launcherId, options_.hostname));

@@ -17,6 +17,7 @@
 
 #include "systemd_manager.hpp"
 #include "tcs/config.hpp"
+#include "tcs/jetstream.hpp"
 #include "tcs/monitor.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/protocol.hpp"
@@ -91,7 +92,8 @@ class Supervisor {
   void reconnectIfNeeded();
 
  private:
-  struct Service {
+  /** @brief A service of the config (not tcs::Service: this is the supervisor's view of its unit). */
+  struct ConfiguredService {
     std::string unit;
     std::unique_ptr<UnitTracker> tracker;
     bool enabled = true;
@@ -120,10 +122,10 @@ class Supervisor {
 
   mutable std::mutex mutex_;
   std::condition_variable jobsDone_;
-  std::map<std::string, Service, std::less<>> services_;    // by service id
-  std::map<std::string, std::string, std::less<>> byUnit_;  // unit name → service id
-  std::map<std::string, std::string> jobResults_;           // job path → result (bounded)
-  std::deque<std::string> jobOrder_;                        // the paths of jobResults_, oldest first
+  std::map<std::string, ConfiguredService, std::less<>> services_;  // by service id
+  std::map<std::string, std::string, std::less<>> byUnit_;          // unit name → service id
+  std::map<std::string, std::string> jobResults_;                   // job path → result (bounded)
+  std::deque<std::string> jobOrder_;                                // the paths of jobResults_, oldest first
   config::Config config_;
   bool busLost_ = false;
   bool started_ = false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "systemd_manager.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <type_traits>
@@ -11,6 +12,16 @@ SystemdError::SystemdError(std::string name, std::string message, const std::str
     : std::runtime_error(context + ": " + name + ": " + message),
       name_(std::move(name)),
       message_(std::move(message)) {}
+
+bool ExitStatusSet::contains(std::int32_t code, std::int32_t status) const noexcept {
+  // systemd's exit_status_set_test().
+  const auto in = [status](const std::vector<std::int32_t>& v) {
+    return std::find(v.begin(), v.end(), status) != v.end();
+  };
+  if (code == kCldExited) return in(statuses);
+  if (code == kCldKilled || code == kCldDumped) return in(signals);
+  return false;
+}
 
 namespace {
 
@@ -37,6 +48,14 @@ bool assignInt(Int& field, const PropertyValue& value) {
       if (*i < std::numeric_limits<Int>::min() || *i > std::numeric_limits<Int>::max()) return false;
     }
     field = static_cast<Int>(*i);
+    return true;
+  }
+  return false;
+}
+
+bool assign(std::optional<ExitStatusSet>& field, const PropertyValue& value) {
+  if (const auto* set = std::get_if<ExitStatusSet>(&value)) {
+    field = *set;
     return true;
   }
   return false;
@@ -89,6 +108,7 @@ const std::array kFields{
     TCS_FIELD(kServiceInterface, "ExecMainStartTimestamp", execMainStartTimestamp),
     TCS_FIELD(kServiceInterface, "ExecMainExitTimestamp", execMainExitTimestamp),
     TCS_FIELD(kServiceInterface, "StatusText", statusText),
+    TCS_FIELD(kServiceInterface, "RestartPreventExitStatus", restartPreventExitStatus),
 };
 // clang-format on
 #undef TCS_FIELD

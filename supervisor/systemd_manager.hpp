@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -61,12 +62,26 @@ class SystemdError : public std::runtime_error {
 };
 
 /**
+ * @brief An exit status set as systemd's `RestartPreventExitStatus=` holds it (D-Bus `(aiai)`):
+ * exit statuses, and signals that end the main process.
+ */
+struct ExitStatusSet {
+  std::vector<std::int32_t> statuses;  ///< exit statuses (ExecMainCode kCldExited)
+  std::vector<std::int32_t> signals;   ///< signal numbers (ExecMainCode kCldKilled/kCldDumped)
+
+  /** @return whether a main process that ended with @p code and @p status is in the set */
+  bool contains(std::int32_t code, std::int32_t status) const noexcept;
+
+  friend bool operator==(const ExitStatusSet&, const ExitStatusSet&) = default;
+};
+
+/**
  * @brief One property value as read from D-Bus.
  *
  * D-Bus `b` → bool, `y n q i u x` → std::int64_t or std::uint64_t (signed types signed), `t` →
- * std::uint64_t, `s o g` → std::string. Other types are not carried.
+ * std::uint64_t, `s o g` → std::string, `(aiai)` → ExitStatusSet. Other types are not carried.
  */
-using PropertyValue = std::variant<bool, std::int64_t, std::uint64_t, std::string>;
+using PropertyValue = std::variant<bool, std::int64_t, std::uint64_t, std::string, ExitStatusSet>;
 
 /**
  * @brief One PropertiesChanged signal of a unit (or one GetAll reply, see Origin).
@@ -130,6 +145,12 @@ struct UnitSnapshot {
   std::uint64_t execMainStartTimestamp = 0;  ///< ExecMainStartTimestamp
   std::uint64_t execMainExitTimestamp = 0;   ///< ExecMainExitTimestamp
   std::string statusText;                    ///< StatusText (the service's STATUS=)
+  /**
+   * @brief RestartPreventExitStatus: a constant property, so only in a GetAll reply
+   * (Origin::Snapshot), never in a signal; nullopt until one was read (the tracker then uses the
+   * template's setting, TrackedService::restartPreventExitStatus).
+   */
+  std::optional<ExitStatusSet> restartPreventExitStatus;
 
   /**
    * @brief Merges the values of @p change that this struct knows (by property name; the

@@ -24,14 +24,14 @@ TrackedService TrackedService::fromConfig(const config::ServiceConfig& service, 
   };
 }
 
-std::string_view toString(UnitTracker::Phase phase) noexcept {
-  switch (phase) {
-    case UnitTracker::Phase::Unknown: return "unknown";
-    case UnitTracker::Phase::Down: return "down";
-    case UnitTracker::Phase::Starting: return "starting";
-    case UnitTracker::Phase::Running: return "running";
-    case UnitTracker::Phase::Stopping: return "stopping";
-    case UnitTracker::Phase::AutoRestart: return "auto-restart";
+std::string_view toString(UnitTracker::RunState state) noexcept {
+  switch (state) {
+    case UnitTracker::RunState::Unknown: return "unknown";
+    case UnitTracker::RunState::Down: return "down";
+    case UnitTracker::RunState::Starting: return "starting";
+    case UnitTracker::RunState::Running: return "running";
+    case UnitTracker::RunState::Stopping: return "stopping";
+    case UnitTracker::RunState::AutoRestart: return "auto-restart";
   }
   return "?";
 }
@@ -63,11 +63,11 @@ void UnitTracker::setService(TrackedService service) {
 void UnitTracker::unitLoaded() {
   // A UnitNew for a unit whose run is known (e.g. loaded again by a daemon-reload) changes
   // nothing: only an unseen or stopped unit starts again from a fresh `inactive`.
-  if (phase_ != Phase::Unknown && phase_ != Phase::Down) return;
+  if (runState_ != RunState::Unknown && runState_ != RunState::Down) return;
   current_ = UnitSnapshot{};
   current_.activeState = "inactive";
   current_.subState = "dead";
-  if (phase_ == Phase::Unknown) phase_ = Phase::Down;
+  if (runState_ == RunState::Unknown) runState_ = RunState::Down;
 }
 
 p::RegistryEvent UnitTracker::make(p::RegistryEvent::Specific specific, std::uint64_t timestampUs) const {
@@ -89,27 +89,27 @@ void UnitTracker::seed() {
   restartJobId_ = 0;
   restartJobResult_.clear();
   if (s.subState == "auto-restart") {
-    phase_ = Phase::AutoRestart;
+    runState_ = RunState::AutoRestart;
     sawAutoRestart_ = true;
     restartsAtAutoRestart_ = s.nRestarts;
     restartJobId_ = s.jobId;
     lastEnd_ = s.result == "success" ? LastEnd::Stop : LastEnd::Crashed;
     lastExitCode_ = s.exitCode();
   } else if (isActive(s)) {
-    phase_ = Phase::Running;
+    runState_ = RunState::Running;
     everReady_ = true;
   } else if (s.activeState == "activating" && s.mainPid != 0) {
-    phase_ = Phase::Starting;
+    runState_ = RunState::Starting;
     everReady_ = false;
   } else if (s.activeState == "deactivating" && s.mainPid != 0) {
-    phase_ = Phase::Stopping;
+    runState_ = RunState::Stopping;
     stopRequested_ = s.jobId != 0;  // a pending job at the end of a run: a stop or restart
     everReady_ = true;
   } else if (s.activeState == "deactivating") {
-    phase_ = Phase::Running;  // its main process is gone; the end is reported when it is final
+    runState_ = RunState::Running;  // its main process is gone; the end is reported when it is final
     everReady_ = true;
   } else {
-    phase_ = Phase::Down;
+    runState_ = RunState::Down;
   }
 }
 
@@ -117,7 +117,7 @@ std::vector<p::RegistryEvent> UnitTracker::update(const PropertyChange& change) 
   std::vector<p::RegistryEvent> out;
   current_.apply(change);
   if (change.interface != kUnitInterface) return out;  // decided when the Unit change follows
-  if (change.origin == PropertyChange::Origin::Snapshot || phase_ == Phase::Unknown) {
+  if (change.origin == PropertyChange::Origin::Snapshot || runState_ == RunState::Unknown) {
     seed();
     return out;
   }
@@ -126,11 +126,12 @@ std::vector<p::RegistryEvent> UnitTracker::update(const PropertyChange& change) 
 }
 
 bool UnitTracker::shallRestart() const {
-  // systemd's service_shall_restart() (systemd 252), minus RestartForceExitStatus=.
+  // systemd's service_shall_restart() (systemd 252), minus RestartForceExitStatus=. The unit's
+  // own RestartPreventExitStatus= when a snapshot read it, else the template's.
   const auto& s = current_;
-  if (s.execMainCode == kCldExited)
-    for (int status : service_.restartPreventExitStatus)
-      if (status == s.execMainStatus) return false;
+  const ExitStatusSet& prevent =
+      s.restartPreventExitStatus ? *s.restartPreventExitStatus : service_.restartPreventExitStatus;
+  if (prevent.contains(s.execMainCode, s.execMainStatus)) return false;
   const std::string& policy = s.restart.empty() ? service_.restartPolicy : s.restart;
   const std::string& r = s.result;
   if (policy == "always") return true;
@@ -147,25 +148,25 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
   // A new main process: ExecMainPID and ExecMainStartTimestamp name the run.
   if (s.execMainPid != 0 && (s.execMainPid != runPid_ || s.execMainStartTimestamp != runStart_)) beginRun(out);
 
-  switch (phase_) {
-    case Phase::Starting:
-    case Phase::Running:
-    case Phase::Stopping:
-      if (phase_ == Phase::Starting && isActive(s)) {
+  switch (runState_) {
+    case RunState::Starting:
+    case RunState::Running:
+    case RunState::Stopping:
+      if (runState_ == RunState::Starting && isActive(s)) {
         const double startup = s.activeEnterTimestamp > s.execMainStartTimestamp
                                    ? static_cast<double>(s.activeEnterTimestamp - s.execMainStartTimestamp) / 1e6
                                    : 0.0;
         out.push_back(make(p::ReadyEvent{Status::Ok, startup},
                            s.activeEnterTimestamp ? s.activeEnterTimestamp : s.stateChangeTimestamp));
-        phase_ = Phase::Running;
+        runState_ = RunState::Running;
         everReady_ = true;
       }
       // Deactivating with a live main process and no failure: a stop or restart job is ending it
       // (a job is pending), or the service is ending by itself (STOPPING=1, no job). A watchdog
       // or timeout kill (Result set, stop-watchdog) is not a stop: its end is a crash.
-      if (phase_ != Phase::Stopping && s.activeState == "deactivating" && s.mainPid != 0 && s.result == "success" &&
-          s.subState != "stop-watchdog") {
-        phase_ = Phase::Stopping;
+      if (runState_ != RunState::Stopping && s.activeState == "deactivating" && s.mainPid != 0 &&
+          s.result == "success" && s.subState != "stop-watchdog") {
+        runState_ = RunState::Stopping;
         stopRequested_ = s.jobId != 0;  // a pending job at the end of a run: a stop or restart
         out.push_back(make(p::StoppingEvent{Status::Shutdown, std::string(stopRequested_ ? p::reason::kTerminated
                                                                                          : p::reason::kCompleted)},
@@ -173,7 +174,7 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
       }
       if (runOver(s)) endRun(out);
       break;
-    case Phase::AutoRestart:
+    case RunState::AutoRestart:
       if (s.subState == "auto-restart") {
         if (!sawAutoRestart_) restartsAtAutoRestart_ = s.nRestarts;
         sawAutoRestart_ = true;
@@ -182,15 +183,15 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
         if (sawAutoRestart_) {
           endAutoRestart(out, restartJobResult_, s.stateChangeTimestamp);
         } else if (s.stateChangeTimestamp != lastEndChange_) {
-          phase_ = Phase::Down;  // the predicted restart did not come: it stays down
+          runState_ = RunState::Down;  // the predicted restart did not come: it stays down
         }
       }
       break;
-    case Phase::Down:
+    case RunState::Down:
       if (s.subState == "auto-restart") {
         // A restart the prediction did not expect, or the supervisor started between systemd's
         // `failed` and `auto-restart`: the end was reported (or predates us); follow the restart.
-        phase_ = Phase::AutoRestart;
+        runState_ = RunState::AutoRestart;
         sawAutoRestart_ = true;
         restartsAtAutoRestart_ = s.nRestarts;
         restartJobId_ = s.jobId;
@@ -198,18 +199,19 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
         if (lastEnd_ == LastEnd::None) lastEnd_ = s.result == "success" ? LastEnd::Stop : LastEnd::Crashed;
       }
       break;
-    case Phase::Unknown: break;
+    case RunState::Unknown: break;
   }
 }
 
 void UnitTracker::beginRun(std::vector<p::RegistryEvent>& out) {
   const auto& s = current_;
-  if ((phase_ == Phase::Starting || phase_ == Phase::Running || phase_ == Phase::Stopping) && stopRequested_) {
+  if ((runState_ == RunState::Starting || runState_ == RunState::Running || runState_ == RunState::Stopping) &&
+      stopRequested_) {
     // The previous run's end and this start reached us merged into one change; its exit status
     // is overwritten already, but a requested stop is still a stop.
     out.push_back(make(p::StopEvent{Status::Shutdown, std::string(p::reason::kTerminated), 0}, s.stateChangeTimestamp));
   }
-  if (phase_ == Phase::AutoRestart && sawAutoRestart_) {
+  if (runState_ == RunState::AutoRestart && sawAutoRestart_) {
     const std::optional<int> max = service_.restartMax > 0 ? std::optional<int>(service_.restartMax) : std::nullopt;
     out.push_back(
         make(p::RestartingEvent{Status::Startup, static_cast<int>(s.nRestarts), max}, s.stateChangeTimestamp));
@@ -218,7 +220,7 @@ void UnitTracker::beginRun(std::vector<p::RegistryEvent>& out) {
                      s.execMainStartTimestamp ? s.execMainStartTimestamp : s.stateChangeTimestamp));
   runPid_ = s.execMainPid;
   runStart_ = s.execMainStartTimestamp;
-  phase_ = Phase::Starting;
+  runState_ = RunState::Starting;
   stopRequested_ = false;
   everReady_ = false;
   failedReported_ = false;
@@ -254,13 +256,13 @@ void UnitTracker::endRun(std::vector<p::RegistryEvent>& out) {
   lastEndChange_ = t;
   stopRequested_ = false;
   if (willRestart) {
-    phase_ = Phase::AutoRestart;
+    runState_ = RunState::AutoRestart;
     sawAutoRestart_ = s.subState == "auto-restart";
     restartsAtAutoRestart_ = s.nRestarts;
     restartJobId_ = 0;
     restartJobResult_.clear();
   } else {
-    phase_ = Phase::Down;
+    runState_ = RunState::Down;
   }
 }
 
@@ -284,18 +286,18 @@ void UnitTracker::endAutoRestart(std::vector<p::RegistryEvent>& out, const std::
     out.push_back(make(p::StopEvent{Status::Shutdown, std::string(p::reason::kTerminated), lastExitCode_}, timeUs));
     lastEnd_ = LastEnd::Stop;
   }
-  phase_ = Phase::Down;
+  runState_ = RunState::Down;
 }
 
 std::vector<p::RegistryEvent> UnitTracker::jobRemoved(const JobRemoved& job, p::Timestamp now) {
   std::vector<p::RegistryEvent> out;
   const bool failedJob = job.result == "failed" || job.result == "dependency";
   const auto nowUs = static_cast<std::uint64_t>(now.time_since_epoch().count());
-  if (phase_ == Phase::AutoRestart && sawAutoRestart_ && job.id == restartJobId_) {
+  if (runState_ == RunState::AutoRestart && sawAutoRestart_ && job.id == restartJobId_) {
     restartJobResult_ = job.result;
     // The refused restart: its JobRemoved comes after the state change to failed.
     if (failedJob && isDown(current_)) endAutoRestart(out, job.result, current_.stateChangeTimestamp);
-  } else if (phase_ == Phase::Down && failedJob && !failedReported_) {
+  } else if (runState_ == RunState::Down && failedJob && !failedReported_) {
     // A start refused before any process ran (the start limit on a manual start, a failed
     // dependency): the unit never left failed/inactive, so no state change tells it.
     out.push_back(

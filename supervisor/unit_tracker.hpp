@@ -29,9 +29,13 @@ struct TrackedService {
   std::string parent;         ///< `launcher.<launcher_id>`
   std::string runnerId;       ///< `<launcher_id>.<type>`
   std::string hostname;       ///< the host's full hostname (start events)
-  /** @brief Exit statuses after which systemd never restarts: the template's
-   *         RestartPreventExitStatus= (78, EX_CONFIG: a configuration error). */
-  std::vector<int> restartPreventExitStatus{exit_code::kConfig};
+  /**
+   * @brief Exit statuses after which systemd never restarts, as the unit template sets them
+   * (`RestartPreventExitStatus=78`, EX_CONFIG: a configuration error). Only a fallback: the
+   * unit's own setting, read over D-Bus (UnitSnapshot::restartPreventExitStatus), wins once a
+   * snapshot carried it.
+   */
+  ExitStatusSet restartPreventExitStatus{{exit_code::kConfig}, {}};
 
   /**
    * @param[in] service - a validated service entry
@@ -65,8 +69,11 @@ struct TrackedService {
  */
 class UnitTracker {
  public:
-  /** @brief Where the unit's current process (run) is, as far as events were reported. */
-  enum class Phase {
+  /**
+   * @brief Where the unit's current run (its main process) is, as far as events were reported.
+   * Not the service's own lifecycle phase (that is the runtime's, inside the service process).
+   */
+  enum class RunState {
     Unknown,      ///< unseeded: nothing known yet
     Down,         ///< no process: inactive or failed, and no restart pending
     Starting,     ///< a process runs, `start` reported, not ready yet
@@ -99,7 +106,7 @@ class UnitTracker {
 
   /** @return the merged state of the unit */
   const UnitSnapshot& snapshot() const noexcept { return current_; }
-  Phase phase() const noexcept { return phase_; }
+  RunState runState() const noexcept { return runState_; }
   const TrackedService& service() const noexcept { return service_; }
 
  private:
@@ -115,14 +122,14 @@ class UnitTracker {
 
   TrackedService service_;
   UnitSnapshot current_;
-  Phase phase_ = Phase::Unknown;
+  RunState runState_ = RunState::Unknown;
   std::uint32_t runPid_ = 0;         // ExecMainPID of the run last seen (start reported or seeded)
   std::uint64_t runStart_ = 0;       // its ExecMainStartTimestamp
   bool stopRequested_ = false;       // a stop/restart job is ending the current run
   bool everReady_ = false;           // the current run reached active
   LastEnd lastEnd_ = LastEnd::None;  // how the last run ended
   int lastExitCode_ = 0;
-  // Phase::AutoRestart: systemd 252 goes failed → auto-restart; the restart is predicted at
+  // RunState::AutoRestart: systemd 252 goes failed → auto-restart; the restart is predicted at
   // `failed` and confirmed when SubState auto-restart is seen.
   bool sawAutoRestart_ = false;
   std::uint32_t restartsAtAutoRestart_ = 0;  // NRestarts when auto-restart was first seen
@@ -132,7 +139,7 @@ class UnitTracker {
   bool failedReported_ = false;              // `failed` already sent since the last run began
 };
 
-/** @return the name of @p phase (for logs and test messages) */
-std::string_view toString(UnitTracker::Phase phase) noexcept;
+/** @return the name of @p state (for logs and test messages) */
+std::string_view toString(UnitTracker::RunState state) noexcept;
 
 }  // namespace tcs::supervisor

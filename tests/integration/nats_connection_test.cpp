@@ -30,6 +30,7 @@
 #include "nats_jwt.hpp"
 #include "nats_server.hpp"
 #include "nats_tools.hpp"
+#include "tcs/jetstream.hpp"
 #include "tcs/log.hpp"
 #include "tcs/nats.hpp"
 #include "temp_dir.hpp"
@@ -385,22 +386,23 @@ TEST_F(ANatsConnection, StoresPersistentPublishesInACapturingStream) {
 TEST_F(ANatsConnection, EnsuresAStreamIdempotentlyAndNeverShrinksOne) {
   auto& server = startServer();
   NatsConnection nats(configFor(server.port()), fastOptions());
+  tcs::JetStreamAdmin admin(nats);
   tcs::StreamSpec spec{"svc_registry", "svc.registry.>", std::chrono::seconds(0), 10 << 20, 100};
-  EXPECT_EQ(nats.ensureStream(spec), tcs::StreamOutcome::Created);
-  EXPECT_EQ(nats.ensureStream(spec), tcs::StreamOutcome::Unchanged);
+  EXPECT_EQ(admin.ensureStream(spec), tcs::StreamOutcome::Created);
+  EXPECT_EQ(admin.ensureStream(spec), tcs::StreamOutcome::Unchanged);
   auto bigger = spec;
   bigger.maxBytes = 20 << 20;  // a tighter limit in place is raised …
-  EXPECT_EQ(nats.ensureStream(bigger), tcs::StreamOutcome::Widened);
-  EXPECT_EQ(nats.ensureStream(spec), tcs::StreamOutcome::Unchanged);  // … and never lowered again
+  EXPECT_EQ(admin.ensureStream(bigger), tcs::StreamOutcome::Widened);
+  EXPECT_EQ(admin.ensureStream(spec), tcs::StreamOutcome::Unchanged);  // … and never lowered again
   // An operator's stream on the whole prefix captures the other subjects already.
   RawJetStream raw(server.url());
   raw.addStream("everything", "ops.>");
-  EXPECT_EQ(nats.ensureStream({"ops_status", "ops.status.>", std::chrono::hours(24), -1, -1}),
+  EXPECT_EQ(admin.ensureStream({"ops_status", "ops.status.>", std::chrono::hours(24), -1, -1}),
             tcs::StreamOutcome::CapturedElsewhere);
-  EXPECT_EQ(nats.ensureStream({"everything", "ops.heartbeat.>", std::chrono::seconds(0), -1, -1}),
+  EXPECT_EQ(admin.ensureStream({"everything", "ops.heartbeat.>", std::chrono::seconds(0), -1, -1}),
             tcs::StreamOutcome::Unchanged);  // its own `ops.>` covers the subject
   raw.addStream("unlimited", "x.>");
-  EXPECT_EQ(nats.ensureStream({"unlimited", "x.>", std::chrono::hours(1), 1 << 20, 10}),
+  EXPECT_EQ(admin.ensureStream({"unlimited", "x.>", std::chrono::hours(1), 1 << 20, 10}),
             tcs::StreamOutcome::Unchanged);  // no limit is more generous than any
 }
 
@@ -467,12 +469,13 @@ TEST_F(ANatsConnection, AsksJetStreamOncePerSubjectWhichStreamCapturesItUnlessEn
   ASSERT_TRUE(watcher.flush(2s));
 
   NatsConnection nats(configFor(server.port()), fastOptions());
-  ASSERT_EQ(nats.ensureStream({"reg", "svc.registry.>", std::chrono::hours(1), -1, -1}), tcs::StreamOutcome::Created);
+  ASSERT_EQ(tcs::JetStreamAdmin(nats).ensureStream({"reg", "svc.registry.>", std::chrono::hours(1), -1, -1}),
+            tcs::StreamOutcome::Created);
   for (int i = 0; i < 3; ++i) nats.publishPersistent("svc.registry.start.a" + std::to_string(i), "x");
   ASSERT_TRUE(nats.flush(5s));
   EXPECT_EQ(nats.stats().persistentAcked, 3u);
   ASSERT_TRUE(watcher.flush(2s));
-  EXPECT_EQ(asked.size(), 0u) << "ensureStream() said the stream captures them";
+  EXPECT_EQ(asked.size(), 0u) << "JetStreamAdmin::ensureStream() said the stream captures them";
 
   RawJetStream js(server.url());
   js.addStream("other", "svc.other.>");

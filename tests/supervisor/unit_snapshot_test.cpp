@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <sstream>
 
 #include "recording.hpp"
@@ -59,7 +60,28 @@ TEST(UnitSnapshot, ExitCodeIsNegativeForSignals) {
   EXPECT_EQ(s.exitCode(), -6);
 }
 
-TEST(UnitSnapshot, PropertyNamesPerInterface) {
+TEST(UnitSnapshot, TakesRestartPreventExitStatusFromAGetAllAndKnowsItsAbsence) {
+  UnitSnapshot s;
+  EXPECT_FALSE(s.restartPreventExitStatus.has_value()) << "not read yet: the tracker falls back to the template";
+  EXPECT_EQ(s.apply(change(kServiceInterface, {{"RestartPreventExitStatus", ExitStatusSet{{3, 78}, {SIGUSR1}}}})), 1u);
+  ASSERT_TRUE(s.restartPreventExitStatus.has_value());
+  EXPECT_EQ(*s.restartPreventExitStatus, (ExitStatusSet{{3, 78}, {SIGUSR1}}));
+  EXPECT_EQ(s.apply(change(kServiceInterface, {{"RestartPreventExitStatus", "78"}})), 0u);  // wrong type
+  EXPECT_THAT(UnitSnapshot::propertyNames(kServiceInterface), ::testing::Contains("RestartPreventExitStatus"));
+}
+
+TEST(ExitStatusSet, HoldsExitStatusesForExitsAndSignalsForKills) {
+  const ExitStatusSet set{{78}, {SIGUSR1}};
+  EXPECT_TRUE(set.contains(kCldExited, 78));
+  EXPECT_FALSE(set.contains(kCldExited, 1));
+  EXPECT_FALSE(set.contains(kCldExited, SIGUSR1));
+  EXPECT_TRUE(set.contains(kCldKilled, SIGUSR1));
+  EXPECT_TRUE(set.contains(kCldDumped, SIGUSR1));
+  EXPECT_FALSE(set.contains(kCldKilled, 78));
+  EXPECT_FALSE(set.contains(0, 78)) << "still running";
+}
+
+TEST(UnitSnapshot, ListsThePropertyNamesItReadsPerInterface) {
   const auto& unit = UnitSnapshot::propertyNames(kUnitInterface);
   const auto& service = UnitSnapshot::propertyNames(kServiceInterface);
   EXPECT_THAT(unit, ::testing::Contains("ActiveState"));
@@ -77,9 +99,11 @@ TEST(SystemdError, NamesContextErrorAndMessage) {
 }
 
 TEST(Recording, RoundTripsEveryKind) {
-  PropertyChange c = change(
-      kServiceInterface,
-      {{"NRestarts", std::uint64_t{2}}, {"ExecMainStatus", std::int64_t{-3}}, {"Result", "exit-code"}, {"Flag", true}});
+  PropertyChange c = change(kServiceInterface, {{"NRestarts", std::uint64_t{2}},
+                                                {"ExecMainStatus", std::int64_t{-3}},
+                                                {"Result", "exit-code"},
+                                                {"Flag", true},
+                                                {"RestartPreventExitStatus", ExitStatusSet{{78}, {10}}}});
   c.invalidated = {"ExecStart"};
   c.origin = PropertyChange::Origin::Snapshot;
   const std::vector<recording::Line> lines{
@@ -104,6 +128,7 @@ TEST(Recording, RoundTripsEveryKind) {
   const auto& pc = std::get<PropertyChange>(back[1].entry);
   EXPECT_EQ(pc.changed.at("ExecMainStatus"), PropertyValue{std::int64_t{-3}});
   EXPECT_EQ(pc.changed.at("NRestarts"), PropertyValue{std::uint64_t{2}});
+  EXPECT_EQ(pc.changed.at("RestartPreventExitStatus"), (PropertyValue{ExitStatusSet{{78}, {10}}}));
   EXPECT_EQ(pc.origin, PropertyChange::Origin::Snapshot);
   EXPECT_EQ(std::get<JobRemoved>(back[2].entry).result, "done");
 }

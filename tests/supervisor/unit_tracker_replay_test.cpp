@@ -41,7 +41,7 @@ std::string start(int pid) {
   return "start{startup,host=" + kHost + ",pid=" + std::to_string(pid) + "}";
 }
 
-TEST(UnitTrackerReplay, CleanStop) {
+TEST(UnitTrackerReplay, ACleanStopIsStoppingThenStopTerminated) {
   const auto events = replayFile("clean_stop", service("test.signal", "clean", "on-failure"));
   EXPECT_THAT(describe(events), ElementsAre(start(97), "ready{ok,startup=0.090174}", "stopping{shutdown,terminated}",
                                             "stop{shutdown,terminated,exit=0}"));
@@ -95,14 +95,14 @@ TEST(UnitTrackerReplay, ConfigErrorAtStartIsStartFailed) {
                                             "failed{failed,start_failed,restarts=0}"));
 }
 
-TEST(UnitTrackerReplay, StopWhileActivating) {
+TEST(UnitTrackerReplay, AStopWhileActivatingIsARequestedStopThatNeverWasReady) {
   // SIGTERM during onStart() kills it (exit -15, Result success): a requested stop, never ready.
   const auto events = replayFile("stop_activating", service("test.slow_start", "slow", "on-failure"));
   EXPECT_THAT(describe(events),
               ElementsAre(start(340), "stopping{shutdown,terminated}", "stop{shutdown,terminated,exit=-15}"));
 }
 
-TEST(UnitTrackerReplay, SupervisorStartedMidCrashLoop) {
+TEST(UnitTrackerReplay, ASupervisorStartedMidCrashLoopReportsOnlyWhatFollows) {
   // The first state is a snapshot in auto-restart (NRestarts 0): no event for it, and the
   // restarts that follow are numbered from systemd's NRestarts.
   const auto events = replayFile("mid_crash_loop", service("test.crash", "loop", "on-failure"));
@@ -138,7 +138,7 @@ INSTANTIATE_TEST_SUITE_P(Recordings, DuplicatedSignals,
 
 // Starting the supervisor at any point of a recording (a snapshot of the state so far, then the
 // rest) never reports anything for the past, and never reports an event twice.
-TEST(UnitTrackerReplay, StartingAtEveryPointOfTheStartLimitLoop) {
+TEST(UnitTrackerReplay, ASupervisorStartedAtAnyPointOfTheStartLimitLoopReportsTheRestOfIt) {
   const auto s = service("test.crash", "limited", "on-failure", 2);
   const auto lines = load(std::string(TCS_RECORDINGS_DIR) + "/start_limit.jsonl");
   Replayer full(s);

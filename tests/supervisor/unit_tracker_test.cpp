@@ -22,7 +22,8 @@ class Tracker : public ::testing::Test {
  protected:
   TrackedService service(const std::string& restart, int restartMax = 0) {
     return TrackedService{
-        "test.x.main", restart, restartMax, "launcher.h-systemd-launcher", "h-systemd-launcher.test.x", "h", {78}};
+        "test.x.main", restart,   restartMax, "launcher.h-systemd-launcher", "h-systemd-launcher.test.x",
+        "h",           {{78}, {}}};
   }
   void make(const std::string& restart, int restartMax = 0) { tracker_.emplace(service(restart, restartMax)); }
 
@@ -60,6 +61,22 @@ class Tracker : public ::testing::Test {
                       {"StateChangeTimestamp", t + 50'000}}),
                 ElementsAre("ready{ok,startup=0.050000}"));
   }
+  // The restart systemd makes after `auto-restart`: a new process, then READY=1.
+  void startAndReadyAfterRestart(std::uint32_t pid, std::uint64_t t) {
+    const auto events = flush({{"MainPID", std::uint64_t{pid}},
+                               {"ExecMainPID", std::uint64_t{pid}},
+                               {"ExecMainStartTimestamp", t},
+                               {"ExecMainCode", std::int64_t{0}},
+                               {"Result", "success"},
+                               {"NRestarts", std::uint64_t{1}}},
+                              {{"ActiveState", "activating"}, {"SubState", "start"}, {"StateChangeTimestamp", t}});
+    EXPECT_THAT(events, ElementsAre(::testing::StartsWith("restarting{"), start(pid)));
+    EXPECT_THAT(unit({{"ActiveState", "active"},
+                      {"SubState", "running"},
+                      {"ActiveEnterTimestamp", t + 50'000},
+                      {"StateChangeTimestamp", t + 50'000}}),
+                ElementsAre("ready{ok,startup=0.050000}"));
+  }
   static Values exited(int status, const std::string& result) {
     return {{"MainPID", std::uint64_t{0}},
             {"ExecMainCode", std::int64_t{kCldExited}},
@@ -79,6 +96,35 @@ class Tracker : public ::testing::Test {
 
   std::optional<UnitTracker> tracker_;
 };
+
+TEST_F(Tracker, AUnitThatPreventsRestartOnAnotherStatusIsJudgedByItsOwnSetting) {
+  make("on-failure");
+  // The snapshot (GetAll) carries the unit's RestartPreventExitStatus=3 SIGUSR1, not the template's 78.
+  EXPECT_THAT(svc({{"RestartPreventExitStatus", ExitStatusSet{{3}, {SIGUSR1}}}, {"Restart", "on-failure"}},
+                  PropertyChange::Origin::Snapshot),
+              IsEmpty());
+  EXPECT_THAT(unit(state("inactive", "dead", kT0 - 1), PropertyChange::Origin::Snapshot), IsEmpty());
+  startAndReady(10, kT0);
+  EXPECT_THAT(flush(exited(3, "exit-code"), state("failed", "failed", kT0 + 1'000'000)),
+              ElementsAre("crashed{failed,exit=3,on-failure,will_restart=0,exit-code}"));
+  startAndReady(11, kT0 + 2'000'000);
+  EXPECT_THAT(flush(exited(78, "exit-code"), state("failed", "failed", kT0 + 3'000'000)),
+              ElementsAre("crashed{error,exit=78,on-failure,will_restart=1,exit-code}"))
+      << "78 is the template's, not this unit's";
+  EXPECT_THAT(unit(state("activating", "auto-restart", kT0 + 3'100'000, 9)), IsEmpty());
+  startAndReadyAfterRestart(12, kT0 + 4'000'000);
+  EXPECT_THAT(flush(killed(SIGUSR1, "signal"), state("failed", "failed", kT0 + 5'000'000)),
+              ElementsAre("crashed{failed,exit=-10,on-failure,will_restart=0,signal}"));
+}
+
+TEST_F(Tracker, WithoutTheUnitsSettingFallsBackToTheTemplatesRestartPreventExitStatus) {
+  make("on-failure");
+  EXPECT_THAT(unit(state("inactive", "dead", kT0 - 1), PropertyChange::Origin::Snapshot), IsEmpty());
+  EXPECT_FALSE(tracker_->snapshot().restartPreventExitStatus.has_value());
+  startAndReady(10, kT0);
+  EXPECT_THAT(flush(exited(78, "exit-code"), state("failed", "failed", kT0 + 1'000'000)),
+              ElementsAre("crashed{failed,exit=78,on-failure,will_restart=0,exit-code}"));
+}
 
 TEST_F(Tracker, ServiceChangesAloneDecideNothing) {
   make("on-failure");
@@ -103,7 +149,7 @@ TEST_F(Tracker, PartialUpdatesMergeWithWhatIsKnown) {
   EXPECT_THAT(unit({{"ActiveState", "failed"}, {"SubState", "failed"}}),
               ElementsAre("crashed{error,exit=2,on-failure,will_restart=1,exit-code}"));
   EXPECT_EQ(tracker_->snapshot().execMainPid, 10u);
-  EXPECT_EQ(tracker_->phase(), UnitTracker::Phase::AutoRestart);
+  EXPECT_EQ(tracker_->runState(), UnitTracker::RunState::AutoRestart);
 }
 
 TEST_F(Tracker, DuplicateSignalsGiveNoDuplicateEvents) {
@@ -125,7 +171,7 @@ TEST_F(Tracker, ALoadOfAUnitWhoseRunIsKnownChangesNothing) {
   tracker_->unitLoaded();
   startAndReady(10, kT0);
   tracker_->unitLoaded();  // UnitNew again (a daemon-reload): the run goes on
-  EXPECT_EQ(tracker_->phase(), UnitTracker::Phase::Running);
+  EXPECT_EQ(tracker_->runState(), UnitTracker::RunState::Running);
   EXPECT_EQ(tracker_->snapshot().mainPid, 10u);
   EXPECT_THAT(flush(exited(0, "success"), state("inactive", "dead", kT0 + 1'000'000)),
               ElementsAre("stop{shutdown,completed,exit=0}"));
@@ -168,7 +214,7 @@ TEST_F(Tracker, UnseededTrackerTakesItsFirstSignalAsTheState) {
       flush({{"MainPID", std::uint64_t{10}}, {"ExecMainPID", std::uint64_t{10}}, {"ExecMainStartTimestamp", kT0}},
             state("active", "running", kT0)),
       IsEmpty());
-  EXPECT_EQ(tracker_->phase(), UnitTracker::Phase::Running);
+  EXPECT_EQ(tracker_->runState(), UnitTracker::RunState::Running);
   EXPECT_THAT(flush(killed(SIGSEGV, "core-dump"), state("failed", "failed", kT0 + 5)),
               ElementsAre("crashed{error,exit=-11,on-failure,will_restart=1,core-dump}"));
 }
@@ -215,7 +261,7 @@ TEST_F(Tracker, StopTimeoutIsForceKilled) {
   // A requested stop never restarts, whatever Restart= says.
   EXPECT_THAT(flush(killed(SIGKILL, "timeout"), state("failed", "failed", kT0 + 300, 7)),
               ElementsAre("stop{shutdown,force_killed,exit=-9}"));
-  EXPECT_EQ(tracker_->phase(), UnitTracker::Phase::Down);
+  EXPECT_EQ(tracker_->runState(), UnitTracker::RunState::Down);
 }
 
 TEST_F(Tracker, CrashWithoutRestartAfterReadyIsNotAStartFailure) {
@@ -297,7 +343,7 @@ TEST_F(Tracker, StoppedWhileWaitingToRestart) {
   EXPECT_THAT(unit(state("failed", "failed", kT0 + 7)), IsEmpty());
 }
 
-TEST_F(Tracker, MidCrashLoopSnapshotThenTheLimit) {
+TEST_F(Tracker, ASnapshotMidCrashLoopIsFollowedToTheRestartLimit) {
   // Supervisor starts while the unit waits for its 3rd restart (restart_max 3: 4 starts).
   make("on-failure", 3);
   EXPECT_THAT(svc({{"NRestarts", std::uint64_t{2}},
@@ -333,7 +379,7 @@ TEST_F(Tracker, MidCrashLoopSnapshotThenTheLimit) {
   EXPECT_THAT(job(41, "failed"), IsEmpty());
 }
 
-TEST_F(Tracker, ManualStartRefusedByTheStartLimit) {
+TEST_F(Tracker, AManualStartRefusedByTheStartLimitIsAStartFailure) {
   make("on-failure", 2);
   EXPECT_THAT(svc({{"NRestarts", std::uint64_t{3}}, {"Result", "exit-code"}}, PropertyChange::Origin::Snapshot),
               IsEmpty());

@@ -124,10 +124,7 @@ struct NatsStats {
  */
 class NatsSubscription {
  public:
-  struct Impl;
-
   NatsSubscription() noexcept;
-  explicit NatsSubscription(std::unique_ptr<Impl> impl) noexcept;
   NatsSubscription(NatsSubscription&& other) noexcept;
   NatsSubscription& operator=(NatsSubscription&& other) noexcept;
   ~NatsSubscription();
@@ -137,6 +134,10 @@ class NatsSubscription {
   void unsubscribe() noexcept;
 
  private:
+  friend class NatsConnection;  // the only one that makes active subscriptions
+  struct Impl;
+  explicit NatsSubscription(std::unique_ptr<Impl> impl) noexcept;
+
   std::unique_ptr<Impl> impl_;
 };
 
@@ -197,24 +198,6 @@ class INatsTransport {
   }
 };
 
-/** @brief A JetStream stream as the supervisor wants it (limits retention, file storage). */
-struct StreamSpec {
-  std::string name;
-  std::string subject;                  ///< the one subject filter, e.g. `svc.registry.>`
-  std::chrono::seconds maxAge{0};       ///< 0 = no limit
-  std::int64_t maxBytes = -1;           ///< -1 = no limit
-  std::int64_t maxMsgsPerSubject = -1;  ///< -1 = no limit
-};
-
-/** @brief What ensureStream() did. */
-enum class StreamOutcome {
-  Created,
-  Unchanged,          ///< it existed and captures the subject with limits at least as generous
-  Widened,            ///< it existed; a missing subject was added or a tighter limit raised
-  CapturedElsewhere,  ///< it did not exist, and another stream already captures the subject
-  Unavailable         ///< JetStream is not enabled on the server (or not reachable)
-};
-
 /**
  * @brief The one NATS connection of a process. Thread-safe; not copyable or movable.
  *
@@ -249,12 +232,6 @@ class NatsConnection final : public INatsTransport {
    * @return false when that did not happen within @p timeout (e.g. while disconnected)
    */
   bool flush(std::chrono::milliseconds timeout) override;
-  /**
-   * @brief Makes sure a stream captures @p spec's subject: creates it, or widens an existing one
-   * (adds the subject, raises a tighter limit). Never deletes, shrinks or purges a stream.
-   * @throws NatsError for other failures (e.g. the subject overlaps another stream)
-   */
-  StreamOutcome ensureStream(const StreamSpec& spec);
   /** @return the server URL connected to, or empty while disconnected */
   std::string connectedUrl() const;
   /** @return nats.c's last error on this connection (e.g. why it closed), empty when none */
@@ -264,6 +241,7 @@ class NatsConnection final : public INatsTransport {
   NatsStats stats() const;
 
  private:
+  friend class JetStreamAdmin;  // tcs/jetstream.hpp: stream administration over this connection
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "connection_impl.hpp"
 #include "handles.hpp"
 #include "options.hpp"
 #include "persistent_publisher.hpp"
@@ -29,13 +30,6 @@ using std::chrono::milliseconds;
 using namespace detail;
 
 namespace {
-
-// A limit of 0 or -1 means "none" in JetStream; "none" is the most generous value.
-bool tighter(std::int64_t have, std::int64_t want) {
-  const auto unlimited = [](std::int64_t v) { return v <= 0; };
-  if (unlimited(have)) return false;
-  return unlimited(want) || have < want;
-}
 
 std::string connectedUrlOf(natsConnection* nc) {
   if (!nc) return {};
@@ -187,58 +181,7 @@ void NatsSubscription::unsubscribe() noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Connection
-
-struct NatsConnection::Impl {
-  Impl(const config::NatsConfig& cfg, NatsOptions opts, NatsEvents ev)
-      : options(std::move(opts)), events(std::move(ev)), urls(natsServerUrls(cfg)), config(cfg) {}
-  ~Impl();
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-
-  void start();
-  void connectRequired();
-  void connectOptional();
-  PersistentPublisher& publisher();
-  bool flush(Clock::time_point deadline);
-  /** @return the likely cause of a failed connect, when it is one a config change fixes; else "" */
-  std::string hintFor(natsStatus status) const;
-  std::string serverList() const { return fmt::format("{}", fmt::join(urls, ", ")); }
-
-  static void onConnected(natsConnection* nc, void* closure);
-  static void onDisconnected(natsConnection* nc, void* closure);
-  static void onReconnected(natsConnection* nc, void* closure);
-  static void onClosed(natsConnection* nc, void* closure);
-  static void onAsyncError(natsConnection* nc, natsSubscription* sub, natsStatus status, void* closure);
-  static int64_t reconnectDelay(natsConnection* nc, int attempts, void* closure);
-
-  NatsOptions options;
-  NatsEvents events;
-  std::vector<std::string> urls;
-  config::NatsConfig config;
-
-  OptionsPtr natsOptions;
-  ConnectionPtr nc;
-  JetStreamPtr js;
-  std::atomic<bool> closing{false};
-  // Connected, as the connection callbacks last said (they trail nats.c's state by a moment);
-  // spares persistent publishes a locked status query per message (PersistentPublisher).
-  std::atomic<bool> up{false};
-
-  std::mutex closeMutex;
-  std::condition_variable closeDone;
-  bool closedFired = false;
-
-  std::mutex publisherMutex;
-  std::unique_ptr<PersistentPublisher> persistent;
-  std::atomic<PersistentPublisher*> persistentReady{nullptr};  // persistent.get() once created
-
-  std::atomic<std::uint64_t> published{0};
-  std::atomic<std::uint64_t> publishDropped{0};
-  std::atomic<std::uint64_t> reconnects{0};
-  RateLimit dropWarning{std::chrono::seconds(10)};
-  RateLimit asyncErrorWarning{std::chrono::seconds(10)};
-};
+// Connection (its state: connection_impl.hpp)
 
 void NatsConnection::Impl::start() {
   NatsCallbacks callbacks;
@@ -568,78 +511,6 @@ std::vector<std::string> natsServerUrls(const config::NatsConfig& config) {
   if (config.host.find(':') != std::string::npos && !config.host.starts_with('['))
     return {fmt::format("nats://[{}]:{}", config.host, config.port)};
   return {fmt::format("nats://{}:{}", config.host, config.port)};
-}
-
-namespace {
-
-StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
-  if (js == nullptr) return StreamOutcome::Unavailable;
-  jsErrCode code{};
-  const auto failure = [&](natsStatus st, std::string_view what) {
-    return NatsError(NatsError::Kind::Other, st,
-                     fmt::format("cannot {} JetStream stream {} ({}): {} (JetStream error {})", what, spec.name,
-                                 spec.subject, natsStatus_GetText(st), static_cast<int>(code)));
-  };
-  jsStreamInfo* raw = nullptr;
-  natsStatus st = js_GetStreamInfo(&raw, js, spec.name.c_str(), nullptr, &code);
-  StreamInfoPtr info(raw);
-  if (st == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = spec.name.c_str();
-    const char* subjects[] = {spec.subject.c_str()};
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    cfg.Retention = js_LimitsPolicy;
-    cfg.Discard = js_DiscardOld;
-    cfg.MaxAge = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count();
-    cfg.MaxBytes = spec.maxBytes;
-    cfg.MaxMsgsPerSubject = spec.maxMsgsPerSubject;
-    jsStreamInfo* created = nullptr;
-    code = {};
-    st = js_AddStream(&created, js, &cfg, nullptr, &code);
-    StreamInfoPtr createdGuard(created);
-    // An operator's own stream (e.g. one on `<P>.>`) already captures the subject: fine.
-    if (code == JSStreamSubjectOverlapErr) return StreamOutcome::CapturedElsewhere;
-    if (st != NATS_OK) throw failure(st, "create");
-    return StreamOutcome::Created;
-  }
-  if (st == NATS_NO_RESPONDERS || st == NATS_TIMEOUT) return StreamOutcome::Unavailable;
-  if (st != NATS_OK) throw failure(st, "read");
-  // Exists: widen where needed, never shrink.
-  jsStreamConfig cfg = *info->Config;
-  std::vector<const char*> subjects(cfg.Subjects, cfg.Subjects + cfg.SubjectsLen);
-  bool change = false;
-  if (std::none_of(subjects.begin(), subjects.end(), [&](const char* x) { return subjectCovers(x, spec.subject); })) {
-    subjects.push_back(spec.subject.c_str());
-    change = true;
-  }
-  cfg.Subjects = subjects.data();
-  cfg.SubjectsLen = static_cast<int>(subjects.size());
-  const auto raise = [&](auto& have, std::int64_t want) {
-    if (!tighter(have, want)) return;
-    have = want;
-    change = true;
-  };
-  raise(cfg.MaxAge, std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count());
-  raise(cfg.MaxBytes, spec.maxBytes);
-  raise(cfg.MaxMsgsPerSubject, spec.maxMsgsPerSubject);
-  if (!change) return StreamOutcome::Unchanged;
-  jsStreamInfo* after = nullptr;
-  st = js_UpdateStream(&after, js, &cfg, nullptr, &code);
-  StreamInfoPtr afterGuard(after);
-  if (st != NATS_OK) throw failure(st, "widen");
-  return StreamOutcome::Widened;
-}
-
-}  // namespace
-
-StreamOutcome NatsConnection::ensureStream(const StreamSpec& spec) {
-  const auto outcome = ensureStreamIn(impl_->js.get(), spec);
-  // A stream captures these subjects now: persistent publishes need not ask JetStream first.
-  if (outcome != StreamOutcome::Unavailable) impl_->publisher().assumeCaptured(spec.subject);
-  return outcome;
 }
 
 }  // namespace tcs
