@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Unit tests of the service lifecycle: tcs::detail::Runtime driven directly, with a fake
+// Unit tests of the service lifecycle: tcs::Runtime (internal, libtcs/src/runtime/) driven directly, with a fake
 // notifier that records every sd_notify message with its time, and small services of each kind.
 // Timing checks are deliberately loose (a noisy 2-core machine, sanitizer builds); nothing
 // sleeps blindly — the tests poll conditions with deadlines.
-#include "tcs/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -42,9 +42,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using tcs::Phase;
 using tcs::RunOptions;
+using tcs::Runtime;
 using tcs::Status;
 using tcs::config::Value;
-using tcs::detail::Runtime;
 using tcs::log::Level;
 using tcs::test::waitUntil;
 using ::testing::Contains;
@@ -131,7 +131,7 @@ class TestPermanent : public tcs::PermanentService {
   std::function<void(TestPermanent&)> onStartFn, onStopFn;
   using tcs::Service::keepAlive;
   using tcs::Service::log;
-  using tcs::Service::runtime;
+  Runtime& runtime() const { return tcs::ServiceAccess::runtime(*this); }
   using tcs::Service::setStatus;
   using tcs::Service::sleep;
 
@@ -154,7 +154,7 @@ class TestBlocking : public tcs::BlockingService {
   using tcs::Service::keepAlive;
   using tcs::Service::log;
   using tcs::Service::running;
-  using tcs::Service::runtime;
+  Runtime& runtime() const { return tcs::ServiceAccess::runtime(*this); }
   using tcs::Service::setStatus;
   using tcs::Service::sleep;
   using tcs::Service::stopping;
@@ -163,9 +163,9 @@ class TestBlocking : public tcs::BlockingService {
   void onStart() override {
     if (onStartFn) onStartFn(*this);
   }
-  void run(std::stop_token stop) override {
+  void run() override {
     runCalled = true;
-    if (runFn) runFn(*this, stop);
+    if (runFn) runFn(*this, stopToken());
   }
   void onStop() override {
     onStopCalled = true;
@@ -176,7 +176,7 @@ class TestBlocking : public tcs::BlockingService {
 class TestSingleShot : public tcs::SingleShotService {
  public:
   std::function<int(TestSingleShot&)> executeFn;
-  using tcs::Service::runtime;
+  Runtime& runtime() const { return tcs::ServiceAccess::runtime(*this); }
   using tcs::Service::sleep;
 
  protected:

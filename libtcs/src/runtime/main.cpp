@@ -17,11 +17,11 @@
 #include <mutex>
 #include <optional>
 
+#include "runtime.hpp"
 #include "tcs/config.hpp"
 #include "tcs/log.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
-#include "tcs/runtime.hpp"
 #include "tcs/signals.hpp"
 #include "tcs/unit_name.hpp"
 
@@ -42,7 +42,7 @@ namespace {
 struct NatsLoss {
   std::mutex mutex;
   NatsConnection* nats = nullptr;
-  detail::Runtime* runtime = nullptr;
+  Runtime* runtime = nullptr;
   bool lost = false;
 
   std::string reason() const {
@@ -57,7 +57,7 @@ struct NatsLoss {
     lost = true;
     if (runtime) runtime->finish(exit_code::kFailure, reason());
   }
-  void attach(detail::Runtime* r) {
+  void attach(Runtime* r) {
     std::lock_guard lock(mutex);
     runtime = r;
     if (r && lost) r->finish(exit_code::kFailure, reason());
@@ -270,7 +270,7 @@ int runMain(int argc, char** argv, std::string_view builtinType, const ServiceFa
       log::info("no nats: section in {}: status goes to systemd only", *configPath);
     }
     auto service = factory();
-    detail::Runtime runtime(*service, std::move(options), *notifier);
+    Runtime runtime(*service, std::move(options), *notifier);
     struct Attached {  // until the runtime is gone, whatever way run() ends
       NatsLoss& loss;
       ~Attached() { loss.attach(nullptr); }
