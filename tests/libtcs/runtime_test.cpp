@@ -40,9 +40,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using tcs::Phase;
 using tcs::RunOptions;
 using tcs::Runtime;
+using Phase = tcs::Runtime::Phase;
 using tcs::Status;
 using tcs::config::Value;
 using tcs::log::Level;

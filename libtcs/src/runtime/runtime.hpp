@@ -62,9 +62,6 @@ struct RunOptions {
   RuntimeClock clock;
 };
 
-/** @brief Lifecycle phases of the runtime, in order. */
-enum class Phase { Created, Starting, Running, Stopping, Stopped };
-
 class Runtime;
 
 /** @brief What a Service's opaque link points to: its Runtime (a Runtime is one). */
@@ -92,6 +89,9 @@ class ServiceAccess {
 /** @brief Drives one Service instance; one per process. See RunOptions. */
 class Runtime : public ServiceAccess::Context {
  public:
+  /** @brief Lifecycle phases of the service process, in order. */
+  enum class Phase { Created, Starting, Running, Stopping, Stopped };
+
   Runtime(Service& service, RunOptions options, INotifier& notifier);
   ~Runtime();
   Runtime(const Runtime&) = delete;
