@@ -26,7 +26,8 @@
  * its entries in services.yaml, the first half of the service id `<type>.<variant>`, the unit
  * name `tcs@<type>:<variant>` and the journal field TCS_SERVICE_TYPE. It is a default only:
  * the environment variable TCS_SERVICE_TYPE overrides it, and the unit tcs-unitgen writes
- * sets that variable from the entry's `type:`, so one binary can serve several types.
+ * sets that variable from the entry's `type:`, so one binary (mapped to several types in the
+ * config's `registry:`) can serve them all.
  */
 namespace tcs {
 
