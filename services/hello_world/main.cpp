@@ -38,7 +38,7 @@ class HelloWorld : public tcs::BlockingService {
     });
   }
 
-  void run(std::stop_token) override {
+  void run() override {
     for (unsigned long sent = 1; running(); ++sent) {
       log().info("{} (interval: {}s)", message_, interval_);
       // The time first: the health check (on the monitor's thread) reads sent_ first.

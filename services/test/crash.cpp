@@ -5,7 +5,7 @@
 #include <tcs/tcs.hpp>
 
 class Crash : public tcs::BlockingService {
-  void run(std::stop_token) override {
+  void run() override {
     const double after = settings().get("run_duration", 3.0);
     const int code = settings().get("exit_code", 1);
     log().info("running; crashing with exit status {} in {} s", code, after);

@@ -6,7 +6,7 @@
 #include <tcs/tcs.hpp>
 
 class Hang : public tcs::BlockingService {
-  void run(std::stop_token) override {
+  void run() override {
     const double after = settings().get("hang_after", 2.0);
     for (int i = 0; i < static_cast<int>(after * 10); ++i)
       if (!sleep(0.1)) return;

@@ -6,7 +6,7 @@
 #include <thread>
 
 class IgnoreTerm : public tcs::BlockingService {
-  void run(std::stop_token) override {
+  void run() override {
     for (;;) {
       keepAlive();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

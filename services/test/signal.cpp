@@ -21,7 +21,7 @@ int signalNumber(const tcs::config::Settings& s) {
 
 class Signal : public tcs::BlockingService {
   void onStart() override { sig_ = signalNumber(settings()); }
-  void run(std::stop_token) override {
+  void run() override {
     const double after = settings().get("run_duration", 2.0);
     log().info("running; killing myself with SIG{} in {} s", sigabbrev_np(sig_), after);
     if (!sleep(after)) return;

@@ -11,7 +11,7 @@ class SlowStart : public tcs::BlockingService {
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
     if (settings().get("fail_start", false)) throw std::runtime_error("simulated start failure");
   }
-  void run(std::stop_token) override {
+  void run() override {
     while (sleep(1.0)) {
     }
   }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Unit tests of the service lifecycle: tcs::detail::Runtime driven directly, with a fake
+// Unit tests of the service lifecycle: tcs::Runtime (internal, libtcs/src/runtime/) driven directly, with a fake
 // notifier that records every sd_notify message with its time, and small services of each kind.
 // Timing checks are deliberately loose (a noisy 2-core machine, sanitizer builds); nothing
 // sleeps blindly — the tests poll conditions with deadlines.
-#include "tcs/runtime.hpp"
+#include "runtime/runtime.hpp"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -40,11 +40,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using tcs::Phase;
 using tcs::RunOptions;
+using tcs::Runtime;
+using Phase = tcs::Runtime::Phase;
 using tcs::Status;
 using tcs::config::Value;
-using tcs::detail::Runtime;
 using tcs::log::Level;
 using tcs::test::waitUntil;
 using ::testing::Contains;
@@ -71,6 +71,26 @@ class FakeNotifier final : public tcs::INotifier, public tcs::test::NotifyLog {
 
  private:
   std::optional<std::chrono::microseconds> watchdog_;
+};
+
+// ---- fake clock ------------------------------------------------------------------------------
+
+/**
+ * @brief A RuntimeClock that stands still until the test advances it: the runtime's
+ * time-based decisions (watchdog liveness, the repeated-signal window) then depend on the
+ * test's steps only, not on how fast the machine runs.
+ */
+class FakeClock {
+ public:
+  FakeClock() : now_(Clock::now().time_since_epoch().count()) {}
+  void advance(Clock::duration d) { now_ += d.count(); }
+  Clock::time_point now() const { return Clock::time_point(Clock::duration(now_.load())); }
+  tcs::RuntimeClock runtimeClock() {
+    return tcs::RuntimeClock{[this] { return now(); }};
+  }
+
+ private:
+  std::atomic<Clock::rep> now_;
 };
 
 // ---- log capture -----------------------------------------------------------------------------
@@ -131,7 +151,7 @@ class TestPermanent : public tcs::PermanentService {
   std::function<void(TestPermanent&)> onStartFn, onStopFn;
   using tcs::Service::keepAlive;
   using tcs::Service::log;
-  using tcs::Service::runtime;
+  Runtime& runtime() const { return tcs::ServiceAccess::runtime(*this); }
   using tcs::Service::setStatus;
   using tcs::Service::sleep;
 
@@ -154,7 +174,7 @@ class TestBlocking : public tcs::BlockingService {
   using tcs::Service::keepAlive;
   using tcs::Service::log;
   using tcs::Service::running;
-  using tcs::Service::runtime;
+  Runtime& runtime() const { return tcs::ServiceAccess::runtime(*this); }
   using tcs::Service::setStatus;
   using tcs::Service::sleep;
   using tcs::Service::stopping;
@@ -163,9 +183,9 @@ class TestBlocking : public tcs::BlockingService {
   void onStart() override {
     if (onStartFn) onStartFn(*this);
   }
-  void run(std::stop_token stop) override {
+  void run() override {
     runCalled = true;
-    if (runFn) runFn(*this, stop);
+    if (runFn) runFn(*this, stopToken());
   }
   void onStop() override {
     onStopCalled = true;
@@ -176,7 +196,7 @@ class TestBlocking : public tcs::BlockingService {
 class TestSingleShot : public tcs::SingleShotService {
  public:
   std::function<int(TestSingleShot&)> executeFn;
-  using tcs::Service::runtime;
+  Runtime& runtime() const { return tcs::ServiceAccess::runtime(*this); }
   using tcs::Service::sleep;
 
  protected:
@@ -328,7 +348,7 @@ TEST_F(RuntimeTest, PermanentServiceGoesThroughThePhasesAndSendsTheProtocolInOrd
   EXPECT_EQ(h.runtime().serviceId(), "test.unit.dev");
 }
 
-TEST_F(RuntimeTest, ReadyOnlyAfterOnStartReturned) {
+TEST_F(RuntimeTest, ReadyIsSentOnlyAfterOnStartReturned) {
   FakeNotifier notifier;
   TestBlocking service;
   Gate gate;
@@ -713,7 +733,7 @@ TEST_F(RuntimeTest, SleepReturnsTrueAfterTheFullTime) {
   EXPECT_LT(slept.load(), 2.0);
 }
 
-TEST_F(RuntimeTest, StopTimeoutWithAWorkerThatIgnoresStop) {
+TEST_F(RuntimeTest, AWorkerThatIgnoresTheStopFailsTheServiceAfterTheStopTimeout) {
   // The worker outlives run() (detached, exitOnStuckWorker=false): it and everything it
   // touches are kept alive for the rest of the process, and it is released at the end.
   struct Stuck {
@@ -807,12 +827,14 @@ TEST(RuntimeDeathTest, ARepeatedSigtermWithin200msIsTheSameStop) {
       {
         FakeNotifier notifier;
         FakeSignalFd signals;
+        FakeClock clock;  // stands still: the repeat is 0 ms after the first however slow the machine
         TestBlocking service;
         service.runFn = [&](TestBlocking&, std::stop_token stop) {
           while (!stop.stop_requested()) std::this_thread::sleep_for(2ms);
         };
         auto options = makeOptions();
         options.signalFd = signals.fd();
+        options.clock = clock.runtimeClock();
         Runtime runtime(service, std::move(options), notifier);
         signals.raise(SIGTERM);
         signals.raise(SIGTERM);  // like coreutils timeout: the child, then its process group
@@ -827,12 +849,13 @@ TEST(RuntimeDeathTest, SecondSigtermWhileStoppingExitsAtOnce) {
       {
         FakeNotifier notifier;
         FakeSignalFd signals;
+        FakeClock clock;
         TestBlocking service;
         service.runFn = [&](TestBlocking& s, std::stop_token stop) {
           while (!stop.stop_requested()) std::this_thread::sleep_for(2ms);
           // The operator insists while the worker ignores the stop; a repeat within 200 ms
-          // would count as the same stop delivered twice.
-          std::this_thread::sleep_for(300ms);
+          // would count as the same stop delivered twice, one 200 ms later does not.
+          clock.advance(200ms);
           signals.raise(SIGTERM);
           for (;;) {
             s.keepAlive();
@@ -842,11 +865,36 @@ TEST(RuntimeDeathTest, SecondSigtermWhileStoppingExitsAtOnce) {
         auto options = makeOptions();
         options.signalFd = signals.fd();
         options.stopTimeout = 20s;
+        options.clock = clock.runtimeClock();
         Runtime runtime(service, std::move(options), notifier);
         signals.raise(SIGTERM);
         std::exit(100 + runtime.run());  // not reached
       },
       ::testing::ExitedWithCode(128 + SIGTERM), "again while stopping");
+}
+
+TEST_F(RuntimeTest, ARepeatedSigterm199msLaterIsStillTheSameStop) {
+  FakeNotifier notifier;
+  FakeSignalFd signals;
+  FakeClock clock;
+  TestBlocking service;
+  service.runFn = [&](TestBlocking&, std::stop_token stop) {
+    while (!stop.stop_requested()) std::this_thread::sleep_for(2ms);
+    clock.advance(199ms);
+    signals.raise(SIGTERM);  // a second stop here would _Exit the test binary
+    waitUntil([&] { return logs_.sink().find("ignoring a repeated").has_value(); });
+  };
+  auto options = makeOptions();
+  options.signalFd = signals.fd();
+  options.clock = clock.runtimeClock();
+  Harness h(service, std::move(options), notifier);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  signals.raise(SIGTERM);
+  EXPECT_EQ(h.wait(), 0);
+  const auto ignored = logs_.sink().find("ignoring a repeated");
+  ASSERT_TRUE(ignored);
+  EXPECT_THAT(ignored->message, HasSubstr("(199 ms after the first)"));
 }
 
 TEST(RuntimeDeathTest, StuckWorkerEndsTheProcessWithExitOne) {
@@ -889,11 +937,19 @@ std::size_t pingsAfter(const FakeNotifier& n, Clock::time_point t) {
   return static_cast<std::size_t>(std::count_if(p.begin(), p.end(), [&](auto x) { return x > t; }));
 }
 
-TEST_F(RuntimeTest, NoWatchdogNoPings) {
+TEST_F(RuntimeTest, WithoutAWatchdogNoPingIsSent) {
   FakeNotifier notifier;  // no WATCHDOG_USEC
+  FakeClock clock;
   TestBlocking service;
-  service.runFn = [](TestBlocking& s, std::stop_token) { EXPECT_TRUE(s.sleep(0.3)); };
-  Harness h(service, makeOptions(), notifier);
+  // With a watchdog the main loop pings as soon as it runs (after READY=1), and again each
+  // half interval of clock time: an hour of it passes before run() returns.
+  service.runFn = [&](TestBlocking&, std::stop_token) {
+    EXPECT_TRUE(waitUntil([&] { return notifier.has("READY=1"); }));
+    clock.advance(1h);
+  };
+  auto options = makeOptions();
+  options.clock = clock.runtimeClock();
+  Harness h(service, std::move(options), notifier);
   h.start();
   EXPECT_EQ(h.wait(), 0);
   EXPECT_EQ(notifier.pingCount(), 0u);
@@ -980,7 +1036,45 @@ TEST_F(RuntimeTest, WatchdogPingsStopWithinOneIntervalWithoutProgressAndResumeAf
   EXPECT_EQ(h.stop(), 0);
 }
 
-TEST_F(RuntimeTest, PermanentServiceWithoutAWorkerKeepsPinging) {
+TEST_F(RuntimeTest, WatchdogPingsAreWithheldOnlyOnceTheClockIsPastOneIntervalWithoutProgress) {
+  // Liveness judged on a clock the test drives: the decisions do not depend on the machine's
+  // speed (only how soon the main loop notices, which the test polls for).
+  FakeNotifier notifier(kWatchdog);  // 300 ms: a ping every 150 ms of clock time
+  FakeClock clock;
+  TestBlocking service;
+  Gate wedge;
+  std::atomic<bool> progressing{false};
+  service.runFn = [&](TestBlocking& s, std::stop_token stop) {
+    wedge.waitOpen([&] { return stop.stop_requested(); });  // no liveness point until opened
+    s.keepAlive();
+    progressing = true;
+    while (s.sleep(60.0)) {
+    }
+  };
+  auto options = makeOptions();
+  options.clock = clock.runtimeClock();
+  Harness h(service, std::move(options), notifier);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  ASSERT_TRUE(waitUntil([&] { return notifier.pingCount() >= 1; })) << "the first ping at once";
+  clock.advance(kWatchdog / 2);
+  ASSERT_TRUE(waitUntil([&] { return notifier.pingCount() >= 2; }));
+  clock.advance(kWatchdog / 2);  // exactly one interval since the worker's last progress: alive
+  ASSERT_TRUE(waitUntil([&] { return notifier.pingCount() >= 3; }));
+  EXPECT_FALSE(logs_.sink().find("made no progress"));
+  clock.advance(kWatchdog / 2 + 1us);  // past it, the worker still wedged: the ping is withheld
+  ASSERT_TRUE(waitUntil([&] { return logs_.sink().find("made no progress").has_value(); }));
+  EXPECT_THAT(logs_.sink().find("made no progress")->message, HasSubstr("made no progress for 0.5 s"));
+  EXPECT_EQ(notifier.pingCount(), 3u);
+  wedge.open();  // progress again: the next tick pings
+  ASSERT_TRUE(waitUntil([&] { return progressing.load(); }));
+  clock.advance(kWatchdog / 2);
+  ASSERT_TRUE(waitUntil([&] { return notifier.pingCount() >= 4; }));
+  EXPECT_TRUE(waitUntil([&] { return logs_.sink().find("progress again").has_value(); }));
+  EXPECT_EQ(h.stop(), 0);
+}
+
+TEST_F(RuntimeTest, APermanentServiceWithoutAWorkerKeepsPinging) {
   FakeNotifier notifier(kWatchdog);
   TestPermanent service;
   Harness h(service, makeOptions(), notifier);
@@ -1051,7 +1145,7 @@ TEST_F(RuntimeTest, CyclesRunOnAFixedGrid) {
   EXPECT_FALSE(logs_.sink().find("skipped"));
 }
 
-TEST_F(RuntimeTest, DefaultIntervalAppliesWithoutSetting) {
+TEST_F(RuntimeTest, TheDefaultIntervalAppliesWithoutASetting) {
   FakeNotifier notifier;
   TestCyclic service;
   std::atomic<double> seen{0};
@@ -1138,7 +1232,7 @@ TEST_F(RuntimeTest, LogLevelsFilterAndRecordsCarryTheSourceLocation) {
   EXPECT_GT(ready->line, 0u);
 }
 
-TEST_F(RuntimeTest, FreeLogFunctionsAndLevelNames) {
+TEST_F(RuntimeTest, FreeLogFunctionsFilterByLevelAndLevelsMapToSyslogPriorities) {
   const unsigned line = __LINE__ + 1;
   tcs::log::warning("free {}", "function");
   const auto rec = logs_.sink().find("free function");

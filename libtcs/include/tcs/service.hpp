@@ -17,14 +17,14 @@
  * | base                | you write                          | the framework                          |
  * |---------------------|------------------------------------|----------------------------------------|
  * | PermanentService    | start(), stop() — both return fast  | READY after start(); stop() on SIGTERM |
- * | BlockingService     | run(stop_token) [+ onStart/onStop] | run() on its own thread                |
+ * | BlockingService     | run() [+ onStart/onStop]           | run() on its own thread                |
  * | SingleShotService   | execute() → exit code              | the process exits with that code       |
  * | CyclicService       | cycle() [+ onStart/onStop]         | cycle() every `interval` seconds       |
  *
  * and turn it into a program with one macro (tcs/main.hpp):
  *
  *     class Hello : public tcs::BlockingService {
- *       void run(std::stop_token) override {
+ *       void run() override {
  *         while (sleep(settings().get("interval", 5.0))) log().info("Hello!");
  *       }
  *     };
@@ -40,10 +40,6 @@
  * set `watchdog_sec: 0` for a service that legitimately blocks for unbounded time.
  */
 namespace tcs {
-
-namespace detail {
-class Runtime;
-}
 
 class Service {
  public:
@@ -97,17 +93,14 @@ class Service {
   void finish(int exitStatus = 0, std::string reason = {});
 
  private:
-  friend class detail::Runtime;
+  friend class ServiceAccess;  // the runtime's side of the lifecycle (not part of the API)
   /** @brief Lifecycle protocol implemented by the four base classes. */
   virtual void frameworkStart() = 0;
   virtual void frameworkStop() = 0;
 
-  detail::Runtime* runtime_ = nullptr;
+  struct Context;  // opaque: the runtime driving this instance (defined inside libtcs)
+  Context* context_ = nullptr;
   log::Logger logger_;
-
- protected:
-  /** @brief For the base classes: the runtime that drives this service. */
-  detail::Runtime& runtime() const;
 };
 
 /** @brief A service that starts its own work (threads, callbacks) and returns at once. */
@@ -129,12 +122,18 @@ class BlockingService : public Service {
   /** @brief Runs before READY; throwing fails the start. */
   virtual void onStart() {}
   /**
-   * @brief The work. Return when @p stop is requested (sleep() returns false then). Returning
-   * on its own ends the service (exit 0); an exception ends it with exit status 1.
+   * @brief The work. Return once the service is stopping (sleep() returns false then, and
+   * running() / stopping() say so). Returning on its own ends the service (exit 0); an
+   * exception ends it with exit status 1.
    */
-  virtual void run(std::stop_token stop) = 0;
+  virtual void run() = 0;
   /** @brief Runs after run() has returned. */
   virtual void onStop() {}
+  /**
+   * @brief Requested when the service stops: for code in run() that waits on a
+   * std::stop_token (std::condition_variable_any, std::jthread, std::stop_callback).
+   */
+  std::stop_token stopToken() const;
 
  private:
   void frameworkStart() final;

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The real INotifier (tcs/notify.hpp): libsystemd's sd_notify and sd_watchdog_enabled. Part of
+// the runtime module (README.md here).
 #include "tcs/notify.hpp"
 
 #include <systemd/sd-daemon.h>

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "tcs/runtime.hpp"
+// The Runtime (runtime.hpp): one service's lifecycle — start, READY=1, the main loop (signals,
+// watchdog pings, the worker's end), stop, the exit status.
+#include "runtime.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -15,7 +17,7 @@
 #include "tcs/log.hpp"
 #include "tcs/unit_name.hpp"
 
-namespace tcs::detail {
+namespace tcs {
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -50,15 +52,15 @@ Runtime::Runtime(Service& service, RunOptions options, INotifier& notifier)
     if (!holdStatusLine_.load()) notifier_.notify("STATUS=" + statusLine(c.aggregate, c.message));
   });
   // A hung service stops heartbeating, like it stops pinging the watchdog.
-  monitor_->setLivenessCheck([this] { return alive(Clock::now()); });
-  service_.runtime_ = this;
+  monitor_->setLivenessCheck([this] { return alive(options_.clock.now()); });
+  ServiceAccess::attach(service_, this);
 }
 
 Runtime::~Runtime() {
   monitor_.reset();                          // hands the last status reports to NATS
   if (worker_.joinable()) worker_.detach();  // only reachable when a stuck worker was abandoned
   if (eventFd_ >= 0) ::close(eventFd_);
-  service_.runtime_ = nullptr;
+  ServiceAccess::attach(service_, nullptr);
 }
 
 void Runtime::onStatusChange(std::function<void(Status, const std::string&)> listener) {
@@ -79,7 +81,7 @@ void Runtime::setStatus(Status status, std::string message) {
 
 // ---- liveness ------------------------------------------------------------------------------
 void Runtime::keepAlive() noexcept {
-  lastAlive_.store(Clock::now().time_since_epoch().count());
+  lastAlive_.store(options_.clock.now().time_since_epoch().count());
 }
 
 bool Runtime::sleep(Clock::duration d) {
@@ -172,9 +174,10 @@ bool Runtime::handleSignals() {
     if (stopRequested_.load()) {
       // The same stop delivered twice (coreutils `timeout` signals the child and then its
       // process group) is not an operator insisting: ignore repeats within a short window.
-      if (firstSignalAt_ && Clock::now() - *firstSignalAt_ < kDuplicateSignalWindow) {
+      const auto now = options_.clock.now();
+      if (firstSignalAt_ && now - *firstSignalAt_ < kDuplicateSignalWindow) {
         log::debug("ignoring a repeated {} ({} ms after the first)", ::strsignal(sig),
-                   std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *firstSignalAt_).count());
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now - *firstSignalAt_).count());
         continue;
       }
       // Second SIGTERM/SIGINT: the operator insists (Ctrl-C twice). Leave now.
@@ -182,7 +185,7 @@ bool Runtime::handleSignals() {
       std::_Exit(128 + sig);
     }
     log::info("received {}: stopping {}", ::strsignal(sig), serviceId_);
-    firstSignalAt_ = Clock::now();
+    firstSignalAt_ = options_.clock.now();
     terminate = true;
   }
   return terminate;
@@ -271,7 +274,7 @@ int Runtime::run() {
     return code;
   };
   try {
-    service_.frameworkStart();
+    ServiceAccess::start(service_);
   } catch (const ConfigError& e) {
     log::critical("configuration error: {}", e.what());
     return startFailed(exit_code::kConfig, std::string("Configuration error: ") + e.what());
@@ -301,9 +304,9 @@ int Runtime::run() {
 void Runtime::mainLoop() {
   const auto period =
       watchdog_ ? std::optional(std::chrono::duration_cast<Clock::duration>(*watchdog_ / 2)) : std::nullopt;
-  auto nextPing = Clock::now();
+  auto nextPing = options_.clock.now();
   while (!stopRequested_.load()) {
-    const auto now = Clock::now();
+    const auto now = options_.clock.now();
     if (period && now >= nextPing) {
       pingWatchdogIfAlive(now);
       nextPing = now + *period;
@@ -336,7 +339,7 @@ void Runtime::stopService() {
   // A failure (a worker that threw, finish() with an error) stays the status to the end.
   if (status() != Status::Failed) setStatus(Status::Shutdown, "Stopping service");
   try {
-    service_.frameworkStop();
+    ServiceAccess::stop(service_);
   } catch (...) {
     log::error("stop failed: {}", describe(std::current_exception()));
     if (exitCode_ == exit_code::kOk) exitCode_ = exit_code::kFailure;
@@ -361,4 +364,4 @@ void Runtime::stopService() {
   log::info("{} stopped (exit status {})", serviceId_, exitCode_);
 }
 
-}  // namespace tcs::detail
+}  // namespace tcs

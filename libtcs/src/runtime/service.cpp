@@ -1,56 +1,70 @@
 // SPDX-License-Identifier: MIT
+// The service-author API (tcs/service.hpp): the Service members and the four base classes,
+// each a thin layer over the Runtime (runtime.hpp) reached through ServiceAccess.
 #include "tcs/service.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
-#include "tcs/runtime.hpp"
+#include "runtime.hpp"
 
 namespace tcs {
 using Clock = std::chrono::steady_clock;
 
-detail::Runtime& Service::runtime() const {
-  if (!runtime_) throw std::logic_error("tcs::Service used outside its runtime (call it from the lifecycle hooks)");
-  return *runtime_;
+Runtime& ServiceAccess::runtime(const Service& service) {
+  if (!service.context_)
+    throw std::logic_error("tcs::Service used outside its runtime (call it from the lifecycle hooks)");
+  return static_cast<Runtime&>(*service.context_);
 }
 
+void ServiceAccess::attach(Service& service, Runtime* runtime) noexcept {
+  service.context_ = runtime;
+}
+
+namespace {
+Runtime& runtime(const Service& service) {
+  return ServiceAccess::runtime(service);
+}
+}  // namespace
+
 const config::Settings& Service::settings() const {
-  return runtime().options().settings;
+  return runtime(*this).options().settings;
 }
 const std::string& Service::serviceId() const {
-  return runtime().serviceId();
+  return runtime(*this).serviceId();
 }
 const std::string& Service::variant() const {
-  return runtime().options().variant;
+  return runtime(*this).options().variant;
 }
 
 bool Service::sleep(std::chrono::duration<double> seconds) {
   if (seconds.count() < 0) seconds = std::chrono::duration<double>(0);
-  return runtime().sleep(std::chrono::duration_cast<Clock::duration>(seconds));
+  return runtime(*this).sleep(std::chrono::duration_cast<Clock::duration>(seconds));
 }
 
 void Service::keepAlive() {
-  runtime().keepAlive();
+  runtime(*this).keepAlive();
 }
 
 bool Service::running() {
-  runtime().keepAlive();
-  return !runtime().stopping();
+  runtime(*this).keepAlive();
+  return !runtime(*this).stopping();
 }
 
 bool Service::stopping() const {
-  return runtime().stopping();
+  return runtime(*this).stopping();
 }
 
 void Service::setStatus(Status status, std::string message) {
-  runtime().setStatus(status, std::move(message));
+  runtime(*this).setStatus(status, std::move(message));
 }
 
 Monitor& Service::monitor() {
-  return runtime().monitor();
+  return runtime(*this).monitor();
 }
 
 void Service::finish(int exitStatus, std::string reason) {
-  runtime().finish(exitStatus, std::move(reason));
+  runtime(*this).finish(exitStatus, std::move(reason));
 }
 
 // ---- PermanentService ------------------------------------------------------------------------
@@ -64,24 +78,28 @@ void PermanentService::frameworkStop() {
 // ---- BlockingService -------------------------------------------------------------------------
 void BlockingService::frameworkStart() {
   onStart();
-  runtime().startWorker([this](std::stop_token stop) {
-    run(stop);
+  runtime(*this).startWorker([this](std::stop_token) {
+    run();
     return 0;
   });
 }
 
+std::stop_token BlockingService::stopToken() const {
+  return runtime(*this).stopToken();
+}
+
 void BlockingService::frameworkStop() {
-  if (runtime().joinWorker()) onStop();
+  if (runtime(*this).joinWorker()) onStop();
 }
 
 // ---- SingleShotService -----------------------------------------------------------------------
 void SingleShotService::frameworkStart() {
   // READY once the work can begin: a notify unit whose process exits before READY=1 fails.
-  runtime().startWorker([this](std::stop_token) { return execute(); });
+  runtime(*this).startWorker([this](std::stop_token) { return execute(); });
 }
 
 void SingleShotService::frameworkStop() {
-  runtime().joinWorker();
+  runtime(*this).joinWorker();
 }
 
 // ---- CyclicService ---------------------------------------------------------------------------
@@ -97,7 +115,7 @@ void CyclicService::frameworkStart() {
                       fmt::format("interval must be a number of seconds > 0, got {}", interval_));
   }
   onStart();
-  runtime().startWorker([this](std::stop_token stop) {
+  runtime(*this).startWorker([this](std::stop_token stop) {
     loop(stop);
     return 0;
   });
@@ -108,7 +126,7 @@ void CyclicService::loop(std::stop_token stop) {
   const auto origin = Clock::now();
   auto next = origin;
   while (!stop.stop_requested()) {
-    runtime().keepAlive();
+    runtime(*this).keepAlive();
     ++cycles_;
     const auto began = Clock::now();
     cycle();
@@ -121,12 +139,12 @@ void CyclicService::loop(std::stop_token stop) {
       log().warning("cycle {} took {:.3f} s, longer than the {:.3f} s interval: skipped {} tick(s)", cycles_,
                     std::chrono::duration<double>(now - began).count(), interval_, missed);
     }
-    if (!runtime().sleepUntil(next)) break;
+    if (!runtime(*this).sleepUntil(next)) break;
   }
 }
 
 void CyclicService::frameworkStop() {
-  if (runtime().joinWorker()) onStop();
+  if (runtime(*this).joinWorker()) onStop();
 }
 
 }  // namespace tcs

@@ -8,7 +8,7 @@
 
 class Minimal : public tcs::BlockingService {
   // run() is the whole service; it runs on its own thread until the service is stopped.
-  void run(std::stop_token) override {
+  void run() override {
     while (running()) {
       log().info("Service running...");
       sleep(5);  // stop-aware: returns (false) as soon as SIGTERM arrives

@@ -32,7 +32,7 @@ class Basic : public tcs::BlockingService {
     message_ = settings().get("message", "Hello from basic service");
   }
 
-  void run(std::stop_token) override {
+  void run() override {
     while (running()) {
       log().info("{} (every {}s)", message_, interval_);
       sleep(interval_);

@@ -30,7 +30,7 @@ class Logging : public tcs::BlockingService {
     log().info("Logging tutorial starting (interval {}s, simulate_errors {})", interval_, simulateErrors_);
   }
 
-  void run(std::stop_token) override {
+  void run() override {
     while (running()) {
       ++cycles_;
       log().info("Processing cycle {}", cycles_);

@@ -41,11 +41,13 @@ class Watchdog : public tcs::BlockingService {
                stallAfter_ > 0 ? fmt::format(", stalling after {}s", stallAfter_) : std::string());
   }
 
-  void run(std::stop_token stop) override {
+  void run() override {
     using Clock = std::chrono::steady_clock;
     const auto began = Clock::now();
-    // The loop tests the stop token, which (unlike running()) is not a liveness point, so
-    // keepAlive() below is the only proof of progress.
+    // stopToken(): for code that waits on a std::stop_token (stall() below). The loop tests
+    // it, which (unlike running()) is not a liveness point, so keepAlive() below is the only
+    // proof of progress.
+    const std::stop_token stop = stopToken();
     for (unsigned long chunks = 1; !stop.stop_requested(); ++chunks) {
       doChunkOfWork();
       keepAlive();  // "one more chunk done": the watchdog may ping again

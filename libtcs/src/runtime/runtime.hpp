@@ -16,6 +16,7 @@
 
 #include "tcs/config.hpp"
 #include "tcs/exit_code.hpp"
+#include "tcs/log.hpp"
 #include "tcs/monitor.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/notify.hpp"
@@ -25,9 +26,20 @@
 /**
  * @file
  * The lifecycle driver behind TCS_SERVICE: start, READY, the watchdog, signals, stop, exit
- * status. Services never use it directly; tests drive it with a fake INotifier.
+ * status. Internal to libtcs (not installed): services never see it; tests drive it with a
+ * fake INotifier (they add libtcs/src to their include path).
  */
 namespace tcs {
+
+/**
+ * @brief The runtime's time source. Defaults to std::chrono::steady_clock; tests replace it
+ * to drive time-based decisions (the repeated-signal window, watchdog liveness) without
+ * sleeping. Waiting itself (sleep(), poll) always uses the real steady clock.
+ */
+struct RuntimeClock {
+  using time_point = std::chrono::steady_clock::time_point;
+  std::function<time_point()> now = [] { return std::chrono::steady_clock::now(); };
+};
 
 struct RunOptions {
   std::string type;
@@ -46,16 +58,40 @@ struct RunOptions {
    * The name is always the service id.
    */
   MonitorOptions monitor;
+  /** @brief Time source for the runtime's decisions (see RuntimeClock). */
+  RuntimeClock clock;
 };
 
-/** @brief Lifecycle phases, in order. */
-enum class Phase { Created, Starting, Running, Stopping, Stopped };
+class Runtime;
 
-namespace detail {
+/** @brief What a Service's opaque link points to: its Runtime (a Runtime is one). */
+struct Service::Context {
+ protected:
+  Context() = default;
+  ~Context() = default;
+};
+
+/**
+ * @brief The runtime's way into a Service (its private lifecycle hooks and its link to the
+ * runtime); the public header only names it as a friend.
+ */
+class ServiceAccess {
+ public:
+  using Context = Service::Context;
+  /** @brief Links (or with nullptr unlinks) @p service to @p runtime. */
+  static void attach(Service& service, Runtime* runtime) noexcept;
+  /** @brief The runtime driving @p service; throws std::logic_error outside one. */
+  static Runtime& runtime(const Service& service);
+  static void start(Service& service) { service.frameworkStart(); }
+  static void stop(Service& service) { service.frameworkStop(); }
+};
 
 /** @brief Drives one Service instance; one per process. See RunOptions. */
-class Runtime {
+class Runtime : public ServiceAccess::Context {
  public:
+  /** @brief Lifecycle phases of the service process, in order. */
+  enum class Phase { Created, Starting, Running, Stopping, Stopped };
+
   Runtime(Service& service, RunOptions options, INotifier& notifier);
   ~Runtime();
   Runtime(const Runtime&) = delete;
@@ -92,6 +128,8 @@ class Runtime {
   void finish(int exitStatus, std::string reason);
 
   // ---- for the base classes -------------------------------------------------------------
+  /** @brief The token run()/cycle() code may pass on; requested when the service stops. */
+  std::stop_token stopToken() const noexcept { return stopSource_.get_token(); }
   /** @brief Runs @p body on the worker thread; its return value is the exit status. */
   void startWorker(std::function<int(std::stop_token)> body);
   /** @brief Waits for the worker, up to the stop timeout; false if it did not finish. */
@@ -151,5 +189,4 @@ class Runtime {
   std::unique_ptr<Monitor> monitor_;
 };
 
-}  // namespace detail
 }  // namespace tcs
