@@ -105,7 +105,7 @@ tcs_check "binding the on-disk runtime files over the overlay's copies" tcs_sh '
   done
   ldconfig'
 SUPERVISOR_BIN="$TCS_INSTALL_BINDIR/tcs-supervisor"
-tcs_log "tcs-supervisor and libtcs*.so are on: $(tcs_exec stat -f -c %T "$SUPERVISOR_BIN" /usr/lib/x86_64-linux-gnu/libtcs.so.0 | sort -u | paste -sd ' ')"
+tcs_log "tcs-supervisor and libtcs*.so are on: $(tcs_exec stat -f -c %T "$SUPERVISOR_BIN" /usr/lib/x86_64-linux-gnu/libtcs.so.1 | sort -u | paste -sd ' ')"
 
 start_nats_and_sniffer "$TOOL" "$SNIFF" --us
 

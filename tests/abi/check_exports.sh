@@ -12,14 +12,18 @@ set -euo pipefail
 lib=$1 expected=$2
 [[ -f $lib ]] || { echo "check_exports: no library $lib" >&2; exit 1; }
 
-actual=$(nm -D --defined-only "$lib" | awk '{print $NF}' | c++filt | LC_ALL=C sort -u)
-[[ -n $actual ]] || { echo "check_exports: $lib exports nothing" >&2; exit 1; }
+mangled=$(nm -D --defined-only "$lib" | awk '{print $NF}' | LC_ALL=C sort -u)
+[[ -n $mangled ]] || { echo "check_exports: $lib exports nothing" >&2; exit 1; }
+actual=$(c++filt <<<"$mangled" | LC_ALL=C sort -u)
 
 status=0
-public='^((typeinfo( name)? for |vtable for |VTT for |(non-)?virtual thunk to )?tcs::)'
-if bad=$(grep -Ev "$public" <<<"$actual"); then
+# A tcs:: entity's mangled name starts with its own qualified name (see libtcs.map): a
+# function, variable or member (_ZN3tcs, _ZNK3tcs …), its typeinfo, typeinfo name, vtable or
+# VTT (_ZTI/_ZTS/_ZTV/_ZTT N3tcs), or a thunk to one of its virtual functions.
+public='^_Z(N[KRO]{0,2}3tcs|T[ISVT]N3tcs|T[hv][0-9n_]*N[KRO]{0,2}3tcs)'
+if bad=$(grep -Ev "$public" <<<"$mangled"); then
   echo "FAIL: $(basename "$lib") exports names outside namespace tcs:" >&2
-  sed 's/^/  /' <<<"$bad" >&2
+  c++filt <<<"$bad" | sed 's/^/  /' >&2
   status=1
 fi
 internal='tcs::detail::|\(anonymous namespace\)|::Impl\b|::Impl::'

@@ -25,7 +25,7 @@ if(rc)
 endif()
 # The staged libraries are not on the loader's path, and RUNPATH reaches only the binary's own
 # NEEDED entries, not libtcs.so's (libtcs-protocol.so): point the loader at the stage.
-file(GLOB_RECURSE staged_libtcs ${prefix}/libtcs.so.0)
+file(GLOB_RECURSE staged_libtcs ${prefix}/libtcs.so.1)
 list(GET staged_libtcs 0 staged_libtcs)
 get_filename_component(staged_libdir ${staged_libtcs} DIRECTORY)
 execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${staged_libdir} ${WORK_DIR}/build/dome_follower --no-banner

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tcs/error.hpp"
+#include "tcs/export.hpp"
 #include "tcs/log_level.hpp"
 
 /**
@@ -29,7 +30,7 @@
 namespace tcs::config {
 
 /** @brief 1-based position in the YAML file; 0 = unknown (e.g. a value from the environment). */
-struct Mark {
+struct TCS_API Mark {
   int line = 0;
   int column = 0;
 };
@@ -40,7 +41,7 @@ struct Mark {
  * Scalars are typed the way upstream's PyYAML (YAML 1.1) types them: an unquoted `no`
  * is a bool, `5` an int, `5.0` a double, a quoted value always a string.
  */
-class Value {
+class TCS_API Value {
  public:
   enum class Kind { Null, Bool, Int, Double, String, Sequence, Mapping };
   using Entries = std::vector<std::pair<std::string, Value>>;
@@ -96,7 +97,7 @@ class Value {
  * std::vector<std::string>; a text default (`get("key", "default")`) gives a std::string. An integer is accepted where
  * a double is asked for; a double is accepted as an integer only when it is whole.
  */
-class Settings {
+class TCS_API Settings {
  public:
   Settings() = default;
   Settings(std::string file, Value mapping);
@@ -127,7 +128,7 @@ class Settings {
 
 enum class RestartPolicy { No, OnFailure, OnAbnormal, Always };
 /** @return `no`, `on-failure`, `on-abnormal` or `always` (the systemd Restart= word). */
-std::string_view toString(RestartPolicy policy) noexcept;
+TCS_API std::string_view toString(RestartPolicy policy) noexcept;
 
 /** @brief tcs::LogLevel (tcs/log_level.hpp), under its old name. */
 using LogLevel = tcs::LogLevel;
@@ -138,7 +139,7 @@ using tcs::toString;
 inline constexpr double kDefaultWatchdogSec = 30.0;
 
 /** @brief One configured service instance, validated. */
-struct ServiceConfig {
+struct TCS_API ServiceConfig {
   std::string type;
   std::string variant;
   int index = 0;  ///< position in `services:`
@@ -173,17 +174,17 @@ struct ServiceConfig {
  * The loader's own table: it names the keys that misspellings are compared with and the order
  * keys are validated in; config_test fails when doc/config.md's rows differ from it.
  */
-struct ServiceKeyInfo {
+struct TCS_API ServiceKeyInfo {
   std::string_view name;          ///< `restart_sec`
   std::string_view type;          ///< `seconds`, `boolean`, `service ids`, …
   std::string_view defaultValue;  ///< as the doc's default column shows it (`—` for none)
   std::string_view meaning;       ///< the doc's meaning column, Markdown
 };
 /** @brief Every key a service entry gives a meaning to (keys not listed are service settings). */
-const std::vector<ServiceKeyInfo>& serviceKeys();
+TCS_API const std::vector<ServiceKeyInfo>& serviceKeys();
 
 /** @brief The `nats:` section (connection only; used by the NATS layer). */
-struct NatsConfig {
+struct TCS_API NatsConfig {
   bool present = false;  ///< whether the file had a `nats:` section at all
   std::string host = "localhost";
   int port = 4222;
@@ -203,7 +204,7 @@ struct NatsConfig {
 };
 
 /** @brief A problem found while loading, located in the file. */
-struct Diagnostic {
+struct TCS_API Diagnostic {
   enum class Severity { Warning, Error };
   Severity severity = Severity::Error;
   std::string file;
@@ -219,16 +220,16 @@ struct Diagnostic {
 /** @brief Environment seen by the loader (injectable for tests). */
 using Environment = std::map<std::string, std::string, std::less<>>;
 /** @brief The calling process's environment. */
-Environment processEnvironment();
+TCS_API Environment processEnvironment();
 
-struct LoadOptions {
+struct TCS_API LoadOptions {
   Environment environment = processEnvironment();
   /** @brief Where `registry: {type: ~}` binaries live (`<dir>/<type>`). */
   std::filesystem::path builtinServiceDir;
 };
 
 /** @brief A loaded configuration. Only valid services are in services(). */
-class Config {
+class TCS_API Config {
  public:
   Config() = default;
 
@@ -247,13 +248,13 @@ class Config {
 };
 
 /** @brief An entry whose type and variant could be read but that was dropped for errors. */
-struct RejectedService {
+struct TCS_API RejectedService {
   std::string type;
   std::string variant;
   int index = 0;  ///< position in `services:`
 };
 
-struct LoadResult {
+struct TCS_API LoadResult {
   Config config;
   std::vector<Diagnostic> diagnostics;
   /** @brief Entries dropped for errors, so a service can tell "mine is broken" from "absent". */
@@ -272,16 +273,16 @@ struct LoadResult {
  * @throws tcs::ConfigError when the file cannot be read, is not YAML, or its top level is
  *         not a mapping — never returns an empty config for a broken file.
  */
-LoadResult load(const std::filesystem::path& file, const LoadOptions& options = {});
+TCS_API LoadResult load(const std::filesystem::path& file, const LoadOptions& options = {});
 
 /** @brief As load(), from text; @p fileName is used in messages and to resolve paths. */
-LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName, const LoadOptions& options = {});
+TCS_API LoadResult parse(std::string_view yaml, const std::filesystem::path& fileName, const LoadOptions& options = {});
 
 /**
  * @brief Expands `${NAME}` and `${NAME:-default}` in @p text like upstream.
  * @param[out] unresolved names referenced without a value and without a default (kept verbatim)
  */
-std::string expandEnvironment(std::string_view text, const Environment& env,
-                              std::vector<std::string>* unresolved = nullptr);
+TCS_API std::string expandEnvironment(std::string_view text, const Environment& env,
+                                      std::vector<std::string>* unresolved = nullptr);
 
 }  // namespace tcs::config

@@ -4,10 +4,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "tcs/export.hpp"
+
 namespace tcs {
 
 /** @brief Base of every exception thrown by libtcs. */
-class Error : public std::runtime_error {
+class TCS_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -19,7 +21,7 @@ class Error : public std::runtime_error {
  * `services.yaml:12:14: services[2].restart: invalid value 'sometimes' (…)`.
  * Parts that are unknown are left out (no line for a missing file, no path for a syntax error).
  */
-class ConfigError : public Error {
+class TCS_API ConfigError : public Error {
  public:
   ConfigError(std::string file, int line, int column, std::string yamlPath, std::string message);
 
@@ -43,7 +45,7 @@ class ConfigError : public Error {
  *
  * what() names where and what: `data.pid: expected an integer, got string`.
  */
-class ProtocolError : public Error {
+class TCS_API ProtocolError : public Error {
  public:
   using Error::Error;
 };
@@ -53,7 +55,7 @@ class ProtocolError : public Error {
  *
  * Thrown by tcs/nats.hpp. kind() lets callers react without knowing nats.c's status codes.
  */
-class NatsError : public Error {
+class TCS_API NatsError : public Error {
  public:
   enum class Kind {
     Other,

@@ -13,3 +13,14 @@
 #else
 #define TCS_API
 #endif
+
+/**
+ * TCS_LOCAL keeps a member of an exported class out of the ABI: private constructors and
+ * functions that only the library calls, and the definitions of pimpl `Impl` classes (a nested
+ * class takes its enclosing class's visibility unless told otherwise).
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define TCS_LOCAL __attribute__((visibility("hidden")))
+#else
+#define TCS_LOCAL
+#endif

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tcs/export.hpp"
 #include "tcs/protocol.hpp"
 #include "tcs/status.hpp"
 
@@ -74,18 +75,18 @@ enum class ApplyOutcome {
   Malformed,   ///< could not be used (bad subject, bad JSON, missing key, name mismatch…)
 };
 
-std::string_view toString(FleetEntryKind kind) noexcept;
-std::string_view toString(HeartbeatLiveness liveness) noexcept;
-std::string_view toString(RestartState state) noexcept;
-std::string_view toString(ApplyOutcome outcome) noexcept;
+TCS_API std::string_view toString(FleetEntryKind kind) noexcept;
+TCS_API std::string_view toString(HeartbeatLiveness liveness) noexcept;
+TCS_API std::string_view toString(RestartState state) noexcept;
+TCS_API std::string_view toString(ApplyOutcome outcome) noexcept;
 /** @return the UTF-8 glyph upstream prints: `●`, `◐`, `⚠`, `×` or `○` */
-std::string_view glyph(FleetSymbol symbol) noexcept;
+TCS_API std::string_view glyph(FleetSymbol symbol) noexcept;
 
 /**
  * @brief The rules of a FleetView. Use tcs() (the default) or upstreamTcsctl(); the fields
  *        are public so that a test or a tool can change one rule at a time.
  */
-struct FleetRules {
+struct TCS_API FleetRules {
   /**
    * Upstream: the last status message overrides the registry status (and message) whatever
    * their timestamps. tcs: the later of the two by timestamp wins, and a registry event that
@@ -125,21 +126,21 @@ struct FleetRules {
 };
 
 /** @brief The last `start` event. */
-struct FleetStart {
+struct TCS_API FleetStart {
   protocol::Timestamp time{};
   std::int64_t pid = 0;
   std::string hostname;
 };
 
 /** @brief The last `stop` event. */
-struct FleetStop {
+struct TCS_API FleetStop {
   protocol::Timestamp time{};
   std::string reason;  ///< `terminated`, `completed`, `force_killed`
   int exitCode = 0;
 };
 
 /** @brief The last `crashed` event. */
-struct FleetCrash {
+struct TCS_API FleetCrash {
   protocol::Timestamp time{};
   Status status = Status::Error;  ///< `error` when it will restart, else `failed`
   int exitCode = 0;               ///< negative signal number for a signal
@@ -149,14 +150,14 @@ struct FleetCrash {
 };
 
 /** @brief The last `restarting` event. */
-struct FleetRestart {
+struct TCS_API FleetRestart {
   protocol::Timestamp time{};
   int attempt = 0;                 ///< 1-based
   std::optional<int> maxRestarts;  ///< nullopt: unlimited
 };
 
 /** @brief The last `failed` event. */
-struct FleetFailure {
+struct TCS_API FleetFailure {
   protocol::Timestamp time{};
   std::string reason;  ///< `restart_limit_reached`, `start_failed`, upstream `restart_failed`
   int restartCount = 0;
@@ -168,7 +169,7 @@ struct FleetFailure {
  * The first block is resolved under the view's FleetRules after every change; the others
  * are the facts as received (the newest of each kind, by timestamp).
  */
-struct FleetEntry {
+struct TCS_API FleetEntry {
   std::string id;  ///< service id, or `launcher.<launcher_id>`
   FleetEntryKind kind = FleetEntryKind::Service;
 
@@ -227,7 +228,7 @@ struct FleetEntry {
 };
 
 /** @brief Counters of apply()'s outcomes, and the last few problems for diagnostics. */
-struct FleetCounters {
+struct TCS_API FleetCounters {
   std::uint64_t applied = 0;
   std::uint64_t superseded = 0;
   std::uint64_t ignored = 0;
@@ -238,13 +239,13 @@ struct FleetCounters {
 };
 
 /** @brief What to list: upstream's default view, or `--all`, optionally filtered. */
-struct FleetQuery {
+struct TCS_API FleetQuery {
   bool all = false;    ///< `--all`: stopped and old declared entries too
   std::string filter;  ///< case-insensitive substring of the id; "" = no filter
 };
 
 /** @brief One line of a listing, with everything derived at `now`. */
-struct FleetRow {
+struct TCS_API FleetRow {
   const FleetEntry* entry = nullptr;  ///< points into the FleetView (valid until it changes)
   int depth = 0;                      ///< 0 = top level; children of a launcher are at 1
   bool running = false;
@@ -257,7 +258,7 @@ struct FleetRow {
 };
 
 /** @brief A listing in display order, with upstream's summary counts. */
-struct FleetListing {
+struct TCS_API FleetListing {
   std::vector<FleetRow> rows;
   std::size_t listedCount = 0;   ///< T: entries that passed the filters (upstream's orphan bug
                                  ///< can print fewer rows than this)
@@ -283,7 +284,7 @@ struct FleetListing {
  * (as upstream); a payload whose name differs from the subject's is malformed. Entries are
  * kept sorted by id.
  */
-class FleetView {
+class TCS_API FleetView {
  public:
   using Entries = std::map<std::string, FleetEntry, std::less<>>;
 
@@ -333,13 +334,15 @@ class FleetView {
   FleetListing list(protocol::Timestamp now, const FleetQuery& query = {}) const;
 
  private:
-  FleetEntry& entry(const std::string& id);
-  void resolve(FleetEntry& e) const;
-  ApplyOutcome applyStatus(std::string_view subjectName, std::string_view body, protocol::Timestamp receivedAt);
-  ApplyOutcome applyHeartbeat(std::string_view subjectName, std::string_view body, protocol::Timestamp receivedAt);
-  ApplyOutcome applyRegistry(std::string_view subjectName, std::string_view event, std::string_view body,
-                             protocol::Timestamp receivedAt);
-  ApplyOutcome malformed(std::string problem);
+  TCS_LOCAL FleetEntry& entry(const std::string& id);
+  TCS_LOCAL void resolve(FleetEntry& e) const;
+  TCS_LOCAL ApplyOutcome applyStatus(std::string_view subjectName, std::string_view body,
+                                     protocol::Timestamp receivedAt);
+  TCS_LOCAL ApplyOutcome applyHeartbeat(std::string_view subjectName, std::string_view body,
+                                        protocol::Timestamp receivedAt);
+  TCS_LOCAL ApplyOutcome applyRegistry(std::string_view subjectName, std::string_view event, std::string_view body,
+                                       protocol::Timestamp receivedAt);
+  TCS_LOCAL ApplyOutcome malformed(std::string problem);
 
   FleetRules rules_;
   std::string prefix_;
@@ -349,6 +352,6 @@ class FleetView {
 
 /** @return upstream's uptime_str / relative age: `Ns` (< 1 min), `Nm` (< 1 h), `Nh Nm`
  *          (< 1 day), else `Nd Nh`; integer truncation, negative durations count as 0 */
-std::string formatDuration(std::chrono::seconds d);
+TCS_API std::string formatDuration(std::chrono::seconds d);
 
 }  // namespace tcs

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tcs/export.hpp"
 #include "tcs/nats.hpp"
 
 /**
@@ -20,7 +21,7 @@
 namespace tcs {
 
 /** @brief A JetStream stream as the supervisor wants it (limits retention, file storage). */
-struct StreamSpec {
+struct TCS_API StreamSpec {
   std::string name;
   std::string subject;                  ///< the one subject filter, e.g. `svc.registry.>`
   std::chrono::seconds maxAge{0};       ///< 0 = no limit
@@ -41,7 +42,7 @@ enum class StreamOutcome {
  * @brief Stream administration on one NatsConnection (which must outlive it). Thread-safe as
  * the connection is.
  */
-class JetStreamAdmin {
+class TCS_API JetStreamAdmin {
  public:
   explicit JetStreamAdmin(NatsConnection& nats) noexcept : nats_(nats) {}
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/export.hpp"
 #include "tcs/log_level.hpp"
 
 /**
@@ -30,13 +31,13 @@ namespace tcs::log {
 using Level = tcs::LogLevel;
 
 /** @return syslog priority of @p level (DEBUG 7 … CRITICAL 2). */
-int syslogPriority(Level level) noexcept;
+TCS_API int syslogPriority(Level level) noexcept;
 /** @return `DEBUG` … `CRITICAL` (the same as tcs::toString(level)). */
-std::string_view levelName(Level level) noexcept;
+TCS_API std::string_view levelName(Level level) noexcept;
 
 /** @brief A format string with the caller's source location, checked at compile time. */
 template <typename... Args>
-struct Format {
+struct TCS_API Format {
   template <typename S>
   consteval Format(const S& text, std::source_location loc = std::source_location::current())  // NOLINT
       : fmt(text), location(loc) {}
@@ -45,14 +46,14 @@ struct Format {
 };
 
 /** @brief Where records go; one per process, set up by the service runtime. */
-class Sink {
+class TCS_API Sink {
  public:
   virtual ~Sink() = default;
   virtual void write(Level level, std::string_view message, const std::source_location& where) = 0;
 };
 
 /** @brief Identity fields attached to every record. */
-struct Identity {
+struct TCS_API Identity {
   std::string serviceId;  ///< `<type>.<variant>`
   std::string type;
   std::string variant;
@@ -66,15 +67,15 @@ enum class Backend {
 };
 
 /** @brief Makes the process logger write to @p backend with @p identity, at @p minimum and up. */
-void configure(Backend backend, Identity identity, Level minimum);
+TCS_API void configure(Backend backend, Identity identity, Level minimum);
 /** @brief Replaces the sink (tests); returns the previous one. */
-std::shared_ptr<Sink> setSink(std::shared_ptr<Sink> sink);
-void setLevel(Level minimum) noexcept;
-Level level() noexcept;
+TCS_API std::shared_ptr<Sink> setSink(std::shared_ptr<Sink> sink);
+TCS_API void setLevel(Level minimum) noexcept;
+TCS_API Level level() noexcept;
 /** @brief True when the process runs under systemd with its journal available. */
-bool underSystemd() noexcept;
+TCS_API bool underSystemd() noexcept;
 
-void write(Level level, std::string_view message, const std::source_location& where);
+TCS_API void write(Level level, std::string_view message, const std::source_location& where);
 
 template <typename... Args>
 void debug(Format<std::type_identity_t<Args>...> f, Args&&... args) {
@@ -102,7 +103,7 @@ void critical(Format<std::type_identity_t<Args>...> f, Args&&... args) {
  *
  * Stateless: every Logger writes to the process logger.
  */
-class Logger {
+class TCS_API Logger {
  public:
   template <typename... Args>
   void debug(Format<std::type_identity_t<Args>...> f, Args&&... args) const {

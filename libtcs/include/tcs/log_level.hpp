@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * The one log-level vocabulary of tcs (base module: includes nothing of tcs): the config's
@@ -16,8 +18,8 @@ namespace tcs {
 enum class LogLevel { Debug = 0, Info = 1, Warning = 2, Error = 3, Critical = 4 };
 
 /** @return `DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`. */
-std::string_view toString(LogLevel level) noexcept;
+TCS_API std::string_view toString(LogLevel level) noexcept;
 /** @brief Case-insensitive parse of the five upstream level names (and `WARN`). */
-std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept;
+TCS_API std::optional<LogLevel> parseLogLevel(std::string_view text) noexcept;
 
 }  // namespace tcs

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include "tcs/export.hpp"
 #include "tcs/service.hpp"
 
 /**
@@ -34,7 +35,7 @@ namespace tcs {
 using ServiceFactory = std::function<std::unique_ptr<Service>()>;
 
 /** @brief Parses the command line, loads the config, runs the service; returns the exit status. */
-int runMain(int argc, char** argv, std::string_view type, const ServiceFactory& factory);
+TCS_API int runMain(int argc, char** argv, std::string_view type, const ServiceFactory& factory);
 
 template <typename S>
 int runService(int argc, char** argv, std::string_view type) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tcs/config.hpp"
+#include "tcs/export.hpp"
 #include "tcs/nats.hpp"
 #include "tcs/protocol.hpp"
 #include "tcs/status.hpp"
@@ -67,7 +68,7 @@
 namespace tcs {
 
 /** @brief What a health check returns; a plain Status converts to it. */
-struct CheckResult {
+struct TCS_API CheckResult {
   Status status = Status::Ok;
   std::string message;
 
@@ -87,7 +88,7 @@ enum class MetricUse {
 };
 
 /** @brief One check's last result, for `v1.health`. */
-struct CheckReport {
+struct TCS_API CheckReport {
   std::string name;  ///< `<check>` on the root, `<child>/<check>` below it
   CheckResult result;
   protocol::Timestamp at{};
@@ -112,7 +113,7 @@ class TaskTracker;
  * another empty handle, trackTask() an inert tracker and report() an empty report. empty() says
  * which kind of handle it is.
  */
-class MonitoredObject {
+class TCS_API MonitoredObject {
  public:
   /** @brief An empty handle (see the class comment); assign it from child() to use it. */
   MonitoredObject() noexcept = default;
@@ -166,7 +167,7 @@ class MonitoredObject {
   protocol::StatusReport report() const;
 
  protected:
-  explicit MonitoredObject(std::shared_ptr<detail::MonitorNode> node) noexcept;
+  TCS_LOCAL explicit MonitoredObject(std::shared_ptr<detail::MonitorNode> node) noexcept;
   std::shared_ptr<detail::MonitorNode> node_;
 
  private:
@@ -175,7 +176,7 @@ class MonitoredObject {
 };
 
 /** @brief RAII marker of one task in progress (see MonitoredObject::trackTask). Move-only. */
-class TaskTracker {
+class TCS_API TaskTracker {
  public:
   TaskTracker() = default;
   TaskTracker(TaskTracker&& other) noexcept;
@@ -190,7 +191,7 @@ class TaskTracker {
   std::shared_ptr<detail::MonitorNode> node_;
 };
 
-struct MonitorOptions {
+struct TCS_API MonitorOptions {
   /** @brief The monitor's name: the service id, or `launcher.<id>` (a valid subject name). */
   std::string name;
   std::string subjectPrefix{protocol::kDefaultPrefix};
@@ -209,7 +210,7 @@ struct MonitorOptions {
 };
 
 /** @brief Counters since construction. */
-struct MonitorStats {
+struct TCS_API MonitorStats {
   std::uint64_t statusChanges = 0;       ///< status/message changes in the tree
   std::uint64_t statusPublished = 0;     ///< status messages handed to NATS
   std::uint64_t statusDropped = 0;       ///< lost to a full queue
@@ -220,7 +221,7 @@ struct MonitorStats {
 };
 
 /** @brief A status change as the monitor's observers see it (called under the monitor's lock). */
-struct StatusChange {
+struct TCS_API StatusChange {
   Status aggregate = Status::Unknown;  ///< what the report's `status` says
   Status own = Status::Unknown;        ///< the root's own status (heartbeats carry this)
   std::string message;                 ///< the root's own message
@@ -230,7 +231,7 @@ struct StatusChange {
  * @brief The root of a monitor tree, with heartbeats, health checks, publishing and RPC.
  * Not copyable or movable (its thread refers to it).
  */
-class Monitor : public MonitoredObject {
+class TCS_API Monitor : public MonitoredObject {
  public:
   /**
    * @param[in] options - name (required), prefix, parent, intervals
@@ -290,12 +291,12 @@ class Monitor : public MonitoredObject {
 
  private:
   struct Impl;
-  void changedLocked();
-  void enqueueReportLocked();
-  void loop();
-  void publishStatus(detail::Snapshot& snap);
-  void sendHeartbeat();
-  void handleRpc(const NatsMessage& message);
+  TCS_LOCAL void changedLocked();
+  TCS_LOCAL void enqueueReportLocked();
+  TCS_LOCAL void loop();
+  TCS_LOCAL void publishStatus(detail::Snapshot& snap);
+  TCS_LOCAL void sendHeartbeat();
+  TCS_LOCAL void handleRpc(const NatsMessage& message);
 
   std::shared_ptr<detail::MonitorTree> tree_;
   std::unique_ptr<Impl> impl_;
@@ -306,7 +307,7 @@ class Monitor : public MonitoredObject {
  * no-op one when @p nats is null. The caller still calls start().
  * @param[in] name - the monitor name; empty: `<program name><8 random characters>` as upstream
  */
-std::unique_ptr<Monitor> createMonitor(std::string name, INatsTransport* nats, MonitorOptions options = {});
+TCS_API std::unique_ptr<Monitor> createMonitor(std::string name, INatsTransport* nats, MonitorOptions options = {});
 
 /**
  * @brief A monitor with its own connection made from @p config (upstream's create_monitor
@@ -314,12 +315,12 @@ std::unique_ptr<Monitor> createMonitor(std::string name, INatsTransport* nats, M
  * config has no `nats:` section, the result is a no-op monitor (logged). Never throws for NATS
  * problems.
  */
-struct OwnedMonitor {
+struct TCS_API OwnedMonitor {
   std::unique_ptr<NatsConnection> connection;  ///< null for a no-op monitor
   std::unique_ptr<Monitor> monitor;
 };
-OwnedMonitor createMonitor(std::string name, const config::NatsConfig& config,
-                           std::chrono::milliseconds connectTimeout = std::chrono::seconds(2),
-                           MonitorOptions options = {});
+TCS_API OwnedMonitor createMonitor(std::string name, const config::NatsConfig& config,
+                                   std::chrono::milliseconds connectTimeout = std::chrono::seconds(2),
+                                   MonitorOptions options = {});
 
 }  // namespace tcs

@@ -12,6 +12,7 @@
 
 #include "tcs/config.hpp"
 #include "tcs/error.hpp"
+#include "tcs/export.hpp"
 
 /**
  * @file
@@ -36,14 +37,14 @@
 namespace tcs {
 
 /** @brief A message received by a subscription, or a reply. */
-struct NatsMessage {
+struct TCS_API NatsMessage {
   std::string subject;
   std::string reply;  ///< the subject to answer on; empty when no answer is expected
   std::string data;
 };
 
 /** @brief Tuning that is not part of the config file. The defaults suit a service. */
-struct NatsOptions {
+struct TCS_API NatsOptions {
   /** @brief Client name the server shows (`/connz`), e.g. the service id. */
   std::string name;
   /** @brief `required: true` only: how long the constructor keeps trying (the unit's start timeout). */
@@ -87,7 +88,7 @@ struct NatsOptions {
  *
  * A callback must return quickly, must not throw, and must not destroy the connection.
  */
-struct NatsEvents {
+struct TCS_API NatsEvents {
   /** @brief The first connection came up in the background (only after a `required: false` start without one). */
   std::function<void()> connected;
   /** @brief The connection was lost; nats.c is reconnecting. */
@@ -103,7 +104,7 @@ struct NatsEvents {
 };
 
 /** @brief Counters since construction. */
-struct NatsStats {
+struct TCS_API NatsStats {
   std::uint64_t published = 0;          ///< core publishes accepted (sent, or buffered while disconnected)
   std::uint64_t publishDropped = 0;     ///< core publishes refused (connection closed, reconnect buffer full)
   std::uint64_t persistentAcked = 0;    ///< publishPersistent messages a stream acknowledged
@@ -122,7 +123,7 @@ struct NatsStats {
  * After unsubscribe() or destruction returns, the handler is not running and will not run again
  * (unless it is the handler itself that unsubscribes). May outlive its connection.
  */
-class NatsSubscription {
+class TCS_API NatsSubscription {
  public:
   NatsSubscription() noexcept;
   NatsSubscription(NatsSubscription&& other) noexcept;
@@ -136,7 +137,7 @@ class NatsSubscription {
  private:
   friend class NatsConnection;  // the only one that makes active subscriptions
   struct Impl;
-  explicit NatsSubscription(std::unique_ptr<Impl> impl) noexcept;
+  TCS_LOCAL explicit NatsSubscription(std::unique_ptr<Impl> impl) noexcept;
 
   std::unique_ptr<Impl> impl_;
 };
@@ -146,7 +147,7 @@ class NatsSubscription {
  *
  * Implementations are thread-safe.
  */
-class INatsTransport {
+class TCS_API INatsTransport {
  public:
   using MessageHandler = std::function<void(const NatsMessage&)>;
 
@@ -205,7 +206,7 @@ class INatsTransport {
  * NatsOptions::closeFlushTimeout), flushes, closes the connection and waits until no callback
  * can run any more.
  */
-class NatsConnection final : public INatsTransport {
+class TCS_API NatsConnection final : public INatsTransport {
  public:
   /**
    * @brief Connects as `config.required` says (see the file comment).
@@ -247,6 +248,6 @@ class NatsConnection final : public INatsTransport {
 };
 
 /** @return the server URLs for @p config: `nats.servers` as given, else `nats://<host>:<port>`. */
-std::vector<std::string> natsServerUrls(const config::NatsConfig& config);
+TCS_API std::vector<std::string> natsServerUrls(const config::NatsConfig& config);
 
 }  // namespace tcs

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * The sd_notify protocol as an interface, so the lifecycle can be tested with a fake.
@@ -14,7 +16,7 @@
 namespace tcs {
 
 /** @brief Sends service-manager notifications (READY=1, STATUS=…, STOPPING=1, WATCHDOG=1). */
-class INotifier {
+class TCS_API INotifier {
  public:
   virtual ~INotifier() = default;
   /** @brief Sends one notification message, e.g. "READY=1\nSTATUS=ok: running". */
@@ -28,6 +30,6 @@ class INotifier {
  * sd_watchdog_enabled() (which checks `$WATCHDOG_PID`). Without `$NOTIFY_SOCKET` it sends
  * nothing, so a service runs the same in a terminal.
  */
-std::unique_ptr<INotifier> makeSystemdNotifier();
+TCS_API std::unique_ptr<INotifier> makeSystemdNotifier();
 
 }  // namespace tcs

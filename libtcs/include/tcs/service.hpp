@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tcs/config.hpp"
+#include "tcs/export.hpp"
 #include "tcs/log.hpp"
 #include "tcs/monitor.hpp"
 #include "tcs/status.hpp"
@@ -41,7 +42,7 @@
  */
 namespace tcs {
 
-class Service {
+class TCS_API Service {
  public:
   Service() = default;
   virtual ~Service() = default;
@@ -104,7 +105,7 @@ class Service {
 };
 
 /** @brief A service that starts its own work (threads, callbacks) and returns at once. */
-class PermanentService : public Service {
+class TCS_API PermanentService : public Service {
  protected:
   /** @brief Start work; return promptly. Throwing fails the start (exit status 1). */
   virtual void start() {}
@@ -117,7 +118,7 @@ class PermanentService : public Service {
 };
 
 /** @brief A service whose work is one blocking loop, run() on its own thread. */
-class BlockingService : public Service {
+class TCS_API BlockingService : public Service {
  protected:
   /** @brief Runs before READY; throwing fails the start. */
   virtual void onStart() {}
@@ -144,7 +145,7 @@ class BlockingService : public Service {
  * @brief Work that runs once; the process then exits with execute()'s return value
  * (0 = success: the unit ends inactive, not failed).
  */
-class SingleShotService : public Service {
+class TCS_API SingleShotService : public Service {
  protected:
   virtual int execute() = 0;
 
@@ -161,7 +162,7 @@ class SingleShotService : public Service {
  * says how many, and the next cycle starts at the next tick of the grid. An exception from
  * cycle() ends the service with exit status 1, like one from BlockingService::run().
  */
-class CyclicService : public Service {
+class TCS_API CyclicService : public Service {
  protected:
   virtual void onStart() {}
   virtual void cycle() = 0;
@@ -176,7 +177,7 @@ class CyclicService : public Service {
  private:
   void frameworkStart() final;
   void frameworkStop() final;
-  void loop(std::stop_token stop);
+  TCS_LOCAL void loop(std::stop_token stop);
   unsigned long long cycles_ = 0;
   double interval_ = 1.0;
 };

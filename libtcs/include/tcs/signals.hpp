@@ -3,6 +3,8 @@
 
 #include <initializer_list>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * Signals as events: a program blocks its termination signals in every thread and reads them
@@ -13,7 +15,7 @@
 namespace tcs {
 
 /** @brief A signalfd that owns its descriptor; -1 when none. Move-only. */
-class SignalFd {
+class TCS_API SignalFd {
  public:
   SignalFd() noexcept = default;
   explicit SignalFd(int fd) noexcept : fd_(fd) {}
@@ -46,15 +48,15 @@ class SignalFd {
  * @brief Blocks @p signals in the calling thread (and every thread it starts afterwards).
  * @throws tcs::Error naming the failing call when the mask cannot be set
  */
-void blockSignals(std::initializer_list<int> signals);
+TCS_API void blockSignals(std::initializer_list<int> signals);
 
 /**
  * @brief Blocks @p signals and opens a non-blocking, close-on-exec signalfd for them.
  * @throws tcs::Error naming the failing call (`signalfd: …`) when it cannot be opened
  */
-SignalFd openSignalFd(std::initializer_list<int> signals);
+TCS_API SignalFd openSignalFd(std::initializer_list<int> signals);
 
 /** @brief SIGTERM, SIGINT, SIGHUP: what stops a service or the supervisor. */
-SignalFd openTerminationSignalFd();
+TCS_API SignalFd openTerminationSignalFd();
 
 }  // namespace tcs

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * Names of tcs services in their three spellings, and the host's launcher identity.
@@ -30,28 +32,28 @@ inline constexpr std::string_view kTemplatePrefix = "tcs@";
 inline constexpr std::string_view kUnitSuffix = ".service";
 
 /** @brief True if @p token is one valid type token or variant. */
-bool isValidToken(std::string_view token) noexcept;
+TCS_API bool isValidToken(std::string_view token) noexcept;
 
 /** @brief True if @p type is one or more valid tokens joined by dots. */
-bool isValidType(std::string_view type) noexcept;
+TCS_API bool isValidType(std::string_view type) noexcept;
 
 /** @return `<type>.<variant>` */
-std::string serviceId(std::string_view type, std::string_view variant);
+TCS_API std::string serviceId(std::string_view type, std::string_view variant);
 /** @return `<type>:<variant>` */
-std::string instance(std::string_view type, std::string_view variant);
+TCS_API std::string instance(std::string_view type, std::string_view variant);
 /** @return `tcs@<type>:<variant>.service` */
-std::string unitName(std::string_view type, std::string_view variant);
+TCS_API std::string unitName(std::string_view type, std::string_view variant);
 
-struct Parsed {
+struct TCS_API Parsed {
   std::string type;
   std::string variant;
 };
 
 /** @brief Splits `tcs@<type>:<variant>.service`; nullopt when it is not a valid tcs instance. */
-std::optional<Parsed> parseUnitName(std::string_view unit);
+TCS_API std::optional<Parsed> parseUnitName(std::string_view unit);
 
 /** @brief Splits a service id at its last dot; nullopt when invalid. */
-std::optional<Parsed> parseServiceId(std::string_view id);
+TCS_API std::optional<Parsed> parseServiceId(std::string_view id);
 
 /**
  * @brief The launcher id of a host's supervisor: `<short hostname>-systemd-launcher`.
@@ -62,10 +64,10 @@ std::optional<Parsed> parseServiceId(std::string_view id);
  * `parent` of every service, is `launcher.<launcher id>`; `runner_id` is
  * `<launcher id>.<type>` (upstream's shape).
  */
-std::string launcherId(std::string_view shortHostname);
+TCS_API std::string launcherId(std::string_view shortHostname);
 /** @return this machine's full hostname (gethostname(); `localhost` if it fails): the
  *          `hostname` of status reports and `start` events; launcherId() takes it as is. */
-std::string hostName();
+TCS_API std::string hostName();
 inline constexpr std::string_view kLauncherSuffix = "-systemd-launcher";
 
 }  // namespace tcs::unit_name

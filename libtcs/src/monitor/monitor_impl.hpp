@@ -30,7 +30,7 @@ constexpr std::chrono::seconds kKeepStorageFor{10};
 
 using detail::Clock;
 
-struct Monitor::Impl {
+struct TCS_LOCAL Monitor::Impl {
   MonitorOptions options;
   INatsTransport* nats = nullptr;
   std::string statusSubject;

@@ -123,7 +123,7 @@ void onSubscriptionComplete(void* closure) {
 
 }  // namespace
 
-struct NatsSubscription::Impl {
+struct TCS_LOCAL NatsSubscription::Impl {
   Impl(SubscriptionPtr s, SubscriptionState* st, bool completionKnown)
       : sub(std::move(s)), state(st), completionKnown_(completionKnown) {}
   ~Impl() { release(); }

@@ -22,7 +22,7 @@
 
 namespace tcs {
 
-struct NatsConnection::Impl {
+struct TCS_LOCAL NatsConnection::Impl {
   Impl(const config::NatsConfig& cfg, NatsOptions opts, NatsEvents ev)
       : options(std::move(opts)), events(std::move(ev)), urls(natsServerUrls(cfg)), config(cfg) {}
   ~Impl();

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <span>
 
+#include "tcs/export.hpp"
 #include "tcs/status.hpp"
 
 /**
@@ -17,7 +18,7 @@ namespace tcs::protocol {
  *        empty → unknown; failed; error; warning; degraded; startup; shutdown; busy;
  *        all idle/ok → idle if any idle else ok; otherwise (unknown mixed in) → warning.
  */
-Status aggregateStatus(std::span<const Status> statuses) noexcept;
+TCS_API Status aggregateStatus(std::span<const Status> statuses) noexcept;
 inline Status aggregateStatus(std::initializer_list<Status> statuses) noexcept {
   return aggregateStatus(std::span<const Status>{statuses.begin(), statuses.size()});
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/export.hpp"
 #include "tcs/protocol/envelope.hpp"
 #include "tcs/protocol/payloads.hpp"
 
@@ -29,7 +30,7 @@ concept Payload = std::same_as<T, StatusUpdate> || std::same_as<T, Heartbeat> ||
 
 /** @brief A decoded message. */
 template <class T>
-struct Message {
+struct TCS_API Message {
   Meta meta;
   T data;
   friend bool operator==(const Message&, const Message&) = default;
@@ -37,11 +38,11 @@ struct Message {
 
 /** @return the message body `{"data": …, "meta": …}`, compact UTF-8 JSON */
 template <Payload T>
-std::string encode(const T& data, const Meta& meta);
+TCS_API std::string encode(const T& data, const Meta& meta);
 
 /** @return only the `data` object, compact */
 template <Payload T>
-std::string encodeData(const T& data);
+TCS_API std::string encodeData(const T& data);
 
 /**
  * @brief Decodes a message body; unknown keys anywhere are ignored.
@@ -51,11 +52,11 @@ std::string encodeData(const T& data);
  *         timestamp
  */
 template <Payload T>
-Message<T> decode(std::string_view body);
+TCS_API Message<T> decode(std::string_view body);
 
 /** @brief Decodes only a `data` object (as encodeData() writes it). @throws tcs::ProtocolError */
 template <Payload T>
-T decodeData(std::string_view data);
+TCS_API T decodeData(std::string_view data);
 
 /**
  * @brief Encodes a status message `{"data": <StatusUpdate>, "meta": …}` into @p out (its
@@ -68,8 +69,8 @@ T decodeData(std::string_view data);
  * well-formed UTF-8 takes the general encoder, which replaces it with U+FFFD (and allocates).
  * Does not throw except std::bad_alloc.
  */
-void encodeStatusInto(std::string& out, const StatusReport& report, std::string_view parent, std::int64_t pid,
-                      std::string_view hostname, const Meta& meta);
+TCS_API void encodeStatusInto(std::string& out, const StatusReport& report, std::string_view parent, std::int64_t pid,
+                              std::string_view hostname, const Meta& meta);
 
 /**
  * @brief The one parser of an RPC request body, for every RPC server (services and the
@@ -79,12 +80,12 @@ void encodeStatusInto(std::string& out, const StatusReport& report, std::string_
  * @throws tcs::ProtocolError when the body is neither; its what() is the message decoder's
  *         (what is wrong with the body read as a full message)
  */
-RpcRequest parseRpcRequest(std::string_view body);
+TCS_API RpcRequest parseRpcRequest(std::string_view body);
 
 /**
  * @brief True if an RPC reply body carries an ErrorReply (its `data` has a string `error`).
  * @throws tcs::ProtocolError when @p body is not a message
  */
-bool isErrorReply(std::string_view body);
+TCS_API bool isErrorReply(std::string_view body);
 
 }  // namespace tcs::protocol

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tcs/export.hpp"
 #include "tcs/protocol/timestamp.hpp"
 
 /**
@@ -22,7 +23,7 @@ inline constexpr std::string_view kMessageTypeRpc = "rpc";
 
 /** @brief The envelope's `meta` (serverish); key order `id, sender, ts, trace_level,
  *         message_type, tags`. Readers' additions (e.g. `meta.nats`) are ignored. */
-struct Meta {
+struct TCS_API Meta {
   std::string id;      ///< `msg`, `msg-2`, `msg-3`, … per process
   std::string sender;  ///< the publishing process's name
   Timestamp ts{};      ///< publish time
@@ -38,7 +39,7 @@ struct Meta {
  *
  * Thread-safe. A process normally uses processMetaGenerator() so that ids never repeat.
  */
-class MetaGenerator {
+class TCS_API MetaGenerator {
  public:
   /** @param[in] sender - the `meta.sender` of every message (default: randomSenderName()) */
   explicit MetaGenerator(std::string sender = randomSenderName());
@@ -59,6 +60,6 @@ class MetaGenerator {
 };
 
 /** @brief The process-wide generator (created on first use with a random sender name). */
-MetaGenerator& processMetaGenerator();
+TCS_API MetaGenerator& processMetaGenerator();
 
 }  // namespace tcs::protocol

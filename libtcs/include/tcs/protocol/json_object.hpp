@@ -7,6 +7,8 @@
 #include <string_view>
 #include <variant>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * JsonObject: the free-form parts of payloads (metrics, checks, stats, RPC parameters) as the
@@ -25,7 +27,7 @@ struct JsonAccess;  // the protocol module's private bridge to its JSON library
  * with set() or parse(); read it with text() and a JSON library of your choice. Non-finite
  * doubles are written as `null` (JSON has no NaN), invalid UTF-8 is replaced by U+FFFD.
  */
-class JsonObject {
+class TCS_API JsonObject {
  public:
   using Scalar = std::variant<std::nullptr_t, bool, std::int64_t, double, std::string>;
 

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "tcs/export.hpp"
 #include "tcs/protocol/json_object.hpp"
 #include "tcs/protocol/subject.hpp"
 #include "tcs/protocol/timestamp.hpp"
@@ -28,7 +29,7 @@ struct StatusReport;
  *        when there are children and `metrics` when there are metrics; each key here is sent
  *        when set / non-empty, and `details` itself only when one of them is.
  */
-struct StatusDetails {
+struct TCS_API StatusDetails {
   std::optional<Status> ownStatus;     ///< `own_status`: the monitor's own (not aggregated) status
   std::vector<StatusReport> children;  ///< `children`: one report per child monitor
   JsonObject metrics;                  ///< `metrics`: merged metric callbacks
@@ -40,7 +41,7 @@ struct StatusDetails {
 
 /** @brief Upstream's StatusReport: a child monitor's entry in `details.children`, and the
  *         first keys of a status message. */
-struct StatusReport {
+struct TCS_API StatusReport {
   std::string name;
   Status status = Status::Unknown;  ///< the aggregate when there are children
   Timestamp timestamp{};
@@ -58,7 +59,7 @@ inline bool StatusDetails::empty() const noexcept {
 
 /** @brief `<P>.status.<name>`: key order `name, status, timestamp, message, details, parent,
  *         pid, hostname`; `pid` and `hostname` always. */
-struct StatusUpdate : StatusReport {
+struct TCS_API StatusUpdate : StatusReport {
   std::int64_t pid = 0;
   std::string hostname;  ///< full gethostname()
 
@@ -67,7 +68,7 @@ struct StatusUpdate : StatusReport {
 
 /** @brief `<P>.heartbeat.<name>`: upstream's three keys plus tcs's additions, which upstream
  *         readers ignore and which are absent from upstream heartbeats. */
-struct Heartbeat {
+struct TCS_API Heartbeat {
   std::string serviceId;
   Timestamp timestamp{};
   Status status = Status::Unknown;        ///< the monitor's own status (not the aggregate)
@@ -131,7 +132,7 @@ struct FailedEvent {
 /** @} */
 
 /** @brief `<P>.registry.<event>.<service_id>`, published by the supervisor. */
-struct RegistryEvent {
+struct TCS_API RegistryEvent {
   using Specific = std::variant<DeclaredEvent, StartEvent, ReadyEvent, StoppingEvent, StopEvent, CrashedEvent,
                                 RestartingEvent, FailedEvent>;
 
@@ -159,13 +160,13 @@ inline constexpr std::string_view kStartFailed = "start_failed";
 
 /** @brief The `data` of an RPC request: free-form parameters, usually `{}`. A request with an
  *         empty (or whitespace-only) body, as `nats req SUBJECT ""` sends, decodes as `{}`. */
-struct RpcRequest {
+struct TCS_API RpcRequest {
   JsonObject params;
   friend bool operator==(const RpcRequest&, const RpcRequest&) = default;
 };
 
 /** @brief Reply to `…v1.health`: `service_id, status, timestamp, checks` (checks always). */
-struct HealthReply {
+struct TCS_API HealthReply {
   std::string serviceId;
   Status status = Status::Unknown;
   Timestamp timestamp{};
@@ -174,7 +175,7 @@ struct HealthReply {
 };
 
 /** @brief Reply to `…v1.stats`: `service_id, timestamp, uptime_seconds, stats` (stats always). */
-struct StatsReply {
+struct TCS_API StatsReply {
   std::string serviceId;
   Timestamp timestamp{};
   double uptimeSeconds = 0;
@@ -184,7 +185,7 @@ struct StatsReply {
 
 /** @brief One entry of LauncherListReply: `service_id, status, pid?, unit, active_state,
  *         sub_state, n_restarts`. */
-struct LauncherServiceEntry {
+struct TCS_API LauncherServiceEntry {
   std::string serviceId;
   std::string status;  ///< `running`, `stopped`, `starting`, `stopping`, `failed`…
   std::optional<std::int64_t> pid;
@@ -196,7 +197,7 @@ struct LauncherServiceEntry {
 };
 
 /** @brief Reply to `…v1.list`: `launcher_id, timestamp, services`. */
-struct LauncherListReply {
+struct TCS_API LauncherListReply {
   std::string launcherId;
   Timestamp timestamp{};
   std::vector<LauncherServiceEntry> services;
@@ -205,7 +206,7 @@ struct LauncherListReply {
 
 /** @brief Reply to `…v1.start|stop|restart.<service_id>`: `launcher_id, service_id, result,
  *         pid?, timestamp`. */
-struct LauncherActionReply {
+struct TCS_API LauncherActionReply {
   std::string launcherId;
   std::string serviceId;
   std::string result;  ///< `started`, `stopped`, `restarted`
@@ -217,7 +218,7 @@ struct LauncherActionReply {
 /** @brief Reply to `…v1.reload` (tcs's own shape): `launcher_id, result, declared, errors,
  *         timestamp`; `declared` lists the service ids declared again, `errors` the config
  *         problems found (both always sent). */
-struct LauncherReloadReply {
+struct TCS_API LauncherReloadReply {
   std::string launcherId;
   std::string result;  ///< `reloaded`
   std::vector<std::string> declared;
@@ -227,7 +228,7 @@ struct LauncherReloadReply {
 };
 
 /** @brief The reply to any failed request: `{error, message}`. */
-struct ErrorReply {
+struct TCS_API ErrorReply {
   std::string error;    ///< a code from rpc_error
   std::string message;  ///< for people
   friend bool operator==(const ErrorReply&, const ErrorReply&) = default;

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * NATS subjects of the protocol: the builders, the filters, the name rules and parseSubject().
@@ -18,23 +20,23 @@ inline constexpr std::string_view kRpcVersion = "v1";
 
 /** @brief True if @p token is a valid NATS subject token: not empty, no `.`, `*`, `>`,
  *         whitespace or control character. */
-bool isValidSubjectToken(std::string_view token) noexcept;
+TCS_API bool isValidSubjectToken(std::string_view token) noexcept;
 
 /** @brief True if @p name is one or more valid tokens joined by dots. */
-bool isValidSubjectName(std::string_view name) noexcept;
+TCS_API bool isValidSubjectName(std::string_view name) noexcept;
 
 /**
  * @return `launcher.<launcher_id>`, the monitor name of a supervisor (launcher ids may contain
  *         dots, upstream's do: `launcher.launcher.bAVP2J.vm-process-launcher`)
  * @throws tcs::ProtocolError if the result is not a valid subject name
  */
-std::string launcherName(std::string_view launcherId);
+TCS_API std::string launcherName(std::string_view launcherId);
 
 /** @return `<launcher_id>.<type>`, the `runner_id` of registry events (upstream's shape: no variant) */
-std::string runnerId(std::string_view launcherId, std::string_view type);
+TCS_API std::string runnerId(std::string_view launcherId, std::string_view type);
 
 /** @return the launcher id of a `launcher.<id>` name, nullopt for any other name */
-std::optional<std::string_view> launcherIdOf(std::string_view name) noexcept;
+TCS_API std::optional<std::string_view> launcherIdOf(std::string_view name) noexcept;
 
 enum class SubjectKind { Status, Heartbeat, Registry, Rpc };
 
@@ -42,16 +44,16 @@ enum class SubjectKind { Status, Heartbeat, Registry, Rpc };
  *         order of RegistryEvent::Specific's alternatives. */
 enum class RegistryEventType { Declared, Start, Ready, Stopping, Stop, Crashed, Restarting, Failed };
 
-std::string_view toString(RegistryEventType type) noexcept;
-std::optional<RegistryEventType> parseRegistryEventType(std::string_view text) noexcept;
+TCS_API std::string_view toString(RegistryEventType type) noexcept;
+TCS_API std::optional<RegistryEventType> parseRegistryEventType(std::string_view text) noexcept;
 
 /** @brief The command token after `v1` in an RPC subject. */
 enum class RpcCommand { Health, Stats, List, Start, Stop, Restart, Reload };
 
-std::string_view toString(RpcCommand command) noexcept;
-std::optional<RpcCommand> parseRpcCommand(std::string_view text) noexcept;
+TCS_API std::string_view toString(RpcCommand command) noexcept;
+TCS_API std::optional<RpcCommand> parseRpcCommand(std::string_view text) noexcept;
 /** @brief True for start, stop and restart, whose subject ends with a service id. */
-bool takesServiceId(RpcCommand command) noexcept;
+TCS_API bool takesServiceId(RpcCommand command) noexcept;
 
 /**
  * @name Subject builders
@@ -60,11 +62,11 @@ bool takesServiceId(RpcCommand command) noexcept;
  * @{
  */
 /** @return `<P>.status.<name>` */
-std::string statusSubject(std::string_view prefix, std::string_view name);
+TCS_API std::string statusSubject(std::string_view prefix, std::string_view name);
 /** @return `<P>.heartbeat.<name>` */
-std::string heartbeatSubject(std::string_view prefix, std::string_view name);
+TCS_API std::string heartbeatSubject(std::string_view prefix, std::string_view name);
 /** @return `<P>.registry.<event>.<service_id>` */
-std::string registrySubject(std::string_view prefix, RegistryEventType event, std::string_view serviceId);
+TCS_API std::string registrySubject(std::string_view prefix, RegistryEventType event, std::string_view serviceId);
 /**
  * @return `<P>.rpc.<name>.v1.<command>` or, for start/stop/restart,
  *         `<P>.rpc.<name>.v1.<command>.<service_id>`
@@ -72,19 +74,19 @@ std::string registrySubject(std::string_view prefix, RegistryEventType event, st
  *         missing for one that needs it, and when the subject would not parse back to the same
  *         parts (a name with a `v1` token followed by a command token)
  */
-std::string rpcSubject(std::string_view prefix, std::string_view name, RpcCommand command,
-                       std::string_view serviceId = {});
+TCS_API std::string rpcSubject(std::string_view prefix, std::string_view name, RpcCommand command,
+                               std::string_view serviceId = {});
 
 /** @return `<P>.status.>`, `<P>.heartbeat.>`, `<P>.registry.>` or `<P>.rpc.>` */
-std::string subjectFilter(std::string_view prefix, SubjectKind kind);
+TCS_API std::string subjectFilter(std::string_view prefix, SubjectKind kind);
 /** @return `<P>.registry.<event>.>` */
-std::string registryFilter(std::string_view prefix, RegistryEventType event);
+TCS_API std::string registryFilter(std::string_view prefix, RegistryEventType event);
 /** @return `<P>.rpc.<name>.v1.>`, everything an RPC server for @p name subscribes to */
-std::string rpcFilter(std::string_view prefix, std::string_view name);
+TCS_API std::string rpcFilter(std::string_view prefix, std::string_view name);
 /** @} */
 
 /** @brief A subject taken apart by parseSubject(). */
-struct Subject {
+struct TCS_API Subject {
   SubjectKind kind = SubjectKind::Status;
   /** Status and heartbeat: the monitor name. Registry: the service id. RPC: the target name. */
   std::string name;
@@ -109,6 +111,6 @@ struct Subject {
  * @throws tcs::ProtocolError when the subject is not under @p prefix, has an invalid or empty
  *         token, an unknown kind (`status`, `heartbeat`, `registry`, `rpc`) or no name
  */
-Subject parseSubject(std::string_view prefix, std::string_view subject);
+TCS_API Subject parseSubject(std::string_view prefix, std::string_view subject);
 
 }  // namespace tcs::protocol

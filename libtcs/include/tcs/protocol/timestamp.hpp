@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "tcs/export.hpp"
+
 /**
  * @file
  * Wire timestamps: UTC, microseconds, sent as `[year, month, day, hour, minute, second, µs]`.
@@ -21,10 +23,10 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 using TimestampFields = std::array<std::int64_t, 7>;
 
 /** @brief std::chrono::system_clock::now(), floored to microseconds. */
-Timestamp now() noexcept;
+TCS_API Timestamp now() noexcept;
 
 /** @brief Splits @p ts into the seven wire fields. */
-TimestampFields toFields(Timestamp ts) noexcept;
+TCS_API TimestampFields toFields(Timestamp ts) noexcept;
 
 /**
  * @brief Builds a time point from wire fields; elements after the seventh are ignored.
@@ -32,16 +34,16 @@ TimestampFields toFields(Timestamp ts) noexcept;
  *                     minute and second 0–59, microsecond 0–999999 (Python datetime's range)
  * @throws tcs::ProtocolError when there are fewer than 7 fields or one is out of range
  */
-Timestamp fromFields(std::span<const std::int64_t> fields);
+TCS_API Timestamp fromFields(std::span<const std::int64_t> fields);
 
 /** @return the compact JSON array, e.g. `[2026,11,25,17,30,35,22725]` */
-std::string encodeTimestamp(Timestamp ts);
+TCS_API std::string encodeTimestamp(Timestamp ts);
 
 /**
  * @brief Parses a JSON timestamp array; longer arrays are accepted and their first 7 used.
  * @throws tcs::ProtocolError for anything else (not JSON, not an array, fewer than 7 elements,
  *         an element that is not an integer, a field out of range)
  */
-Timestamp decodeTimestamp(std::string_view json);
+TCS_API Timestamp decodeTimestamp(std::string_view json);
 
 }  // namespace tcs::protocol
