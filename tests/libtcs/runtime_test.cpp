@@ -419,6 +419,34 @@ TEST_F(RuntimeTest, SetStatusIsMirroredWithoutDuplicates) {
   EXPECT_EQ(std::count(heard.begin(), heard.end(), "ok|Hello World! (1 sent)"), 1);
 }
 
+TEST_F(RuntimeTest, RunBeginsOnlyOnceTheServiceIsReady) {
+  // The first status a worker sets comes after the framework's "ok: Service running" and after
+  // READY=1, however quickly the worker thread is scheduled: run() begins once start is done.
+  FakeNotifier notifier;
+  TestBlocking service;
+  std::atomic<bool> readyBeforeRun{false};
+  std::atomic<bool> updated{false};
+  service.runFn = [&](TestBlocking& s, std::stop_token) {
+    readyBeforeRun = notifier.has("READY=1");
+    s.setStatus(Status::Ok, "first greeting");
+    updated = true;
+    while (s.sleep(10.0)) {
+    }
+  };
+  Harness h(service, makeOptions(), notifier);
+  // Widens the window between the start and READY=1 (this runs on the runtime's thread when
+  // it sets "Service running"), so a worker started too early is caught every time.
+  h.runtime().onStatusChange([](Status, const std::string& message) {
+    if (message == "Service running") std::this_thread::sleep_for(50ms);
+  });
+  h.start();
+  ASSERT_TRUE(waitUntil([&] { return updated.load(); }));
+  EXPECT_TRUE(readyBeforeRun.load());
+  EXPECT_EQ(h.stop(), 0);
+  EXPECT_THAT(notifier.statuses(), ElementsAre("startup: Starting service", "ok: Service running", "ok: first greeting",
+                                               "shutdown: Stopping service", "shutdown: Service stopped"));
+}
+
 TEST_F(RuntimeTest, StatusSetDuringStartIsCarriedByReady) {
   FakeNotifier notifier;
   TestPermanent service;

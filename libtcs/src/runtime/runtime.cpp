@@ -198,6 +198,10 @@ void Runtime::startWorker(std::function<int(std::stop_token)> body) {
   workerStarted_ = true;
   worker_ = std::thread([this, body = std::move(body)] {
     ::pthread_setname_np(::pthread_self(), "tcs-worker");  // the service's own work, for top -H
+    {
+      std::unique_lock lock(sleepMutex_);
+      sleepCv_.wait(lock, [this] { return workerReleased_ || stopRequested_.load(); });
+    }
     try {
       workerResult_ = body(stopSource_.get_token());
     } catch (...) {
@@ -208,6 +212,14 @@ void Runtime::startWorker(std::function<int(std::stop_token)> body) {
     sleepCv_.notify_all();
     wake();
   });
+}
+
+void Runtime::releaseWorker() {
+  {
+    std::lock_guard lock(sleepMutex_);
+    workerReleased_ = true;
+  }
+  sleepCv_.notify_all();
 }
 
 bool Runtime::joinWorker() {
@@ -292,6 +304,7 @@ int Runtime::run() {
     notifier_.notify(fmt::format("READY=1\nMAINPID={}\nSTATUS={}", ::getpid(),
                                  statusLine(monitor_->aggregateStatus(), monitor_->message())));
   }
+  releaseWorker();
   monitor_->setHealthChecksEnabled(true);
   log::info("{} is ready", serviceId_);
 

@@ -132,6 +132,8 @@ class Runtime : public ServiceAccess::Context {
   std::stop_token stopToken() const noexcept { return stopSource_.get_token(); }
   /** @brief Runs @p body on the worker thread; its return value is the exit status. */
   void startWorker(std::function<int(std::stop_token)> body);
+  /** @brief Lets the worker's body begin (after READY=1); a stop releases it too. */
+  void releaseWorker();
   /** @brief Waits for the worker, up to the stop timeout; false if it did not finish. */
   bool joinWorker();
 
@@ -181,6 +183,9 @@ class Runtime : public ServiceAccess::Context {
   std::atomic<bool> workerStarted_{false};  // worker_.joinable() for other threads (the monitor's)
   std::atomic<bool> workerDone_{false};
   std::atomic<bool> workerHandled_{false};
+  // The worker's body waits (under sleepMutex_) until the service is ready or stopping, so the
+  // framework's "ok: Service running" always precedes the service's own first status.
+  bool workerReleased_ = false;
   int workerResult_ = 0;
   std::exception_ptr workerError_;
 
