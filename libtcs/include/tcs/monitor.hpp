@@ -94,11 +94,10 @@ struct TCS_API CheckReport {
   protocol::Timestamp at{};
 };
 
-namespace detail {
+// Defined inside libtcs (src/monitor/tree.hpp); opaque here.
 struct MonitorNode;
 struct MonitorTree;
-struct Snapshot;
-}  // namespace detail
+struct MonitorSnapshot;
 
 class TaskTracker;
 
@@ -167,8 +166,8 @@ class TCS_API MonitoredObject {
   protocol::StatusReport report() const;
 
  protected:
-  TCS_LOCAL explicit MonitoredObject(std::shared_ptr<detail::MonitorNode> node) noexcept;
-  std::shared_ptr<detail::MonitorNode> node_;
+  TCS_LOCAL explicit MonitoredObject(std::shared_ptr<MonitorNode> node) noexcept;
+  std::shared_ptr<MonitorNode> node_;
 
  private:
   friend class Monitor;
@@ -187,8 +186,8 @@ class TCS_API TaskTracker {
 
  private:
   friend class MonitoredObject;
-  explicit TaskTracker(std::shared_ptr<detail::MonitorNode> node) noexcept : node_(std::move(node)) {}
-  std::shared_ptr<detail::MonitorNode> node_;
+  explicit TaskTracker(std::shared_ptr<MonitorNode> node) noexcept : node_(std::move(node)) {}
+  std::shared_ptr<MonitorNode> node_;
 };
 
 struct TCS_API MonitorOptions {
@@ -294,11 +293,11 @@ class TCS_API Monitor : public MonitoredObject {
   TCS_LOCAL void changedLocked();
   TCS_LOCAL void enqueueReportLocked();
   TCS_LOCAL void loop();
-  TCS_LOCAL void publishStatus(detail::Snapshot& snap);
+  TCS_LOCAL void publishStatus(MonitorSnapshot& snap);
   TCS_LOCAL void sendHeartbeat();
   TCS_LOCAL void handleRpc(const NatsMessage& message);
 
-  std::shared_ptr<detail::MonitorTree> tree_;
+  std::shared_ptr<MonitorTree> tree_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,8 +10,6 @@
 
 namespace tcs {
 
-using detail::MonitorNode;
-
 // ---- health checks ---------------------------------------------------------------------------
 
 std::vector<CheckReport> Monitor::runHealthChecks() {

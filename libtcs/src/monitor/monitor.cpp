@@ -13,9 +13,6 @@
 
 namespace tcs {
 
-using detail::MonitorNode;
-using detail::MonitorTree;
-
 Monitor::Monitor(MonitorOptions options, INatsTransport* nats)
     : MonitoredObject(std::make_shared<MonitorNode>()), impl_(std::make_unique<Impl>()) {
   if (options.pid == 0) options.pid = ::getpid();

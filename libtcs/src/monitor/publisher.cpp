@@ -141,7 +141,7 @@ void Monitor::loop() {
   }
 }
 
-void Monitor::publishStatus(detail::Snapshot& snap) {
+void Monitor::publishStatus(MonitorSnapshot& snap) {
   auto& im = *impl_;
   if (!snap.metrics.sources.empty() || !snap.metrics.children.empty()) detail::fillMetrics(snap.report, snap.metrics);
   try {

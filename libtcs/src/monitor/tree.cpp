@@ -9,7 +9,6 @@
 namespace tcs {
 
 using detail::Clock;
-using detail::MonitorNode;
 
 // ---- MonitoredObject -------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@
 #include "tcs/monitor.hpp"
 #include "tcs/protocol/aggregate.hpp"
 
-namespace tcs::detail {
+namespace tcs {
+namespace detail {
 using Clock = std::chrono::steady_clock;
 
 // Check results that leave the owner's status alone.
@@ -36,6 +37,10 @@ struct CheckEntry {
   std::shared_ptr<const HealthCheck> check;
 };
 
+}  // namespace detail
+
+// The opaque types of tcs/monitor.hpp (MonitoredObject, TaskTracker and Monitor hold them
+// through shared_ptr; only this module sees their members).
 struct MonitorNode {
   std::string name;
   std::shared_ptr<MonitorTree> tree;  // the tree outlives every node (nodes hold it)
@@ -48,12 +53,12 @@ struct MonitorNode {
   std::string shownMessage;
 
   std::vector<std::shared_ptr<MonitorNode>> children;
-  std::vector<MetricEntry> metrics;
-  std::vector<CheckEntry> checks;
+  std::vector<detail::MetricEntry> metrics;
+  std::vector<detail::CheckEntry> checks;
 
   int activeTasks = 0;
   bool tracking = false;
-  std::optional<Clock::time_point> idleAt;
+  std::optional<detail::Clock::time_point> idleAt;
 };
 
 // Everything the monitor thread and the tree share, guarded by `mutex`.
@@ -66,6 +71,18 @@ struct MonitorTree {
   // Nodes with an idle timer pending (the monitor thread looks at them).
   std::vector<std::weak_ptr<MonitorNode>> idleTimers;
 };
+
+// A report without metrics (taken under the lock) plus the metric sources to call later.
+struct MonitorSnapshot {
+  protocol::StatusReport report;
+  struct Metrics {
+    std::vector<std::shared_ptr<const MetricSource>> sources;
+    std::vector<Metrics> children;
+  } metrics;
+};
+
+namespace detail {
+using Snapshot = MonitorSnapshot;
 
 // Recomputes what a node shows from its owner status and check results.
 // @return whether the shown status or message changed
@@ -106,15 +123,6 @@ inline void setOwner(MonitorNode& n, Status s, std::string message) {
   if (recompute(n)) notifyChanged(n);
 }
 
-// A report without metrics (taken under the lock) plus the metric sources to call later.
-struct Snapshot {
-  protocol::StatusReport report;
-  struct Metrics {
-    std::vector<std::shared_ptr<const MetricSource>> sources;
-    std::vector<Metrics> children;
-  } metrics;
-};
-
 inline void snapshotNode(const MonitorNode& n, protocol::Timestamp ts, protocol::StatusReport& r,
                          Snapshot::Metrics& m) {
   r.name = n.name;
@@ -152,4 +160,5 @@ inline void fillMetrics(protocol::StatusReport& r, const Snapshot::Metrics& m) {
     fillMetrics(r.details.children[i], m.children[i]);
 }
 
-}  // namespace tcs::detail
+}  // namespace detail
+}  // namespace tcs

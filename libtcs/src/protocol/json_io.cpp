@@ -102,17 +102,6 @@ std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-JsonObject JsonAccess::fromJson(const Json& object) {
-  JsonObject o;
-  o.text_ = dump(object);
-  return o;
-}
-
-Json JsonAccess::toJson(const JsonObject& object) {
-  Json j = Json::parse(object.text_, nullptr, false);
-  return j.is_object() ? j : Json::object();
-}
-
 const Json& requireObject(const Json& j, const Path& path) {
   if (!j.is_object()) fail(path, "expected an object, got " + typeName(j));
   return j;
@@ -200,6 +189,17 @@ Timestamp getTimestamp(const Json& o, std::string_view key, const Path& path) {
 }  // namespace tcs::protocol::detail
 
 namespace tcs::protocol {
+
+JsonObject JsonObject::Access::fromJson(const detail::Json& object) {
+  JsonObject o;
+  o.text_ = detail::dump(object);
+  return o;
+}
+
+detail::Json JsonObject::Access::toJson(const JsonObject& object) {
+  detail::Json j = detail::Json::parse(object.text_, nullptr, false);
+  return j.is_object() ? j : detail::Json::object();
+}
 
 JsonObject JsonObject::parse(std::string_view json) {
   const detail::Json j = detail::parseJson(json, "JSON object");

@@ -38,10 +38,18 @@ Json parseJson(std::string_view text, std::string_view what);
 // Serialises compactly; invalid UTF-8 is replaced instead of throwing.
 std::string dump(const Json& j);
 
-struct JsonAccess {
-  static JsonObject fromJson(const Json& object);  // object must be an object
-  static Json toJson(const JsonObject& object);
+}  // namespace tcs::protocol::detail
+
+namespace tcs::protocol {
+// JsonObject's private bridge (a nested class: it may read and write the text).
+struct TCS_LOCAL JsonObject::Access {
+  static JsonObject fromJson(const detail::Json& object);  // object must be an object
+  static detail::Json toJson(const JsonObject& object);
 };
+}  // namespace tcs::protocol
+
+namespace tcs::protocol::detail {
+using JsonAccess = JsonObject::Access;
 
 // Readers. `get*` need the key; `opt*` return nullopt when it is absent or null.
 const Json& requireObject(const Json& j, const Path& path);

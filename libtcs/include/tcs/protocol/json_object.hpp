@@ -16,10 +16,6 @@
  */
 namespace tcs::protocol {
 
-namespace detail {
-struct JsonAccess;  // the protocol module's private bridge to its JSON library
-}  // namespace detail
-
 /**
  * @brief One JSON object kept as its compact text; insertion order is preserved.
  *
@@ -53,8 +49,10 @@ class TCS_API JsonObject {
 
   friend bool operator==(const JsonObject&, const JsonObject&) = default;
 
+  /** @brief Incomplete outside libtcs: the protocol module's bridge to its JSON library. */
+  struct Access;
+
  private:
-  friend struct detail::JsonAccess;
   std::string text_ = "{}";
 };
 
