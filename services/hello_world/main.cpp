@@ -13,6 +13,7 @@
 //
 // RUN:      hello_world config/services.sample.yaml main
 // EXPECTED: "Hello World! (interval: 5s)" every 5 s until Ctrl-C; exit status 0.
+#include <tcs/monitor.hpp>
 #include <tcs/tcs.hpp>
 
 class HelloWorld : public tcs::BlockingService {

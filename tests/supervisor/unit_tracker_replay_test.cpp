@@ -115,9 +115,9 @@ TEST(UnitTrackerReplay, ASupervisorStartedMidCrashLoopReportsOnlyWhatFollows) {
 
 // Every recording, fed twice over (each signal delivered twice in a row, as systemd often
 // does itself), gives the same events: duplicates are harmless.
-class DuplicatedSignals : public ::testing::TestWithParam<const char*> {};
+class AUnitTrackerFedDuplicatedSignals : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(DuplicatedSignals, SameEvents) {
+TEST_P(AUnitTrackerFedDuplicatedSignals, ReportsTheSameEventsAsFedThemOnce) {
   const auto s = service("test.x", "y", "on-failure", 2);
   const auto lines = load(std::string(TCS_RECORDINGS_DIR) + "/" + GetParam() + ".jsonl");
   Replayer once(s), twice(s);
@@ -132,7 +132,7 @@ TEST_P(DuplicatedSignals, SameEvents) {
   EXPECT_FALSE(expected.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Recordings, DuplicatedSignals,
+INSTANTIATE_TEST_SUITE_P(Recordings, AUnitTrackerFedDuplicatedSignals,
                          ::testing::Values("clean_stop", "sigkill", "watchdog", "start_limit", "single_shot",
                                            "start_failure", "stop_activating", "mid_crash_loop"));
 

@@ -48,7 +48,7 @@ struct TCS_API Format {
 /** @brief Where records go; one per process, set up by the service runtime. */
 class TCS_API Sink {
  public:
-  virtual ~Sink() = default;
+  virtual ~Sink();  // defined in the library: its vtable and typeinfo live there
   virtual void write(Level level, std::string_view message, const std::source_location& where) = 0;
 };
 

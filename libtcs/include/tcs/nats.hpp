@@ -151,7 +151,7 @@ class TCS_API INatsTransport {
  public:
   using MessageHandler = std::function<void(const NatsMessage&)>;
 
-  virtual ~INatsTransport() = default;
+  virtual ~INatsTransport();  // defined in the library: its vtable and typeinfo live there
 
   /** @return whether a server is connected right now. */
   virtual bool connected() const noexcept = 0;

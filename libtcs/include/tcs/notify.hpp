@@ -18,7 +18,7 @@ namespace tcs {
 /** @brief Sends service-manager notifications (READY=1, STATUS=…, STOPPING=1, WATCHDOG=1). */
 class TCS_API INotifier {
  public:
-  virtual ~INotifier() = default;
+  virtual ~INotifier();  // defined in the library: its vtable and typeinfo live there
   /** @brief Sends one notification message, e.g. "READY=1\nSTATUS=ok: running". */
   virtual void notify(std::string_view message) = 0;
   /** @brief The watchdog interval the manager expects pings within; nullopt = no watchdog. */

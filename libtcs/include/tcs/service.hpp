@@ -5,10 +5,9 @@
 #include <stop_token>
 #include <string>
 
-#include "tcs/config.hpp"
 #include "tcs/export.hpp"
 #include "tcs/log.hpp"
-#include "tcs/monitor.hpp"
+#include "tcs/settings.hpp"
 #include "tcs/status.hpp"
 
 /**
@@ -42,10 +41,12 @@
  */
 namespace tcs {
 
+class Monitor;  // tcs/monitor.hpp: include it to use monitor()
+
 class TCS_API Service {
  public:
   Service() = default;
-  virtual ~Service() = default;
+  virtual ~Service();  // defined in the library: its vtable and typeinfo live there
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -80,7 +81,7 @@ class TCS_API Service {
   void setStatus(Status status, std::string message = {});
 
   /**
-   * @brief This service's monitor (tcs/monitor.hpp): child objects, metrics, health checks,
+   * @brief This service's monitor (include tcs/monitor.hpp to use it): child objects, metrics, health checks,
    * busy/idle task tracking, `v1.stats` content. Its root status is the one setStatus() sets;
    * the framework starts it (heartbeats) and stops it. Published on NATS when the config has a
    * `nats:` section; without one the same calls work and only STATUS= shows the result.

@@ -155,4 +155,6 @@ void write(Level lvl, std::string_view message, const std::source_location& wher
   sink->write(lvl, message, where);
 }
 
+Sink::~Sink() = default;
+
 }  // namespace tcs::log

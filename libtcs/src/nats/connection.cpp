@@ -513,4 +513,6 @@ std::vector<std::string> natsServerUrls(const config::NatsConfig& config) {
   return {fmt::format("nats://{}:{}", config.host, config.port)};
 }
 
+INatsTransport::~INatsTransport() = default;
+
 }  // namespace tcs

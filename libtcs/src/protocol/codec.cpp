@@ -566,4 +566,8 @@ std::optional<Status> RegistryEvent::status() const noexcept {
       specific);
 }
 
+bool StatusDetails::empty() const noexcept {
+  return !ownStatus && children.empty() && metrics.empty();
+}
+
 }  // namespace tcs::protocol

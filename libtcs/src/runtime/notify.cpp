@@ -33,4 +33,6 @@ std::unique_ptr<INotifier> makeSystemdNotifier() {
   return std::make_unique<SystemdNotifier>();
 }
 
+INotifier::~INotifier() = default;
+
 }  // namespace tcs

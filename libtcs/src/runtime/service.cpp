@@ -147,4 +147,6 @@ void CyclicService::frameworkStop() {
   if (runtime(*this).joinWorker()) onStop();
 }
 
+Service::~Service() = default;
+
 }  // namespace tcs

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <tcs/monitor.hpp>
 #include <tcs/tcs.hpp>
 
 class Monitoring : public tcs::CyclicService {

@@ -52,11 +52,6 @@ struct TCS_API StatusReport {
   friend bool operator==(const StatusReport&, const StatusReport&) = default;
 };
 
-// Defined here, where StatusReport is complete (std::vector's members need that).
-inline bool StatusDetails::empty() const noexcept {
-  return !ownStatus && children.empty() && metrics.empty();
-}
-
 /** @brief `<P>.status.<name>`: key order `name, status, timestamp, message, details, parent,
  *         pid, hostname`; `pid` and `hostname` always. */
 struct TCS_API StatusUpdate : StatusReport {
