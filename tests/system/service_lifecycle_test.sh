@@ -114,13 +114,13 @@ done
 export_hw=$(journal_export TCS_SERVICE_ID=hello_world.main)
 HW_SRC=services/hello_world/main.cpp
 RT_SRC=libtcs/src/runtime/runtime.cpp
-MAIN_SRC=libtcs/src/runtime/main.cpp
+BOOT_SRC=libtcs/src/runtime/bootstrap.cpp
 # msg | PRIORITY | source file | the text of its log call in that file
 checks=(
   "$READY_MSG|6|$HW_SRC|log().info(\"Hello World service ready"
   "$TICK_MSG|6|$HW_SRC|log().info(\"{} (interval: {}s)\""
   "$FW_READY_MSG|6|$RT_SRC|log::info(\"{} is ready\""
-  "$DEBUG_MSG|7|$MAIN_SRC|log::debug(\"parent {}, runner id {}\""
+  "$DEBUG_MSG|7|$BOOT_SRC|log::debug(\"parent {}, runner id {}\""
 )
 for c in "${checks[@]}"; do
   IFS='|' read -r msg prio src call <<<"$c"
