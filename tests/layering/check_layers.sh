@@ -18,6 +18,7 @@ module_of_header() {
     tcs/log.hpp) echo log ;;
     tcs/nats.hpp | tcs/jetstream.hpp) echo nats ;;
     tcs/monitor.hpp) echo monitor ;;
+    tcs/control.hpp) echo control ;;
     tcs/service.hpp | tcs/main.hpp | tcs/notify.hpp | tcs/tcs.hpp) echo runtime ;;
     *) echo unknown ;;
   esac
@@ -33,6 +34,7 @@ declare -A allowed=(
   [nats]="base config log nats"
   [monitor]="base config protocol log nats monitor"
   [runtime]="base config protocol log nats monitor runtime"
+  [control]="base config protocol fleet log nats control"
 )
 
 status=0 checked=0

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "tcs/export.hpp"
 #include "tcs/nats.hpp"
@@ -54,6 +56,59 @@ class TCS_API JetStreamAdmin {
    * @throws NatsError for other failures (e.g. the subject overlaps another stream)
    */
   StreamOutcome ensureStream(const StreamSpec& spec);
+
+ private:
+  NatsConnection& nats_;
+};
+
+/** @brief How JetStreamReader::lastPerSubject() ended. */
+enum class StreamReadOutcome {
+  Read,         ///< every stored message the consumer had pending at its creation was delivered
+  Incomplete,   ///< the time ran out (or the connection dropped) before all of them came
+  NoStream,     ///< no stream captures the filter
+  Unavailable,  ///< JetStream is not enabled on the server, or the server is not reachable
+};
+
+/** @brief What JetStreamReader::lastPerSubject() read. */
+struct TCS_API StreamRead {
+  StreamReadOutcome outcome = StreamReadOutcome::Unavailable;
+  std::string stream;          ///< the stream that captures the filter ("" when none)
+  std::uint64_t expected = 0;  ///< messages pending when the consumer was created
+  std::uint64_t delivered = 0;
+  std::string error;  ///< why it is not Read, for people ("" when Read)
+};
+
+/**
+ * @brief Reads stored messages over one NatsConnection (which must outlive it): what a control
+ *        client (tcsctl) does to rebuild the fleet from the protocol's streams.
+ *
+ * Thread-safe as the connection is; each call uses its own short-lived consumer.
+ */
+class TCS_API JetStreamReader {
+ public:
+  explicit JetStreamReader(NatsConnection& nats) noexcept : nats_(nats) {}
+
+  /**
+   * @brief Whether the server has JetStream for this account (one API request).
+   * @param[in] timeout - the request's bound
+   */
+  bool available(std::chrono::milliseconds timeout);
+
+  /**
+   * @brief Delivers the newest stored message of every subject matching @p filter to @p each,
+   *        in stream order, without waiting for new ones.
+   *
+   * An ephemeral in-memory pull consumer (deliver last per subject, no acks, deleted
+   * afterwards; the server drops it by itself 30 s after a crashed reader) is created on the
+   * stream that captures @p filter; its pending count at creation says when the backlog is
+   * read. Never throws for a missing stream or JetStream: the outcome says so.
+   * @param[in] filter - e.g. `svc.status.>`
+   * @param[in] timeout - bound for the whole read (creation, fetches)
+   * @param[in] each - called with subject and body of every message, on the calling thread
+   * @throws NatsError (InvalidArgument) for an invalid filter
+   */
+  StreamRead lastPerSubject(std::string_view filter, std::chrono::milliseconds timeout,
+                            const std::function<void(std::string_view subject, std::string_view data)>& each);
 
  private:
   NatsConnection& nats_;

@@ -242,7 +242,8 @@ class TCS_API NatsConnection final : public INatsTransport {
   NatsStats stats() const;
 
  private:
-  friend class JetStreamAdmin;  // tcs/jetstream.hpp: stream administration over this connection
+  friend class JetStreamAdmin;   // tcs/jetstream.hpp: stream administration over this connection
+  friend class JetStreamReader;  // tcs/jetstream.hpp: reading stored messages
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

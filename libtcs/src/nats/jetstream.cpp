@@ -89,6 +89,135 @@ StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
 
 }  // namespace
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t msLeft(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return std::max<std::int64_t>(left, 1);
+}
+
+jsOptions apiOptions(Clock::time_point deadline) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = msLeft(deadline);
+  return o;
+}
+
+bool noJetStream(natsStatus st, jsErrCode code) {
+  return st == NATS_NO_RESPONDERS || code == JSNotEnabledErr || code == JSNotEnabledForAccountErr;
+}
+
+}  // namespace
+
+bool JetStreamReader::available(std::chrono::milliseconds timeout) {
+  auto& impl = *nats_.impl_;
+  if (impl.js == nullptr || !nats_.connected()) return false;
+  auto opts = apiOptions(Clock::now() + timeout);
+  jsAccountInfo* raw = nullptr;
+  jsErrCode code{};
+  const natsStatus st = js_GetAccountInfo(&raw, impl.js.get(), &opts, &code);
+  jsAccountInfo_Destroy(raw);
+  return st == NATS_OK;
+}
+
+StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono::milliseconds timeout,
+                                           const std::function<void(std::string_view, std::string_view)>& each) {
+  const bool bad = filter.empty() || filter.find_first_of(" \t\r\n") != std::string_view::npos ||
+                   filter.front() == '.' || filter.back() == '.' || filter.find("..") != std::string_view::npos;
+  if (bad)
+    throw NatsError(NatsError::Kind::InvalidArgument, NATS_INVALID_SUBJECT,
+                    fmt::format("invalid subject filter '{}'", filter));
+  const auto deadline = Clock::now() + timeout;
+  auto& impl = *nats_.impl_;
+  StreamRead r;
+  if (impl.js == nullptr || !nats_.connected()) {
+    r.error = "not connected to a NATS server";
+    return r;
+  }
+  const std::string subject{filter};
+  auto opts = apiOptions(deadline);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+  so.Config.AckPolicy = js_AckNone;
+  so.Config.FilterSubject = subject.c_str();
+  so.Config.MemoryStorage = true;
+  so.Config.InactiveThreshold = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::seconds(30)).count();
+  natsSubscription* rawSub = nullptr;
+  jsErrCode code{};
+  natsStatus st = js_PullSubscribe(&rawSub, impl.js.get(), subject.c_str(), nullptr, &opts, &so, &code);
+  SubscriptionPtr sub(rawSub);
+  // Deletes the consumer (the library created it), then the handle.
+  const auto unsubscribe = [&] {
+    if (sub) natsSubscription_Unsubscribe(sub.get());
+  };
+  if (st != NATS_OK) {
+    const std::string text = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(st);
+    if (noJetStream(st, code)) {
+      r.error = fmt::format("JetStream is not enabled on the server ({})", text);
+    } else if (st == NATS_NOT_FOUND || code == JSStreamNotFoundErr ||
+               text.find("no stream matches subject") != std::string::npos) {  // nats.c's stream lookup
+      r.outcome = StreamReadOutcome::NoStream;
+      r.error = fmt::format("no JetStream stream captures {}", filter);
+    } else if (st == NATS_TIMEOUT) {
+      r.outcome = StreamReadOutcome::Incomplete;
+      r.error = fmt::format("JetStream did not answer within {} ms", timeout.count());
+    } else {
+      r.outcome = StreamReadOutcome::Incomplete;
+      r.error = fmt::format("cannot read {}: {} (JetStream error {})", filter, text, static_cast<int>(code));
+    }
+    return r;
+  }
+  jsConsumerInfo* rawInfo = nullptr;
+  opts = apiOptions(deadline);
+  st = natsSubscription_GetConsumerInfo(&rawInfo, sub.get(), &opts, &code);
+  if (st != NATS_OK) {
+    jsConsumerInfo_Destroy(rawInfo);
+    unsubscribe();
+    r.outcome = StreamReadOutcome::Incomplete;
+    r.error = fmt::format("cannot read the consumer of {}: {}", filter, natsStatus_GetText(st));
+    return r;
+  }
+  r.stream = rawInfo->Stream != nullptr ? rawInfo->Stream : "";
+  r.expected = rawInfo->NumPending;
+  jsConsumerInfo_Destroy(rawInfo);
+
+  std::uint64_t pending = r.expected;
+  while (pending > 0) {
+    natsMsgList list{};
+    const int batch = static_cast<int>(std::min<std::uint64_t>(pending, 512));
+    st = natsSubscription_Fetch(&list, sub.get(), batch, msLeft(deadline), &code);
+    for (int i = 0; i < list.Count; ++i) {
+      natsMsg* m = list.Msgs[i];
+      each(natsMsg_GetSubject(m),
+           std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
+      ++r.delivered;
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        pending = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+      } else {
+        pending = pending > 0 ? pending - 1 : 0;
+      }
+    }
+    natsMsgList_Destroy(&list);
+    if (pending == 0) break;
+    if (st != NATS_OK || Clock::now() >= deadline) {
+      r.outcome = StreamReadOutcome::Incomplete;
+      r.error = fmt::format("read {} of {} stored messages of {} before {}", r.delivered, r.expected, filter,
+                            st == NATS_TIMEOUT || st == NATS_OK ? fmt::format("the {} ms bound", timeout.count())
+                                                                : std::string{natsStatus_GetText(st)});
+      unsubscribe();
+      return r;
+    }
+  }
+  unsubscribe();
+  r.outcome = StreamReadOutcome::Read;
+  return r;
+}
+
 StreamOutcome JetStreamAdmin::ensureStream(const StreamSpec& spec) {
   auto& impl = *nats_.impl_;
   const auto outcome = ensureStreamIn(impl.js.get(), spec);
