@@ -158,6 +158,7 @@ std::string statusText(const FleetEntry& e) {
 
 /// One piece of a table line: its text without colour, and the colour it is printed in.
 struct Piece {
+  std::string lead;  ///< the separator before it (never coloured)
   std::string text;
   std::string_view color;
   bool bold = false;
@@ -166,6 +167,7 @@ struct Piece {
 std::string join(const std::vector<Piece>& pieces, const RenderStyle& style) {
   std::string out;
   for (const auto& pc : pieces) {
+    out += pc.lead;
     if (pc.bold && style.color)
       out += fmt::format("{}{}{}", kBold, pc.text, kReset);
     else
@@ -177,7 +179,7 @@ std::string join(const std::vector<Piece>& pieces, const RenderStyle& style) {
 std::size_t widthOf(const std::vector<std::optional<Piece>>& pieces) {
   std::size_t w = 0;
   for (const auto& pc : pieces)
-    if (pc) w += displayWidth(pc->text);
+    if (pc) w += displayWidth(pc->lead) + displayWidth(pc->text);
   return w;
 }
 
@@ -194,20 +196,20 @@ std::string tableLine(const FleetView& view, const FleetRow& row, const RenderSt
 
   enum Slot { kPrefix, kSymbol, kId, kStatus, kHeart, kUp, kPid, kHost, kRestart, kMessage, kSlots };
   std::vector<std::optional<Piece>> pieces(kSlots);
-  pieces[kPrefix] = Piece{prefix, {}};
-  pieces[kSymbol] = Piece{std::string{symbolText(row.symbol, style)}, symbolColor(row.symbol)};
-  pieces[kId] = Piece{" " + e.id, {}, true};
-  pieces[kStatus] = Piece{" " + statusText(e), symbolColor(row.symbol)};
+  pieces[kPrefix] = Piece{"", prefix, {}};
+  pieces[kSymbol] = Piece{"", std::string{symbolText(row.symbol, style)}, symbolColor(row.symbol)};
+  pieces[kId] = Piece{" ", e.id, {}, true};
+  pieces[kStatus] = Piece{" ", statusText(e), symbolColor(row.symbol)};
   if (row.showHeart)
     pieces[kHeart] =
-        Piece{" " + std::string{heartText(style)}, row.heartbeat == HeartbeatLiveness::Alive ? kGreen : kYellow};
-  if (row.running) pieces[kUp] = Piece{" up:" + (row.uptime ? formatDuration(*row.uptime) : "N/A"), kCyan};
-  if (e.pid) pieces[kPid] = Piece{fmt::format(" pid:{}", *e.pid), kDim};
-  if (!e.hostname.empty()) pieces[kHost] = Piece{" @" + e.hostname, kDim};
+        Piece{" ", std::string{heartText(style)}, row.heartbeat == HeartbeatLiveness::Alive ? kGreen : kYellow};
+  if (row.running) pieces[kUp] = Piece{" ", "up:" + (row.uptime ? formatDuration(*row.uptime) : "N/A"), kCyan};
+  if (e.pid) pieces[kPid] = Piece{" ", fmt::format("pid:{}", *e.pid), kDim};
+  if (!e.hostname.empty()) pieces[kHost] = Piece{" ", "@" + e.hostname, kDim};
   if (tcsAdditions)
-    if (auto r = restartIndicator(row, style); !r.empty()) pieces[kRestart] = Piece{" " + r, restartColor(row.restart)};
+    if (auto r = restartIndicator(row, style); !r.empty()) pieces[kRestart] = Piece{" ", r, restartColor(row.restart)};
   const std::string message = upstreamTruncate(e.message);
-  if (!message.empty()) pieces[kMessage] = Piece{" - " + message, kDim};
+  if (!message.empty()) pieces[kMessage] = Piece{" ", "- " + message, kDim};
 
   if (style.width > 0 && widthOf(pieces) > style.width) {
     // Shorten the message, then drop the least useful pieces; never the tree, symbol or id.
@@ -217,11 +219,12 @@ std::string tableLine(const FleetView& view, const FleetRow& row, const RenderSt
     constexpr std::array<Slot, 6> kDropOrder{kHost, kPid, kUp, kHeart, kRestart, kStatus};
     for (std::size_t dropped = 0;; ++dropped) {
       const std::size_t base = widthOf(pieces);
-      if (base + 3 + kMinMessage <= style.width && !messageText.empty()) {
+      // The message only while nothing else is dropped: it goes before the host does.
+      if (dropped == 0 && base + 3 + kMinMessage <= style.width && !messageText.empty()) {
         const std::size_t room = style.width - base - 3;
         std::string text = messageText;
         if (codePoints(text) > room) text = std::string{firstCodePoints(text, room - 3)} + "...";
-        pieces[kMessage] = Piece{" - " + text, kDim};
+        pieces[kMessage] = Piece{" ", "- " + text, kDim};
       }
       if (base <= style.width || dropped == kDropOrder.size()) break;
       pieces[kDropOrder[dropped]].reset();

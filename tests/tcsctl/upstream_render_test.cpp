@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fleet_fixture.hpp"
 #include "render.hpp"
 #include "tcs/fleet.hpp"
 #include "upstream_vectors.hpp"
@@ -70,30 +71,6 @@ std::string asCaptured(const v::Block& b, std::string stdoutText) {
   return stdoutText;
 }
 
-/// A unified-diff-like description of the first lines that differ.
-std::string diff(const std::string& want, const std::string& got) {
-  auto split = [](const std::string& s) {
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    if (!s.empty() && s.back() == '\n') out.push_back("<end>");
-    return out;
-  };
-  const auto a = split(want), b = split(got);
-  std::string out;
-  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    const std::string* x = i < a.size() ? &a[i] : nullptr;
-    const std::string* y = i < b.size() ? &b[i] : nullptr;
-    if (x && y && *x == *y) {
-      out += "  " + *x + "\n";
-      continue;
-    }
-    if (x) out += "- " + *x + "\n";
-    if (y) out += "+ " + *y + "\n";
-  }
-  return out;
-}
-
 std::size_t differingLines(const std::string& want, const std::string& got) {
   std::istringstream a(want), b(got);
   std::size_t n = 0;
@@ -139,7 +116,7 @@ Result replay(const std::filesystem::path& traffic, const std::filesystem::path&
       if (asCaptured(b, got) == want)
         count(got);
       else
-        res.mismatches[b.title()] = diff(want, asCaptured(b, got));
+        res.mismatches[b.title()] = tcs::test::fleet::textDiff(want, asCaptured(b, got));
       continue;
     }
     const auto r = v::prepare(b, scenarios);
@@ -176,7 +153,7 @@ Result replay(const std::filesystem::path& traffic, const std::filesystem::path&
               if (later) res.renderedLater.push_back(b.title());
             } else if (const auto d = differingLines(want, shown); d < closestDistance) {
               closestDistance = d;
-              closest = diff(want, shown);
+              closest = tcs::test::fleet::textDiff(want, shown);
             }
           }
         }
