@@ -15,6 +15,7 @@
 #include "fleet_fixture.hpp"
 #include "fleet_json.hpp"
 #include "render.hpp"
+#include "upstream_vectors.hpp"
 
 namespace {
 
@@ -94,6 +95,29 @@ TEST(TheUpstreamRules, GiveUpstreamsTextForTheSameFleet) {
   const auto all = view.list(fx::kNow, {true, ""});
   expectGolden("upstream_table.txt", tcs::ctl::renderTable(view, all, fx::kNow, RenderStyle{}));
   expectGolden("upstream_detailed.txt", tcs::ctl::renderDetailed(view, all, fx::kNow, RenderStyle{}));
+}
+
+TEST(TheUpstreamTraffic, UnderTcsRulesShowsTheRestartsUpstreamHid) {
+  // crash_on_failure_limit after the restart limit: upstream printed `● … [ok] … Service
+  // running`; tcs shows the failed service, its restarts and the crash (the last record of the
+  // block's window, at the earliest "now" of it).
+  namespace v = tcs::test::vectors;
+  const std::filesystem::path dir = TCS_FULL_VECTORS_DIR;
+  const auto records = v::loadRecords(dir / "upstream-traffic-sample.jsonl");
+  const auto blocks = v::loadBlocks(dir / "upstream-tcsctl-fleet.txt");
+  const auto scenarios = v::byScenario(records);
+  std::string text;
+  for (const auto& b : blocks) {
+    if (b.scenario != "crash_on_failure_limit" || !b.moment.starts_with("after: gave up") || !b.all) continue;
+    const auto r = v::prepare(b, scenarios);
+    ASSERT_TRUE(r);
+    const auto view = r->viewAt(r->firstCut, tcs::FleetRules::tcs());
+    const auto listing = view.list(r->nowLo, {true, ""});
+    text += "### " + b.command + "\n";
+    text += b.detailed ? tcs::ctl::renderDetailed(view, listing, r->nowLo, RenderStyle{})
+                       : tcs::ctl::renderTable(view, listing, r->nowLo, RenderStyle{});
+  }
+  expectGolden("crash_on_failure_limit_tcs.txt", text);
 }
 
 }  // namespace
