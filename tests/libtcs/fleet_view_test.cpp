@@ -56,29 +56,11 @@ struct Expected {
   std::string summary;
 };
 
-bool startsWithGlyph(const std::string& s) {
-  for (const auto sym : {tcs::FleetSymbol::Healthy, tcs::FleetSymbol::Warning, tcs::FleetSymbol::Problem,
-                         tcs::FleetSymbol::Error, tcs::FleetSymbol::Stopped})
-    if (s.starts_with(tcs::glyph(sym))) return true;
-  return false;
-}
-
-bool isSummary(const std::string& s) {
-  return std::regex_match(s, std::regex{R"(^\d+ loaded services.*|^No services.*)"});
-}
+using tcs::test::vectors::isSummary;
 
 Expected parseExpected(const Block& b) {
-  // The older captures ran at 80 columns: Rich wrapped long table lines ("… @vm - " +
-  // "Launcher running"). A line that is not a row, a field, a summary or blank continues the
-  // previous one.
-  std::vector<std::string> lines;
-  for (const auto& l : b.lines) {
-    const bool own = l.empty() || l.starts_with(" ") || startsWithGlyph(l) || isSummary(l);
-    if (!own && !lines.empty())
-      lines.back() += l;
-    else
-      lines.push_back(l);
-  }
+  // The older captures ran at 80 columns: Rich wrapped long table lines (unwrappedLines joins them).
+  const std::vector<std::string> lines = tcs::test::vectors::unwrappedLines(b);
   Expected ex;
   const std::regex row{
       R"(^((?:  )*)(├─ )?(\S+) (\S+) \[(\w+)\]( \(♥\))?(?: up:(\S+))?(?: pid:(\d+))?(?: @(\S+))?(?: - (.*))?$)"};

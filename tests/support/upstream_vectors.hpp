@@ -93,6 +93,36 @@ inline std::vector<Block> loadBlocks(const std::filesystem::path& file) {
   return out;
 }
 
+/// @return whether @p s starts with one of the list symbols `●`, `◐`, `⚠`, `×`, `○`
+inline bool startsWithGlyph(const std::string& s) {
+  for (const auto sym :
+       {FleetSymbol::Healthy, FleetSymbol::Warning, FleetSymbol::Problem, FleetSymbol::Error, FleetSymbol::Stopped})
+    if (s.starts_with(glyph(sym))) return true;
+  return false;
+}
+
+/// @return whether @p s is a summary line (`N loaded services…`, `No services…`)
+inline bool isSummary(const std::string& s) {
+  static const std::regex summary{R"(^\d+ loaded services.*|^No services.*)"};
+  return std::regex_match(s, summary);
+}
+
+/// The lines of @p b with Rich's wrapping undone. The older captures ran at 80 columns: Rich
+/// wrapped long table lines ("… @vm - " + "Launcher running", keeping the space it broke at).
+/// A line that is not blank, indented (a field, a child row), a row, a summary or the legend's
+/// title continues the previous one.
+inline std::vector<std::string> unwrappedLines(const Block& b) {
+  std::vector<std::string> lines;
+  for (const auto& l : b.lines) {
+    const bool own = l.empty() || l.starts_with(" ") || startsWithGlyph(l) || isSummary(l) || l == "Legend:";
+    if (!own && !lines.empty())
+      lines.back() += l;
+    else
+      lines.push_back(l);
+  }
+  return lines;
+}
+
 inline p::Timestamp plusSeconds(p::Timestamp base, double s) {
   return base + std::chrono::microseconds{static_cast<std::int64_t>(std::llround(s * 1e6))};
 }

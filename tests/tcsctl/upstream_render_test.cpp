@@ -39,27 +39,11 @@ bool wrappedAt80(const v::Block& b) {
   return b.moment.find("80 cols") != std::string::npos;
 }
 
-bool startsWithGlyph(const std::string& s) {
-  for (const auto sym : {tcs::FleetSymbol::Healthy, tcs::FleetSymbol::Warning, tcs::FleetSymbol::Problem,
-                         tcs::FleetSymbol::Error, tcs::FleetSymbol::Stopped})
-    if (s.starts_with(tcs::glyph(sym))) return true;
-  return false;
-}
-
-/// Joins each line Rich wrapped to the line it continues (a line that is not blank, indented,
-/// a row or the summary); Rich kept the space it broke at, so the join adds nothing.
+/// The block's text with Rich's wrapping undone (Rich kept the space it broke at, so the
+/// join adds nothing).
 std::string unwrap(const v::Block& b) {
-  std::vector<std::string> lines;
-  for (const auto& l : b.lines) {
-    const bool own = l.empty() || l.starts_with(" ") || startsWithGlyph(l) || l.starts_with("Legend:") ||
-                     l.find("loaded services") != std::string::npos || l.starts_with("No services");
-    if (!own && !lines.empty())
-      lines.back() += l;
-    else
-      lines.push_back(l);
-  }
   std::string out;
-  for (const auto& l : lines) out += l + "\n";
+  for (const auto& l : v::unwrappedLines(b)) out += l + "\n";
   return out;
 }
 
