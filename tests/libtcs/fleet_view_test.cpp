@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tcs/fleet.hpp"
+#include "upstream_vectors.hpp"
 
 namespace p = tcs::protocol;
 using namespace std::chrono_literals;
@@ -29,70 +30,14 @@ using tcs::Status;
 namespace {
 
 // =================================================================================================
-// Vector files
+// Vector files (tests/support/upstream_vectors.hpp)
 // =================================================================================================
 
 const std::filesystem::path kCommittedDir = TCS_FLEET_VECTORS_DIR;
 const std::filesystem::path kSharedDir = TCS_FULL_VECTORS_DIR;
 
-/// One captured NATS message: `t` is seconds from the sniffer's start to its receipt.
-struct Record {
-  std::string scenario;
-  std::string subject;
-  std::string body;  ///< `{"data", "meta"}` as published
-  double t = 0;
-  p::Timestamp published{};  ///< meta.ts
-};
-
-std::vector<Record> loadRecords(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::vector<Record> out;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    const OJson j = OJson::parse(line);
-    Record r;
-    r.scenario = j.at("scenario");
-    r.subject = j.at("subject");
-    r.body = OJson{{"data", j.at("data")}, {"meta", j.at("meta")}}.dump();
-    r.t = j.at("t");
-    r.published = p::decodeTimestamp(j.at("meta").at("ts").dump());
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-/// One `### scenario / command / moment` block of upstream-tcsctl.txt, up to its `[rc=N]`.
-struct Block {
-  std::string scenario, command, moment;
-  std::optional<double> t;  ///< the `(t=…s)` of the header; the older captures have none
-  std::vector<std::string> lines;
-  bool all = false, detailed = false, legend = false;
-  std::string title() const { return scenario + " / " + command + " / " + moment; }
-};
-
-std::vector<Block> loadBlocks(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::vector<Block> out;
-  const std::regex header{R"(^### (\S+) / (.*?) / (.*)$)"};
-  const std::regex tOf{R"(\(t=([0-9.]+)s\))"};
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, header)) {
-      Block b;
-      b.scenario = m[1];
-      b.command = m[2];
-      b.moment = m[3];
-      if (std::smatch tm; std::regex_search(b.moment, tm, tOf)) b.t = std::stod(tm[1]);
-      b.all = b.command.find("--all") != std::string::npos;
-      b.detailed = b.command.find("--detailed") != std::string::npos;
-      b.legend = b.command.find("--legend") != std::string::npos;
-      out.push_back(std::move(b));
-    } else if (!out.empty() && !line.starts_with("[rc=")) {
-      out.back().lines.push_back(line);
-    }
-  }
-  return out;
-}
+using tcs::test::vectors::Block;
+using tcs::test::vectors::plusSeconds;
 
 // =================================================================================================
 // What upstream printed, parsed
@@ -111,29 +56,11 @@ struct Expected {
   std::string summary;
 };
 
-bool startsWithGlyph(const std::string& s) {
-  for (const auto sym : {tcs::FleetSymbol::Healthy, tcs::FleetSymbol::Warning, tcs::FleetSymbol::Problem,
-                         tcs::FleetSymbol::Error, tcs::FleetSymbol::Stopped})
-    if (s.starts_with(tcs::glyph(sym))) return true;
-  return false;
-}
-
-bool isSummary(const std::string& s) {
-  return std::regex_match(s, std::regex{R"(^\d+ loaded services.*|^No services.*)"});
-}
+using tcs::test::vectors::isSummary;
 
 Expected parseExpected(const Block& b) {
-  // The older captures ran at 80 columns: Rich wrapped long table lines ("… @vm - " +
-  // "Launcher running"). A line that is not a row, a field, a summary or blank continues the
-  // previous one.
-  std::vector<std::string> lines;
-  for (const auto& l : b.lines) {
-    const bool own = l.empty() || l.starts_with(" ") || startsWithGlyph(l) || isSummary(l);
-    if (!own && !lines.empty())
-      lines.back() += l;
-    else
-      lines.push_back(l);
-  }
+  // The older captures ran at 80 columns: Rich wrapped long table lines (unwrappedLines joins them).
+  const std::vector<std::string> lines = tcs::test::vectors::unwrappedLines(b);
   Expected ex;
   const std::regex row{
       R"(^((?:  )*)(├─ )?(\S+) (\S+) \[(\w+)\]( \(♥\))?(?: up:(\S+))?(?: pid:(\d+))?(?: @(\S+))?(?: - (.*))?$)"};
@@ -179,46 +106,6 @@ std::string dateTime(p::Timestamp ts) {
                 static_cast<long long>(f[4]), static_cast<long long>(f[5]));
   return buf;
 }
-
-p::Timestamp plusSeconds(p::Timestamp base, double s) {
-  return base + std::chrono::microseconds{static_cast<std::int64_t>(std::llround(s * 1e6))};
-}
-
-/// The instant of one command, as far as the capture tells it.
-///
-/// The header's `t` (rounded to 0.1 s) is when the commands were started; each then needed a
-/// few hundred ms (Python start-up, connect) before reading the streams, and rendered a little
-/// later. So (1) the records it saw are all those received up to some cut in
-/// [t − 0.05 s, t + 0.5 s] — a record inside that window is ambiguous (e.g. examples.monitoring's
-/// `error` 1 ms before t=20.1, or single_shot's heartbeat 0.25 s after t=11.3, which both were
-/// seen, versus a launcher status 0.49 s after t=9.0, which was not) — and (2) the "now" of its
-/// ages lies in [t − 0.05 s, t + 1.5 s]. The replay tries every cut in the window and both ends
-/// of the "now" range, and requires one of them to reproduce every deterministic part of the
-/// block; ages are checked against the whole range.
-struct Moment {
-  double t = 0;
-  bool timed = true;  ///< false for the older captures: their ages cannot be anchored
-};
-
-/// The older captures (hello_world_*) name their moment in words: "~14 s after launch" (the
-/// launcher was spawned at t ≈ 1.5 s there, see the vectors' README) or "N s after launcher
-/// SIGTERM / tcsd SIGINT" (N s after the scenario's last message, its final stop event).
-std::optional<Moment> momentOf(const Block& b, const std::vector<Record>& scenario) {
-  if (b.t) return Moment{*b.t, true};
-  std::smatch m;
-  if (std::regex_search(b.moment, m, std::regex{R"(~(\d+) s after launch)"}))
-    return Moment{1.5 + std::stod(m[1]), false};
-  if (std::regex_search(b.moment, m, std::regex{R"((\d+) s after (launcher SIGTERM|tcsd SIGINT))"}) &&
-      !scenario.empty())
-    return Moment{scenario.back().t + std::stod(m[1]), false};
-  return std::nullopt;
-}
-
-/// The streams were not purged between the two older hello_world captures (vectors README), so
-/// the asyncio capture's tcsctl also saw everything the process-launcher capture left behind.
-const std::map<std::string, std::string> kCarriedOver{{"hello_world_tcsd_asyncio", "hello_world_process_launcher"}};
-
-constexpr double kCutBefore = 0.05, kCutAfter = 0.5, kNowAfter = 1.5;
 
 class Checker {
  public:
@@ -367,54 +254,34 @@ struct ReplaySummary {
 ReplaySummary replay(const std::filesystem::path& trafficFile, const std::filesystem::path& tcsctlFile,
                      const FleetRules& rules) {
   ReplaySummary sum;
-  const auto records = loadRecords(trafficFile);
-  const auto blocks = loadBlocks(tcsctlFile);
+  const auto records = tcs::test::vectors::loadRecords(trafficFile);
+  const auto blocks = tcs::test::vectors::loadBlocks(tcsctlFile);
   EXPECT_FALSE(records.empty()) << trafficFile;
   EXPECT_FALSE(blocks.empty()) << tcsctlFile;
 
-  std::map<std::string, std::vector<Record>> byScenario;
-  for (const auto& r : records) byScenario[r.scenario].push_back(r);
+  const auto scenarios = tcs::test::vectors::byScenario(records);
 
   for (const auto& b : blocks) {
     ++sum.blocks;
     if (b.legend) continue;  // a fixed text, no NATS access: nothing of the model in it
     SCOPED_TRACE(b.title());
-    const auto& own = byScenario[b.scenario];
-    const auto moment = momentOf(b, own);
-    if (own.empty() || !moment) {
+    const auto replay = tcs::test::vectors::prepare(b, scenarios);
+    if (!replay) {
       ADD_FAILURE() << "no records for the scenario, or no moment, of " << b.title();
       continue;
     }
-
-    // The publishers' clock at t = 0: meta.ts <= base + t (publish before receipt), tight
-    // within a few ms.
-    p::Timestamp base = p::Timestamp::min();
-    for (const auto& r : own) base = std::max(base, plusSeconds(r.published, -r.t));
-    const auto nowLo = plusSeconds(base, moment->t - kCutBefore);
-    const auto nowHi = plusSeconds(base, moment->t + kNowAfter);
-
-    std::vector<const Record*> feed;
-    if (const auto it = kCarriedOver.find(b.scenario); it != kCarriedOver.end())
-      for (const auto& r : byScenario[it->second]) feed.push_back(&r);
-    const std::size_t carried = feed.size();
-    for (const auto& r : own)
-      if (r.t <= moment->t + kCutAfter) feed.push_back(&r);
-    std::size_t firstCut = carried;
-    while (firstCut < feed.size() && feed[firstCut]->t <= moment->t - kCutBefore) ++firstCut;
+    const auto& [moment, base, nowLo, nowHi, feed, carried, firstCut] = *replay;
 
     const Expected ex = parseExpected(b);
     std::vector<std::string> report;
     bool matched = false;
     for (std::size_t cut = firstCut; cut <= feed.size() && !matched; ++cut) {
-      FleetView view{rules};
-      for (std::size_t i = 0; i < cut; ++i) {
-        const auto* r = feed[i];
-        EXPECT_EQ(view.apply(r->subject, r->body, plusSeconds(base, r->t)), tcs::ApplyOutcome::Applied) << r->subject;
-      }
+      const FleetView view = replay->viewAt(cut, rules);
+      EXPECT_EQ(view.counters().applied, cut) << "every record up to the cut is applied";
       EXPECT_EQ(view.counters().malformed, 0u);
       for (const auto now : {nowLo, nowHi}) {
         const auto listing = view.list(now, tcs::FleetQuery{b.all, ""});
-        auto problems = Checker{listing, nowLo, nowHi, moment->timed}.run(b, ex);
+        auto problems = Checker{listing, nowLo, nowHi, moment.timed}.run(b, ex);
         if (problems.empty()) {
           matched = true;
           if (cut != firstCut) ++sum.ambiguousCutsUsed;
