@@ -9,7 +9,8 @@
 # service's status line, structured journal records and what arrives on NATS (status,
 # heartbeats, registry events), asks the supervisor and a service over NATS RPC, kills a
 # service with SIGKILL to show the crash being reported and repaired, stops the fleet, and
-# shows the guard against unconfigured instances. (tcsctl joins the demo with a later issue.)
+# shows the guard against unconfigured instances. tcsctl shows the fleet as an operator sees it
+# (grouped under the host's launcher, crashes and restart counters, remote restart).
 #
 # Usage: scripts/demo.sh [--shell] [CONFIG]
 #   --shell   open a shell inside the container at the end (the container goes away on exit)
@@ -115,11 +116,15 @@ step "Once examples.logging has run 3 cycles"
 three_cycles() { tcs_exec journalctl --no-pager -o cat TCS_SERVICE_TYPE=examples.logging | grep -q 'Processing cycle 3'; }
 tcs_wait_until 30 "examples.logging to run 3 cycles" three_cycles || true
 fleet_status
-step "On NATS: registry events from the supervisor (svc.registry.<event>.<service_id>)"
+TCSCTL="$TCS_INSTALL_BINDIR/tcsctl"
+step "tcsctl: the fleet as an operator sees it (launcher -> services -> children)"
+tcs_exec "$TCSCTL" --width 120 || true
+step "tcsctl --detailed examples.monitoring"
+tcs_exec "$TCSCTL" --detailed examples.monitoring || true
+step "tcsctl hosts"
+tcs_exec "$TCSCTL" hosts || true
+step "On NATS underneath: registry events from the supervisor (svc.registry.<event>.<service_id>)"
 tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.registry\./ {print $2}' | head -n 24
-step "On NATS: the latest status of each service (svc.status.<service_id>)"
-tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.status\./ {last[$2]=$0} END {for (k in last) print last[k]}' |
-  cut -d' ' -f3- | pretty | cut -c1-200 | sort
 step "On NATS: heartbeats so far"
 tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.heartbeat\./ {n[$2]++} END {for (k in n) print n[k], k}' | sort -k2
 step "RPC to the supervisor: svc.rpc.launcher.$LAUNCHER.v1.list"
@@ -133,7 +138,12 @@ tcs_exec kill -9 "$pid"
 back_up() { tcs_exec cat "$SNIFF" | grep -c 'svc.registry.ready.examples.basic.tutorial' | grep -qv '^[01]$'; }
 tcs_wait_until 30 "examples.basic to be back" back_up || true
 tcs_exec cat "$SNIFF" | awk '$2 ~ /^svc\.registry\.[a-z]+\.examples\.basic\.tutorial$/' | tail -n 4 | cut -d' ' -f3- | pretty
-step "A refused request: stopping ssh.service through the supervisor"
+step "tcsctl -d examples.basic: the crash with systemd's result, and the restart counter"
+tcs_exec "$TCSCTL" --detailed examples.basic || true
+step "tcsctl restart examples.basic.tutorial (through the host's supervisor, after systemd's job)"
+tcs_exec "$TCSCTL" restart examples.basic.tutorial || true
+step "Refused: tcsctl stop ssh.service (not in the fleet), and the supervisor's own refusal over NATS"
+tcs_exec "$TCSCTL" stop ssh.service || echo "(exit code $?)"
 rpc "svc.rpc.launcher.$LAUNCHER.v1.stop.ssh.service" | pretty
 
 step "Structured journal records: journalctl TCS_SERVICE_TYPE=examples.logging -o verbose (last one)"
