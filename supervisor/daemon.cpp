@@ -88,8 +88,8 @@ void Daemon::handleSignals(bool& stop) {
 int Daemon::run() {
   auto& notifier = parts_.notifier;
   try {
-    supervisor_ =
-        std::make_unique<Supervisor>(options_, parts_.systemd, parts_.nats ? &parts_.nats->transport() : nullptr);
+    supervisor_ = std::make_unique<Supervisor>(options_, parts_.systemd,
+                                               parts_.nats ? &parts_.nats->transport() : nullptr, parts_.journal);
     supervisor_->start();
   } catch (const ConfigError& e) {
     log::critical("{}", e.what());

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "journal.hpp"
 #include "supervisor.hpp"
 #include "systemd_manager.hpp"
 #include "tcs/jetstream.hpp"
@@ -98,6 +99,8 @@ struct DaemonParts {
   /** @brief Non-blocking; reads as `signalfd_siginfo` records (tcs::openTerminationSignalFd()). */
   int signalFd = -1;
   DaemonEvents& events;
+  /** @brief What the `logs` RPC reads; nullptr: `logs` is refused (`action_failed`). */
+  IJournal* journal = nullptr;
 };
 
 class Daemon {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon.hpp"
+#include "sd_journal_reader.hpp"
 #include "sdbus_systemd_manager.hpp"
 #include "tcs/error.hpp"
 #include "tcs/exit_code.hpp"
@@ -35,7 +36,8 @@ int run(int argc, char** argv) {
   CLI::App app{
       "tcs-supervisor: watches this host's tcs@ units through systemd's D-Bus API, reports every lifecycle event "
       "to NATS (<prefix>.registry.<event>.<service_id>) as the host's launcher, and answers "
-      "<prefix>.rpc.launcher.<launcher_id>.v1.{list,start.<id>,stop.<id>,restart.<id>,reset-failed.<id>,reload}. "
+      "<prefix>.rpc.launcher.<launcher_id>.v1.{list,start.<id>,stop.<id>,restart.<id>,reset-failed.<id>,logs.<id>,"
+      "reload}. "
       "Only services configured in CONFIG are ever controlled."};
   app.name("tcs-supervisor");
   app.add_option("-c,--config", configPath, "services.yaml (the same file tcs-unitgen reads)")->capture_default_str();
@@ -117,7 +119,9 @@ int run(int argc, char** argv) {
     notifier->notify(std::string("STATUS=failed: ") + e.what());
     return tcs::exit_code::kFailure;
   }
-  sv::Daemon daemon(options, {*systemd, natsLink.get(), *notifier, signals.get(), events});
+  options.userManager = user;
+  sv::SdJournalReader journal;
+  sv::Daemon daemon(options, {*systemd, natsLink.get(), *notifier, signals.get(), events, &journal});
   return daemon.run();
 }
 

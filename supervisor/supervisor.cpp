@@ -44,8 +44,8 @@ std::string errorReply(std::string_view code, std::string message) {
 }
 }  // namespace
 
-Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats)
-    : options_(std::move(options)), systemd_(systemd), nats_(nats) {
+Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats, IJournal* journal)
+    : options_(std::move(options)), systemd_(systemd), nats_(nats), journal_(journal) {
   if (options_.hostname.empty()) options_.hostname = unit_name::hostName();
   if (options_.launcherId.empty()) options_.launcherId = unit_name::launcherId(options_.hostname);
   applyConfig(readConfig(nullptr), /*initial=*/true);
@@ -350,30 +350,29 @@ std::string Supervisor::handleRpc(std::string_view subject, std::string_view bod
   const auto meta = [] { return p::processMetaGenerator().next(p::kMessageTypeRpc); };
   try {
     const auto s = p::parseSubject(prefix_, subject);
+    p::RpcRequest request;
     try {
-      (void)p::parseRpcRequest(body);
+      request = p::parseRpcRequest(body);
     } catch (const ProtocolError& e) {
       log::warning("RPC {}: malformed request: {}", subject, e.what());
       return errorReply(p::rpc_error::kBadRequest, fmt::format("malformed request: {}", e.what()));
     }
     if (s.kind != p::SubjectKind::Rpc || s.name != launcherName())
       return errorReply(p::rpc_error::kBadRequest, fmt::format("not a request for {}: {}", launcherName(), subject));
-    if (s.command == "reset-failed") {
-      if (s.argument.empty()) return errorReply(p::rpc_error::kBadRequest, "reset-failed needs a service id");
-      return resetFailed(s.argument);
-    }
     const auto command = p::parseRpcCommand(s.command);
     const bool arity = command && (p::takesServiceId(*command) == !s.argument.empty());
     if (!command || !arity || *command == p::RpcCommand::Health || *command == p::RpcCommand::Stats) {
       log::warning("RPC {}: unknown command", subject);
       return errorReply(p::rpc_error::kUnknownCommand,
                         fmt::format("unknown command '{}{}{}' (commands: list, start.<id>, stop.<id>, "
-                                    "restart.<id>, reset-failed.<id>, reload)",
+                                    "restart.<id>, reset-failed.<id>, logs.<id>, reload)",
                                     s.command, s.argument.empty() ? "" : ".", s.argument));
     }
     switch (*command) {
       case p::RpcCommand::List: return p::encode(list(), meta());
       case p::RpcCommand::Reload: return p::encode(reload(), meta());
+      case p::RpcCommand::ResetFailed: return resetFailed(s.argument);
+      case p::RpcCommand::Logs: return logs(s.argument, request);
       default: return act(*command, s.argument);
     }
   } catch (const ProtocolError& e) {
@@ -491,6 +490,61 @@ std::string Supervisor::resetFailed(const std::string& serviceId) {
   r.launcherId = options_.launcherId;
   r.serviceId = serviceId;
   r.result = "reset";
+  r.timestamp = p::now();
+  return p::encode(r, p::processMetaGenerator().next(p::kMessageTypeRpc));
+}
+
+std::string Supervisor::logs(const std::string& serviceId, const p::RpcRequest& request) {
+  std::string unit;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = services_.find(serviceId);
+    if (it == services_.end()) {
+      log::warning("refused to read the logs of '{}': not a configured tcs service on this host", serviceId);
+      return errorReply(p::rpc_error::kUnknownService,
+                        fmt::format("'{}' is not a configured tcs service on {}; refused", serviceId, launcherName()));
+    }
+    unit = it->second.unit;
+  }
+  p::LogsRequest params;
+  try {
+    params = p::decodeData<p::LogsRequest>(request.params.text());
+  } catch (const ProtocolError& e) {
+    log::warning("RPC logs {}: bad parameters: {}", serviceId, e.what());
+    return errorReply(p::rpc_error::kBadRequest, fmt::format("logs {}: bad parameters: {}", serviceId, e.what()));
+  }
+  if (journal_ == nullptr)
+    return errorReply(p::rpc_error::kActionFailed,
+                      fmt::format("logs {}: journal not available on {}", serviceId, launcherName()));
+  JournalQuery q;
+  q.unit = unit;
+  q.user = options_.userManager;
+  q.lines = params.lines;
+  q.priority = params.priority;
+  q.afterCursor = params.afterCursor;
+  q.maxBytes = params.maxBytes;
+  p::LogsReply r;
+  try {
+    r.entries = journal_->read(q);
+  } catch (const BadCursorError& e) {
+    return errorReply(p::rpc_error::kBadRequest, fmt::format("logs {}: {}", serviceId, e.what()));
+  } catch (const JournalError& e) {
+    log::error("logs {}: {}", unit, e.what());
+    return errorReply(p::rpc_error::kActionFailed, fmt::format("logs {}: {}", serviceId, e.what()));
+  }
+  // A tail keeps the newest entries; a follower the oldest, and continues after the last one.
+  const bool follow = !params.afterCursor.empty();
+  if (r.entries.size() > static_cast<std::size_t>(params.lines)) {  // a journal that returned more than asked
+    if (follow)
+      r.entries.resize(static_cast<std::size_t>(params.lines));
+    else
+      r.entries.erase(r.entries.begin(), r.entries.end() - params.lines);
+  }
+  r.truncated = keepWithinBytes(r.entries, params.maxBytes, /*dropNewest=*/follow);
+  r.launcherId = options_.launcherId;
+  r.serviceId = serviceId;
+  r.unit = unit;
+  r.cursor = r.entries.empty() ? params.afterCursor : r.entries.back().cursor;
   r.timestamp = p::now();
   return p::encode(r, p::processMetaGenerator().next(p::kMessageTypeRpc));
 }

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "journal.hpp"
 #include "systemd_manager.hpp"
 #include "tcs/config.hpp"
 #include "tcs/jetstream.hpp"
@@ -48,6 +49,9 @@ struct SupervisorOptions {
   std::string registryStream = "svc_registry";
   std::string statusStream = "svc_status";
   std::string heartbeatStream = "svc_heartbeat";
+  /** @brief The units belong to the calling user's service manager (`--user`): the `logs` RPC
+   *         reads their user-unit journal fields. */
+  bool userManager = false;
 };
 
 /** @brief The JetStream streams of protocol.md for @p prefix. */
@@ -58,9 +62,10 @@ class Supervisor {
   /**
    * @param[in] systemd - the manager (callbacks are set by start())
    * @param[in] nats - where events go; nullptr: supervise without NATS (nothing published)
+   * @param[in] journal - what the `logs` RPC reads; nullptr: `logs` answers `action_failed`
    * @throws ConfigError when the config cannot be loaded at all
    */
-  Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats);
+  Supervisor(SupervisorOptions options, ISystemdManager& systemd, INatsTransport* nats, IJournal* journal = nullptr);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -112,12 +117,14 @@ class Supervisor {
   protocol::LauncherListReply list();
   std::string act(protocol::RpcCommand command, const std::string& serviceId);
   std::string resetFailed(const std::string& serviceId);
+  std::string logs(const std::string& serviceId, const protocol::RpcRequest& request);
   std::string waitForJob(const std::string& job);
   void rpcWorker();
 
   SupervisorOptions options_;
   ISystemdManager& systemd_;
   INatsTransport* nats_;
+  IJournal* journal_;
   std::string prefix_{protocol::kDefaultPrefix};
 
   mutable std::mutex mutex_;

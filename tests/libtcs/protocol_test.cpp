@@ -183,6 +183,8 @@ void decodeAsEverything(std::string_view body) {
   attempt([&] { p::decode<p::LauncherListReply>(body); });
   attempt([&] { p::decode<p::LauncherActionReply>(body); });
   attempt([&] { p::decode<p::LauncherReloadReply>(body); });
+  attempt([&] { p::decode<p::LogsRequest>(body); });
+  attempt([&] { p::decode<p::LogsReply>(body); });
   attempt([&] { p::decode<p::ErrorReply>(body); });
   attempt([&] { p::isErrorReply(body); });
   attempt([&] { p::decodeData<p::StatusUpdate>(body); });
@@ -381,7 +383,7 @@ TEST(ProtocolSubjects, BuildersAndParserRoundTrip) {
         EXPECT_EQ(s, (p::Subject{p::SubjectKind::Registry, std::string{name}, std::string{p::toString(type)}, "", ""}));
         EXPECT_EQ(p::parseRegistryEventType(s.event), type);
       }
-      for (int c = 0; c < 7; ++c) {
+      for (int c = 0; c < 9; ++c) {
         const auto command = static_cast<p::RpcCommand>(c);
         const std::string arg = p::takesServiceId(command) ? "camera.v1" : "";
         const auto s = p::parseSubject(prefix, p::rpcSubject(prefix, name, command, arg));
@@ -423,13 +425,17 @@ TEST(ProtocolSubjects, EnumsConvertBothWays) {
   }
   EXPECT_EQ(p::toString(p::RegistryEventType::Restarting), "restarting");
   EXPECT_EQ(p::parseRegistryEventType("alive"), std::nullopt);
-  for (int c = 0; c < 7; ++c) {
+  for (int c = 0; c < 9; ++c) {
     const auto command = static_cast<p::RpcCommand>(c);
     EXPECT_EQ(p::parseRpcCommand(p::toString(command)), command);
   }
   EXPECT_EQ(p::parseRpcCommand("v1"), std::nullopt);
   EXPECT_TRUE(p::takesServiceId(p::RpcCommand::Restart));
   EXPECT_FALSE(p::takesServiceId(p::RpcCommand::Reload));
+  EXPECT_EQ(p::toString(p::RpcCommand::ResetFailed), "reset-failed");
+  EXPECT_EQ(p::toString(p::RpcCommand::Logs), "logs");
+  EXPECT_TRUE(p::takesServiceId(p::RpcCommand::ResetFailed));
+  EXPECT_TRUE(p::takesServiceId(p::RpcCommand::Logs));
 }
 
 // ---- timestamps --------------------------------------------------------------------------------
@@ -773,6 +779,42 @@ TEST(ProtocolRpc, RequestParserRejectsOtherBodiesWithTheMessageDecodersError) {
   EXPECT_THROW(p::parseRpcRequest(deep), tcs::ProtocolError);
 }
 
+TEST(ProtocolRpc, LogsRepliesHaveTheirKeysInOrder) {
+  p::LogsReply r{"vm-systemd-launcher", "hello_world.main", "tcs@hello_world:main.service", {}, "c2", false, kTs};
+  r.entries.push_back({kTs, 6, "hello_world", 412, "Hello World!", "c1"});
+  r.entries.push_back({kTs, 5, "", std::nullopt, "Started x.", "c2"});
+  EXPECT_EQ(p::encodeData(r), R"({"launcher_id":"vm-systemd-launcher","service_id":"hello_world.main",)"
+                              R"("unit":"tcs@hello_world:main.service","entries":[)"
+                              R"({"timestamp":[2026,11,25,17,30,35,22725],"priority":6,"identifier":"hello_world",)"
+                              R"("pid":412,"message":"Hello World!","cursor":"c1"},)"
+                              R"({"timestamp":[2026,11,25,17,30,35,22725],"priority":5,"message":"Started x.",)"
+                              R"("cursor":"c2"}],"cursor":"c2","truncated":false,)"
+                              R"("timestamp":[2026,11,25,17,30,35,22725]})");
+}
+
+TEST(ProtocolRpc, LogsRequestsTakeDefaultsAndValidateTheirParameters) {
+  EXPECT_EQ(p::decodeData<p::LogsRequest>("{}"), p::LogsRequest{});
+  EXPECT_EQ(p::LogsRequest{}.lines, 50);
+  EXPECT_EQ(p::LogsRequest{}.maxBytes, 65536);
+  const auto r =
+      p::decodeData<p::LogsRequest>(R"({"lines":5,"priority":"warning","after_cursor":"s=1","max_bytes":9})");
+  EXPECT_EQ(r, (p::LogsRequest{5, 4, "s=1", 9}));
+  EXPECT_EQ(p::decodeData<p::LogsRequest>(R"({"priority":3})").priority, 3);
+  EXPECT_EQ(p::decodeData<p::LogsRequest>(R"({"lines":1000,"unknown":1})").lines, 1000);
+  EXPECT_EQ(p::encodeData(p::LogsRequest{}), R"({"lines":50,"max_bytes":65536})");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"lines":0})"); }, "data.lines: integer 0 out of range");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"lines":1001})"); }, "out of range [1, 1000]");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"lines":"5"})"); }, "data.lines");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"priority":"loud"})"); },
+                      "data.priority: unknown priority 'loud'");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"priority":8})"); }, "data.priority");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"after_cursor":""})"); }, "data.after_cursor: empty");
+  expectProtocolError([] { p::decodeData<p::LogsRequest>(R"({"max_bytes":65537})"); }, "data.max_bytes");
+  EXPECT_EQ(p::parseLogPriority("emerg"), 0);
+  EXPECT_EQ(p::parseLogPriority("debug"), 7);
+  EXPECT_EQ(p::parseLogPriority("error"), std::nullopt);
+}
+
 TEST(ProtocolRpc, ErrorRepliesAreRecognised) {
   const auto err = p::encode(p::ErrorReply{"unknown_command", "no command 'x'"}, fixedMeta());
   const auto ok = p::encode(p::StatsReply{"a.b", kTs, 1, {}}, fixedMeta());
@@ -825,6 +867,15 @@ TEST(ProtocolRoundTrip, EveryMessageTypeDecodesToWhatWasEncoded) {
   expectRoundTrip(p::LauncherReloadReply{"h", "reloaded", {}, {}, kTs});
   expectRoundTrip(p::LauncherReloadReply{"h", "reloaded", {"a.b", "c.d"}, {"x"}, kTs});
   expectRoundTrip(p::ErrorReply{"internal_error", ""});
+  expectRoundTrip(p::LogsRequest{}, "default logs request ");
+  expectRoundTrip(p::LogsRequest{10, 3, "s=abc;i=1", 100}, "logs request ");
+  p::LogsReply logs{"h", "a.b", "tcs@a:b.service", {}, "", false, kTs};
+  expectRoundTrip(logs, "empty logs ");
+  logs.entries.push_back({kTs, 3, "a", 9, "boom", "s=1"});
+  logs.entries.push_back({kTs, 6, "", std::nullopt, "ok", "s=2"});
+  logs.cursor = "s=2";
+  logs.truncated = true;
+  expectRoundTrip(logs, "logs ");
 }
 
 TEST(ProtocolRoundTrip, UnicodeAndEscapesSurvive) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Fakes of the supervisor's seams for its unit tests: systemd (ISystemdManager) that records
-// every call and finishes jobs as the test says, and a NATS transport that records what is
-// published.
+// every call and finishes jobs as the test says, a NATS transport that records what is
+// published, and a journal (IJournal) that records the queries and answers what the test says.
 #pragma once
 
 #include <atomic>
@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "journal.hpp"
 #include "systemd_manager.hpp"
 #include "tcs/nats.hpp"
 
@@ -144,6 +145,31 @@ class RecordingNats : public tcs::INatsTransport {
   }
   std::mutex mutex;
   std::vector<std::pair<std::string, nlohmann::json>> messages;
+};
+
+// The journal as far as the logs RPC asks: every query recorded; answers `entries` (or throws
+// `error` when set).
+class FakeJournal : public IJournal {
+ public:
+  std::vector<protocol::LogEntry> read(const JournalQuery& query) override {
+    std::lock_guard lock(mutex_);
+    queries_.push_back(query);
+    if (badCursor) throw BadCursorError("after_cursor is not a journal cursor");
+    if (!error.empty()) throw JournalError(error);
+    return entries;
+  }
+  std::vector<JournalQuery> queries() const {
+    std::lock_guard lock(mutex_);
+    return queries_;
+  }
+
+  std::vector<protocol::LogEntry> entries;
+  std::string error;
+  bool badCursor = false;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<JournalQuery> queries_;
 };
 
 }  // namespace tcs::supervisor::test

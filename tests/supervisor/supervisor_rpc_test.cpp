@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of the supervisor's NATS side (supervisor/supervisor.hpp) over a fake systemd
 // (ISystemdManager) and a recording NATS transport: declared events, registry events on the
-// right subjects, and the launcher RPC — list, start/stop/restart/reset-failed of configured
-// services only, errors for everything else, reload.
+// right subjects, and the launcher RPC — list, start/stop/restart/reset-failed/logs of
+// configured services only, errors for everything else, reload.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -33,6 +33,7 @@ using tcs::test::waitUntil;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
+using tcs::supervisor::test::FakeJournal;
 using tcs::supervisor::test::FakeSystemd;
 using tcs::supervisor::test::RecordingNats;
 namespace p = tcs::protocol;
@@ -55,7 +56,7 @@ class ASupervisor : public ::testing::Test {
     o.launcherId = "vm-systemd-launcher";
     o.hostname = "vm.example";
     o.jobTimeout = 300ms;
-    return std::make_unique<Supervisor>(o, systemd, &nats);
+    return std::make_unique<Supervisor>(o, systemd, &nats, &journal);
   }
   Json rpc(Supervisor& s, const std::string& tail, const std::string& body = "") {
     return Json::parse(s.handleRpc("svc.rpc.launcher.vm-systemd-launcher.v1." + tail, body));
@@ -65,7 +66,12 @@ class ASupervisor : public ::testing::Test {
   std::filesystem::path configPath;
   FakeSystemd systemd;
   RecordingNats nats;
+  FakeJournal journal;
 };
+
+p::LogEntry logEntry(const std::string& message, const std::string& cursor) {
+  return p::LogEntry{p::Timestamp{std::chrono::seconds(1'700'000'000)}, 6, "hello_world", 412, message, cursor};
+}
 
 TEST_F(ASupervisor, DeclaresEveryConfiguredServiceAndServesItsRpcSubject) {
   auto s = make();
@@ -282,3 +288,143 @@ TEST(SupervisorConfig, AnUnreadableConfigIsAConfigError) {
 }
 
 }  // namespace
+
+// ---- logs ------------------------------------------------------------------------------------
+
+TEST_F(ASupervisor, AnswersLogsOfAConfiguredServiceFromItsUnitsJournal) {
+  journal.entries = {logEntry("Hello World! 1", "c1"), logEntry("Hello World! 2", "c2")};
+  auto s = make();
+  s->start();
+  const auto r = rpc(*s, "logs.hello_world.main", R"({"lines":5,"priority":"info"})");
+  const auto& d = r.at("data");
+  ASSERT_FALSE(d.contains("error")) << r.dump();
+  EXPECT_EQ(d.at("launcher_id"), "vm-systemd-launcher");
+  EXPECT_EQ(d.at("service_id"), "hello_world.main");
+  EXPECT_EQ(d.at("unit"), "tcs@hello_world:main.service");
+  ASSERT_EQ(d.at("entries").size(), 2U);
+  EXPECT_EQ(d.at("entries")[0].at("message"), "Hello World! 1");
+  EXPECT_EQ(d.at("entries")[1].at("cursor"), "c2");
+  EXPECT_EQ(d.at("entries")[1].at("pid"), 412);
+  EXPECT_EQ(d.at("cursor"), "c2");
+  EXPECT_EQ(d.at("truncated"), false);
+  EXPECT_EQ(r.at("meta").at("message_type"), "rpc");
+  const auto q = journal.queries();
+  ASSERT_EQ(q.size(), 1U);
+  EXPECT_EQ(q[0].unit, "tcs@hello_world:main.service");
+  EXPECT_FALSE(q[0].user);
+  EXPECT_EQ(q[0].lines, 5);
+  EXPECT_EQ(q[0].priority, 6);
+  EXPECT_EQ(q[0].afterCursor, "");
+  EXPECT_EQ(q[0].maxBytes, 65536);
+}
+
+TEST_F(ASupervisor, AnswersLogsOnlyForConfiguredServices) {
+  auto s = make();
+  s->start();
+  for (const auto* target : {"logs.ssh", "logs.ssh.service", "logs.nope.main", "logs.hello_world.other"}) {
+    const auto r = rpc(*s, target, R"({"lines":5})");
+    EXPECT_EQ(r.at("data").at("error"), "unknown_service") << target;
+    EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("not a configured tcs service")) << target;
+  }
+  EXPECT_EQ(rpc(*s, "logs").at("data").at("error"), "unknown_command");  // needs a service id
+  EXPECT_TRUE(journal.queries().empty()) << "the journal must not even be asked";
+}
+
+TEST_F(ASupervisor, RefusesLogsRequestsWithBadParametersNamingThem) {
+  auto s = make();
+  s->start();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"lines":0})", "data.lines: integer 0 out of range [1, 1000]"},
+      {R"({"lines":5000})", "out of range [1, 1000]"},
+      {R"({"lines":"many"})", "data.lines"},
+      {R"({"priority":"loud"})", "unknown priority 'loud'"},
+      {R"({"priority":9})", "data.priority"},
+      {R"({"after_cursor":7})", "data.after_cursor"},
+      {R"({"max_bytes":100000})", "data.max_bytes"},
+  };
+  for (const auto& [body, needle] : cases) {
+    const auto r = rpc(*s, "logs.hello_world.main", body);
+    EXPECT_EQ(r.at("data").at("error"), "bad_request") << body;
+    const auto message = r.at("data").at("message").get<std::string>();
+    EXPECT_THAT(message, HasSubstr("logs hello_world.main: bad parameters")) << body;
+    EXPECT_THAT(message, HasSubstr(needle)) << body;
+  }
+  EXPECT_TRUE(journal.queries().empty());
+  journal.badCursor = true;
+  const auto r = rpc(*s, "logs.hello_world.main", R"({"after_cursor":"garbage"})");
+  EXPECT_EQ(r.at("data").at("error"), "bad_request");
+  EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("not a journal cursor"));
+}
+
+TEST_F(ASupervisor, PassesTheCursorThroughAndReturnsItWhenNothingIsNew) {
+  auto s = make();
+  s->start();
+  auto r = rpc(*s, "logs.test.crash.once", R"({"after_cursor":"s=abc;i=5"})");
+  ASSERT_FALSE(r.at("data").contains("error")) << r.dump();
+  EXPECT_TRUE(r.at("data").at("entries").empty());
+  EXPECT_EQ(r.at("data").at("cursor"), "s=abc;i=5");
+  ASSERT_EQ(journal.queries().size(), 1U);
+  EXPECT_EQ(journal.queries()[0].afterCursor, "s=abc;i=5");
+  EXPECT_EQ(journal.queries()[0].unit, "tcs@test.crash:once.service");
+  journal.entries = {logEntry("new", "s=abc;i=6")};
+  r = rpc(*s, "logs.test.crash.once", R"({"after_cursor":"s=abc;i=5"})");
+  EXPECT_EQ(r.at("data").at("cursor"), "s=abc;i=6");
+}
+
+TEST_F(ASupervisor, CutsLogsToTheByteCapDroppingTheOldestOfATail) {
+  journal.entries = {logEntry("aaaa", "c1"), logEntry("bbbb", "c2"), logEntry("cccc", "c3")};
+  auto s = make();
+  s->start();
+  auto r = rpc(*s, "logs.hello_world.main", R"({"max_bytes":9})");
+  auto& d = r.at("data");
+  ASSERT_EQ(d.at("entries").size(), 2U) << r.dump();
+  EXPECT_EQ(d.at("entries")[0].at("message"), "bbbb");
+  EXPECT_EQ(d.at("entries")[1].at("message"), "cccc");
+  EXPECT_EQ(d.at("truncated"), true);
+  EXPECT_EQ(d.at("cursor"), "c3");
+  EXPECT_EQ(journal.queries().at(0).maxBytes, 9);
+  r = rpc(*s, "logs.hello_world.main", R"({"max_bytes":12})");
+  EXPECT_EQ(r.at("data").at("entries").size(), 3U);
+  EXPECT_EQ(r.at("data").at("truncated"), false);
+}
+
+TEST_F(ASupervisor, CutsAFollowersLogsDroppingTheNewestSoItContinuesWithoutLoss) {
+  journal.entries = {logEntry("aaaa", "c1"), logEntry("bbbb", "c2"), logEntry("cccc", "c3")};
+  auto s = make();
+  s->start();
+  const auto r = rpc(*s, "logs.hello_world.main", R"({"max_bytes":9,"after_cursor":"c0"})");
+  const auto& d = r.at("data");
+  ASSERT_EQ(d.at("entries").size(), 2U) << r.dump();
+  EXPECT_EQ(d.at("entries")[0].at("message"), "aaaa");
+  EXPECT_EQ(d.at("truncated"), true);
+  EXPECT_EQ(d.at("cursor"), "c2");
+}
+
+TEST_F(ASupervisor, CutsAMessageLongerThanTheCapSoOneEntryAlwaysFits) {
+  journal.entries = {logEntry(std::string(100, 'x'), "c1")};
+  auto s = make();
+  s->start();
+  const auto r = rpc(*s, "logs.hello_world.main", R"({"max_bytes":10,"after_cursor":"c0"})");
+  ASSERT_EQ(r.at("data").at("entries").size(), 1U) << r.dump();
+  EXPECT_EQ(r.at("data").at("entries")[0].at("message"), std::string(10, 'x'));
+  EXPECT_EQ(r.at("data").at("truncated"), true);
+  EXPECT_EQ(r.at("data").at("cursor"), "c1");
+}
+
+TEST_F(ASupervisor, AnswersActionFailedWhenTheJournalCannotBeRead) {
+  journal.error = "journal: no journal file is readable";
+  auto s = make();
+  s->start();
+  auto r = rpc(*s, "logs.hello_world.main");
+  EXPECT_EQ(r.at("data").at("error"), "action_failed");
+  EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("no journal file is readable"));
+
+  SupervisorOptions o;
+  o.configPath = configPath;
+  o.launcherId = "vm-systemd-launcher";
+  o.hostname = "vm.example";
+  Supervisor without(o, systemd, nullptr, nullptr);
+  r = rpc(without, "logs.hello_world.main");
+  EXPECT_EQ(r.at("data").at("error"), "action_failed");
+  EXPECT_THAT(r.at("data").at("message").get<std::string>(), HasSubstr("journal not available"));
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <random>
@@ -354,6 +355,86 @@ void fromJson(const Json& o, const Path& p, LauncherReloadReply& r) {
   r.timestamp = getTimestamp(o, "timestamp", p);
 }
 
+constexpr std::array<std::string_view, 8> kPriorityNames{"emerg",   "alert",  "crit", "err",
+                                                         "warning", "notice", "info", "debug"};
+
+Json toJson(const LogsRequest& r) {
+  Json j = Json::object();
+  j["lines"] = r.lines;
+  putIfSet(j, "priority", r.priority);
+  putIfNotEmpty(j, "after_cursor", r.afterCursor);
+  j["max_bytes"] = r.maxBytes;
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, LogsRequest& r) {
+  if (const Json* v = find(o, "lines"); v != nullptr && !v->is_null())
+    r.lines = static_cast<int>(asInt(*v, p / "lines", 1, kLogsMaxLines));
+  if (const Json* v = find(o, "priority"); v != nullptr && !v->is_null()) {
+    if (v->is_string()) {
+      const auto name = v->get<std::string>();
+      r.priority = parseLogPriority(name);
+      if (!r.priority)
+        fail(p / "priority", "unknown priority '" + name.substr(0, 40) +
+                                 "' (expected 0..7 or emerg, alert, crit, err, warning, notice, info, debug)");
+    } else {
+      r.priority = static_cast<int>(asInt(*v, p / "priority", 0, 7));
+    }
+  }
+  if (auto cursor = optString(o, "after_cursor", p)) {
+    if (cursor->empty()) fail(p / "after_cursor", "empty cursor (leave the key out to read the newest entries)");
+    r.afterCursor = std::move(*cursor);
+  }
+  if (const Json* v = find(o, "max_bytes"); v != nullptr && !v->is_null())
+    r.maxBytes = asInt(*v, p / "max_bytes", 1, kLogsMaxBytes);
+}
+
+Json toJson(const LogsReply& r) {
+  Json entries = Json::array();
+  for (const auto& e : r.entries) {
+    Json j = Json::object();
+    j["timestamp"] = timestampJson(e.timestamp);
+    j["priority"] = e.priority;
+    putIfNotEmpty(j, "identifier", e.identifier);
+    putIfSet(j, "pid", e.pid);
+    j["message"] = e.message;
+    j["cursor"] = e.cursor;
+    entries.push_back(std::move(j));
+  }
+  Json j = Json::object();
+  j["launcher_id"] = r.launcherId;
+  j["service_id"] = r.serviceId;
+  j["unit"] = r.unit;
+  j["entries"] = std::move(entries);
+  j["cursor"] = r.cursor;
+  j["truncated"] = r.truncated;
+  j["timestamp"] = timestampJson(r.timestamp);
+  return j;
+}
+
+void fromJson(const Json& o, const Path& p, LogsReply& r) {
+  r.launcherId = getString(o, "launcher_id", p);
+  r.serviceId = getString(o, "service_id", p);
+  r.unit = getString(o, "unit", p);
+  const Json& entries = arrayAt(o, "entries", p);
+  const Path ep = p / "entries";
+  r.entries.resize(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Path xp = ep[i];
+    const Json& x = requireObject(entries[i], xp);
+    auto& e = r.entries[i];
+    e.timestamp = getTimestamp(x, "timestamp", xp);
+    e.priority = getInt<int>(x, "priority", xp);
+    e.identifier = optString(x, "identifier", xp).value_or("");
+    e.pid = optInt<std::int64_t>(x, "pid", xp);
+    e.message = getString(x, "message", xp);
+    e.cursor = getString(x, "cursor", xp);
+  }
+  r.cursor = optString(o, "cursor", p).value_or("");
+  if (const Json* v = find(o, "truncated"); v != nullptr && !v->is_null()) r.truncated = asBool(*v, p / "truncated");
+  r.timestamp = getTimestamp(o, "timestamp", p);
+}
+
 Json toJson(const ErrorReply& e) {
   Json j = Json::object();
   j["error"] = e.error;
@@ -511,6 +592,8 @@ TCS_PROTOCOL_INSTANTIATE(StatsReply)
 TCS_PROTOCOL_INSTANTIATE(LauncherListReply)
 TCS_PROTOCOL_INSTANTIATE(LauncherActionReply)
 TCS_PROTOCOL_INSTANTIATE(LauncherReloadReply)
+TCS_PROTOCOL_INSTANTIATE(LogsRequest)
+TCS_PROTOCOL_INSTANTIATE(LogsReply)
 TCS_PROTOCOL_INSTANTIATE(ErrorReply)
 #undef TCS_PROTOCOL_INSTANTIATE
 
@@ -564,6 +647,12 @@ std::optional<Status> RegistryEvent::status() const noexcept {
           return s.status;
       },
       specific);
+}
+
+std::optional<int> parseLogPriority(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < detail::kPriorityNames.size(); ++i)
+    if (detail::kPriorityNames[i] == name) return static_cast<int>(i);
+  return std::nullopt;
 }
 
 bool StatusDetails::empty() const noexcept {

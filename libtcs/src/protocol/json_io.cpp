@@ -141,7 +141,8 @@ std::int64_t asInt(const Json& j, const Path& path, std::int64_t min, std::int64
   };
   if (j.is_number_unsigned()) {
     const auto u = j.get<std::uint64_t>();
-    if (max < 0 || u > static_cast<std::uint64_t>(max)) outOfRange(std::to_string(u));
+    if (max < 0 || u > static_cast<std::uint64_t>(max) || (min > 0 && u < static_cast<std::uint64_t>(min)))
+      outOfRange(std::to_string(u));
     return static_cast<std::int64_t>(u);
   }
   if (j.is_number_integer()) {

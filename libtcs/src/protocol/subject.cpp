@@ -13,8 +13,8 @@ constexpr std::string_view kLauncherPrefix = "launcher.";
 
 constexpr std::array<std::string_view, 8> kEventNames{"declared", "start",   "ready",      "stopping",
                                                       "stop",     "crashed", "restarting", "failed"};
-constexpr std::array<std::string_view, 7> kCommandNames{"health", "stats",   "list",  "start",
-                                                        "stop",   "restart", "reload"};
+constexpr std::array<std::string_view, 9> kCommandNames{"health",  "stats",  "list",         "start", "stop",
+                                                        "restart", "reload", "reset-failed", "logs"};
 constexpr std::array<std::pair<SubjectKind, std::string_view>, 4> kKindNames{{{SubjectKind::Status, "status"},
                                                                               {SubjectKind::Heartbeat, "heartbeat"},
                                                                               {SubjectKind::Registry, "registry"},
@@ -129,7 +129,18 @@ std::optional<RpcCommand> parseRpcCommand(std::string_view text) noexcept {
 }
 
 bool takesServiceId(RpcCommand command) noexcept {
-  return command == RpcCommand::Start || command == RpcCommand::Stop || command == RpcCommand::Restart;
+  switch (command) {
+    case RpcCommand::Start:
+    case RpcCommand::Stop:
+    case RpcCommand::Restart:
+    case RpcCommand::ResetFailed:
+    case RpcCommand::Logs: return true;
+    case RpcCommand::Health:
+    case RpcCommand::Stats:
+    case RpcCommand::List:
+    case RpcCommand::Reload: return false;
+  }
+  return false;
 }
 
 std::string statusSubject(std::string_view prefix, std::string_view name) {

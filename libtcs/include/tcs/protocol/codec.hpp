@@ -26,7 +26,8 @@ template <class T>
 concept Payload = std::same_as<T, StatusUpdate> || std::same_as<T, Heartbeat> || std::same_as<T, RegistryEvent> ||
     std::same_as<T, RpcRequest> || std::same_as<T, HealthReply> || std::same_as<T, StatsReply> ||
     std::same_as<T, LauncherListReply> || std::same_as<T, LauncherActionReply> ||
-    std::same_as<T, LauncherReloadReply> || std::same_as<T, ErrorReply>;
+    std::same_as<T, LauncherReloadReply> || std::same_as<T, LogsRequest> || std::same_as<T, LogsReply> ||
+    std::same_as<T, ErrorReply>;
 
 /** @brief A decoded message. */
 template <class T>

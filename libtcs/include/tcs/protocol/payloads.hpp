@@ -222,6 +222,65 @@ struct TCS_API LauncherReloadReply {
   friend bool operator==(const LauncherReloadReply&, const LauncherReloadReply&) = default;
 };
 
+/** @name The launcher's `…v1.logs.<service_id>` RPC (doc/supervisor.md, "Reading a service's
+ *        journal"). @{ */
+/** @brief `lines` when the request sets none. */
+inline constexpr int kLogsDefaultLines = 50;
+/** @brief The largest `lines` a request may ask for. */
+inline constexpr int kLogsMaxLines = 1000;
+/** @brief `max_bytes` when the request sets none, and its largest value (message text only). */
+inline constexpr std::int64_t kLogsMaxBytes = 64 * 1024;
+
+/**
+ * @brief The parameters of a logs request (the request's `data`): `lines, priority?,
+ *        after_cursor?, max_bytes`; every key is optional when decoding.
+ *
+ * Decoding validates: `lines` an integer in [1, kLogsMaxLines], `priority` an integer in [0, 7]
+ * or a syslog name (`emerg`, `alert`, `crit`, `err`, `warning`, `notice`, `info`, `debug`),
+ * `after_cursor` a non-empty string, `max_bytes` an integer in [1, kLogsMaxBytes].
+ */
+struct TCS_API LogsRequest {
+  int lines = kLogsDefaultLines;          ///< the newest N entries; with afterCursor the first N after it
+  std::optional<int> priority;            ///< only entries with PRIORITY ≤ this (0 emerg … 7 debug)
+  std::string afterCursor;                ///< `after_cursor`: only entries after this journal cursor (follow)
+  std::int64_t maxBytes = kLogsMaxBytes;  ///< `max_bytes`: cap on the summed message text
+  friend bool operator==(const LogsRequest&, const LogsRequest&) = default;
+};
+
+/** @brief One journal entry of LogsReply: `timestamp, priority, identifier?, pid?, message,
+ *         cursor`. */
+struct TCS_API LogEntry {
+  Timestamp timestamp{};            ///< the entry's realtime timestamp (journald's __REALTIME_TIMESTAMP)
+  int priority = 6;                 ///< PRIORITY (6 info when the entry has none)
+  std::string identifier;           ///< SYSLOG_IDENTIFIER (else _COMM); left out when empty
+  std::optional<std::int64_t> pid;  ///< _PID
+  std::string message;              ///< MESSAGE (invalid UTF-8 is replaced on the wire)
+  std::string cursor;               ///< the entry's journal cursor
+  friend bool operator==(const LogEntry&, const LogEntry&) = default;
+};
+
+/**
+ * @brief Reply to `…v1.logs.<service_id>`: `launcher_id, service_id, unit, entries, cursor,
+ *        truncated, timestamp`. `entries` are oldest first; `cursor` is the last entry's, or
+ *        the request's `after_cursor` when there is no new entry (empty when neither), so a
+ *        follower sends it back as `after_cursor`; `truncated` says entries (or the text of an
+ *        entry longer than `max_bytes`) were left out to keep within `max_bytes`.
+ */
+struct TCS_API LogsReply {
+  std::string launcherId;
+  std::string serviceId;
+  std::string unit;
+  std::vector<LogEntry> entries;
+  std::string cursor;
+  bool truncated = false;
+  Timestamp timestamp{};
+  friend bool operator==(const LogsReply&, const LogsReply&) = default;
+};
+
+/** @return the PRIORITY of a syslog name (`emerg` 0 … `debug` 7), nullopt for any other text */
+TCS_API std::optional<int> parseLogPriority(std::string_view name) noexcept;
+/** @} */
+
 /** @brief The reply to any failed request: `{error, message}`. */
 struct TCS_API ErrorReply {
   std::string error;    ///< a code from rpc_error

@@ -47,12 +47,14 @@ enum class RegistryEventType { Declared, Start, Ready, Stopping, Stop, Crashed, 
 TCS_API std::string_view toString(RegistryEventType type) noexcept;
 TCS_API std::optional<RegistryEventType> parseRegistryEventType(std::string_view text) noexcept;
 
-/** @brief The command token after `v1` in an RPC subject. */
-enum class RpcCommand { Health, Stats, List, Start, Stop, Restart, Reload };
+/** @brief The command token after `v1` in an RPC subject (new commands are appended, so the
+ *         values of the older ones stay). */
+enum class RpcCommand { Health, Stats, List, Start, Stop, Restart, Reload, ResetFailed, Logs };
 
 TCS_API std::string_view toString(RpcCommand command) noexcept;
 TCS_API std::optional<RpcCommand> parseRpcCommand(std::string_view text) noexcept;
-/** @brief True for start, stop and restart, whose subject ends with a service id. */
+/** @brief True for start, stop, restart, reset-failed and logs, whose subject ends with a
+ *         service id. */
 TCS_API bool takesServiceId(RpcCommand command) noexcept;
 
 /**
@@ -68,7 +70,7 @@ TCS_API std::string heartbeatSubject(std::string_view prefix, std::string_view n
 /** @return `<P>.registry.<event>.<service_id>` */
 TCS_API std::string registrySubject(std::string_view prefix, RegistryEventType event, std::string_view serviceId);
 /**
- * @return `<P>.rpc.<name>.v1.<command>` or, for start/stop/restart,
+ * @return `<P>.rpc.<name>.v1.<command>` or, for the commands of takesServiceId(),
  *         `<P>.rpc.<name>.v1.<command>.<service_id>`
  * @throws tcs::ProtocolError also when @p serviceId is given to a command that takes none or
  *         missing for one that needs it, and when the subject would not parse back to the same
@@ -94,7 +96,8 @@ struct TCS_API Subject {
   std::string event;
   /** RPC only: the command token as sent (unknown commands are kept so they can be answered). */
   std::string command;
-  /** RPC only: what follows the command (the service id of start/stop/restart), else empty. */
+  /** RPC only: what follows the command (the service id of start, stop, restart, reset-failed
+   *  and logs), else empty. */
   std::string argument;
 
   friend bool operator==(const Subject&, const Subject&) = default;
