@@ -374,6 +374,58 @@ int reload(const Options& o, Terminal& t) {
   return rc;
 }
 
+std::string formatLogEntry(const p::LogEntry& e, const RenderStyle& style) {
+  const auto f = p::toFields(e.timestamp);
+  auto line =
+      fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {}{}: {}", f[0], f[1], f[2], f[3], f[4], f[5], f[6] / 1000,
+                  e.identifier.empty() ? "?" : e.identifier, e.pid ? fmt::format("[{}]", *e.pid) : "", e.message);
+  if (!style.color) return line;
+  if (e.priority <= 3) return "\x1b[1;31m" + line + "\x1b[0m";  // err and worse: bold red, as journalctl
+  if (e.priority == 4) return "\x1b[33m" + line + "\x1b[0m";    // warning
+  if (e.priority == 7) return "\x1b[2m" + line + "\x1b[0m";     // debug: dim
+  return line;
+}
+
+int logs(const Options& o, Terminal& t) {
+  p::LogsRequest request;
+  if (o.lines < 1 || o.lines > p::kLogsMaxLines)
+    throw Failure{exit_code::kUsage, fmt::format("logs: -n must be 1 … {}, not {}", p::kLogsMaxLines, o.lines)};
+  request.lines = o.lines;
+  if (!o.priority.empty()) {
+    request.priority = p::parseLogPriority(o.priority);
+    if (!request.priority)
+      throw Failure{exit_code::kUsage, fmt::format("logs: unknown priority '{}' (0-7, or emerg, alert, crit, err, "
+                                                   "warning, notice, info, debug)",
+                                                   o.priority)};
+  }
+  const auto cfg = natsSettings(o, t.err);
+  auto nats = connect(cfg, o);
+  ServiceControlClient client(*nats, cfg.subjectPrefix, rulesFor(o));
+  const auto style = styleFor(o, t);
+  const auto what = fmt::format("logs {}", o.serviceId);
+  InterruptGuard guard;
+  const auto stopping = [&] { return interrupted.load() || (t.stop != nullptr && t.stop->load()); };
+  try {
+    auto reply = client.logs(o.serviceId, request);
+    for (;;) {
+      if (reply.truncated)
+        t.out << fmt::format("-- earlier lines left out: the reply is capped at {} KiB --\n", p::kLogsMaxBytes / 1024);
+      for (const auto& e : reply.entries) t.out << formatLogEntry(e, style) << "\n";
+      t.out << std::flush;
+      if (!o.logsFollow) return exit_code::kOk;
+      // Follow: ask for what came after the last line, once a second.
+      request.lines = p::kLogsMaxLines;
+      if (!reply.cursor.empty()) request.afterCursor = reply.cursor;
+      const auto until = std::chrono::steady_clock::now() + milliseconds(1000);
+      while (!stopping() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(milliseconds(100));
+      if (stopping()) return exit_code::kOk;
+      reply = client.logs(o.serviceId, request);
+    }
+  } catch (const ControlError& e) {
+    return controlFailure(e, what, t.err);
+  }
+}
+
 }  // namespace
 
 // =================================================================================================
@@ -456,6 +508,15 @@ int run(const std::vector<std::string>& args, Terminal& t) {
       "reload", "make a host's supervisor re-read its config, daemon-reload and start new services (up to 10 s)");
   reloadCmd->add_option("HOST", o.launcher, "launcher id (see tcsctl hosts); default: every live launcher");
   auto* hostsCmd = app.add_subcommand("hosts", "list the launchers (one tcs-supervisor per host) and their liveness");
+  auto* logsCmd = app.add_subcommand(
+      "logs",
+      "a service's journal lines from its host, through its supervisor (only tcs@ units it manages; up to 10 s)");
+  logsCmd->add_option("SERVICE_ID", o.serviceId, "the service id, e.g. hello_world.main")->required();
+  logsCmd->add_option("-n,--lines", o.lines, "the newest N lines (1 … 1000)")->capture_default_str();
+  logsCmd->add_flag("-f,--follow", o.logsFollow, "then print new lines as they come (asks once a second) until Ctrl-C");
+  logsCmd->add_option(
+      "-p,--priority", o.priority,
+      "only this priority and more urgent: 0-7 or emerg, alert, crit, err, warning, notice, info, debug");
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -482,6 +543,7 @@ int run(const std::vector<std::string>& args, Terminal& t) {
       if (sub->parsed()) return act(sub->get_name(), o, t);
     if (reloadCmd->parsed()) return reload(o, t);
     if (hostsCmd->parsed()) return hosts(o, t);
+    if (logsCmd->parsed()) return logs(o, t);
     return o.follow ? follow(o, t) : list(o, t);
   } catch (const Failure& f) {
     t.err << "tcsctl: " << f.message << "\n";

@@ -8,7 +8,7 @@ _tcsctl() {
     words=("${COMP_WORDS[@]}")
     cword=$COMP_CWORD
   }
-  local verbs="start stop restart reset-failed reload hosts"
+  local verbs="start stop restart reset-failed reload hosts logs"
   local flags="-a --all -d --detailed -v --verbose --legend -c --config --host --port --prefix --json -f --follow
     --ascii --upstream-rules --width --timeout --listen --help --version"
   case $prev in
@@ -23,7 +23,7 @@ _tcsctl() {
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
       -c | --config | --host | --port | --prefix) conn+=("${words[i]}" "${words[i + 1]}") ;;
-      start | stop | restart | reset-failed | reload | hosts) [[ -z $verb ]] && verb=${words[i]} ;;
+      start | stop | restart | reset-failed | reload | hosts | logs) [[ -z $verb ]] && verb=${words[i]} ;;
     esac
   done
   if [[ $cur == -* ]]; then
@@ -31,7 +31,7 @@ _tcsctl() {
     return
   fi
   case $verb in
-    start | stop | restart | reset-failed | "")
+    start | stop | restart | reset-failed | logs | "")
       local ids
       ids=$(tcsctl "${conn[@]}" --timeout 2 --listen 0 --complete-ids 2>/dev/null)
       if [[ -z $verb ]]; then

@@ -360,7 +360,7 @@ class AControlClientWithASupervisor : public AControlClient {
     o.launcherId = "ctl-systemd-launcher";
     o.hostname = "ctl-host";
     o.jobTimeout = 2s;
-    supervisor_ = std::make_unique<tcs::supervisor::Supervisor>(o, systemd_, supervisorNats_.get());
+    supervisor_ = std::make_unique<tcs::supervisor::Supervisor>(o, systemd_, supervisorNats_.get(), &journal_);
     supervisor_->start();
     ASSERT_TRUE(supervisorNats_->flush(5s));
     ctl_ = connect("tcsctl");
@@ -372,6 +372,7 @@ class AControlClientWithASupervisor : public AControlClient {
   }
 
   tcs::supervisor::test::FakeSystemd systemd_;
+  tcs::supervisor::test::FakeJournal journal_;
   std::unique_ptr<tcs::NatsConnection> supervisorNats_;
   std::unique_ptr<tcs::supervisor::Supervisor> supervisor_;
   std::unique_ptr<tcs::NatsConnection> ctl_;
@@ -394,6 +395,37 @@ TEST_F(AControlClientWithASupervisor, SendsStartStopRestartAndResetFailedToTheOw
   ASSERT_EQ(units.services.size(), 1U);
   EXPECT_EQ(units.services[0].serviceId, "hello_world.main");
   EXPECT_EQ(client_->reload(kLauncher).result, "reloaded");
+}
+
+TEST_F(AControlClientWithASupervisor, ReadsAServicesJournalLinesThroughItsSupervisor) {
+  p::LogEntry line;
+  line.timestamp = p::now();
+  line.priority = 6;
+  line.identifier = "hello_world";
+  line.pid = 321;
+  line.message = "Hello World! (interval: 5s)";
+  line.cursor = "s=1;i=2";
+  journal_.entries = {line};
+  p::LogsRequest request;
+  request.lines = 5;
+  request.priority = 4;
+  request.afterCursor = "s=1;i=1";
+  const auto reply = client_->logs("hello_world.main", request);
+  EXPECT_EQ(reply.unit, "tcs@hello_world:main.service");
+  ASSERT_EQ(reply.entries.size(), 1U);
+  EXPECT_EQ(reply.entries[0].message, "Hello World! (interval: 5s)");
+  EXPECT_EQ(reply.cursor, "s=1;i=2");
+  const auto queries = journal_.queries();
+  ASSERT_EQ(queries.size(), 1U);
+  EXPECT_EQ(queries[0].lines, 5);
+  EXPECT_EQ(queries[0].priority, 4);
+  EXPECT_EQ(queries[0].afterCursor, "s=1;i=1");
+  try {
+    (void)client_->logs("nope.main", {});
+    FAIL() << "not in the fleet";
+  } catch (const ControlError& e) {
+    EXPECT_EQ(e.kind(), ControlError::Kind::NotFound);
+  }
 }
 
 TEST_F(AControlClientWithASupervisor, ReportsRefusalsUnknownServicesAndSilentLaunchersDistinctly) {

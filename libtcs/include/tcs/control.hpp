@@ -198,6 +198,13 @@ class TCS_API ServiceControlClient {
                                             std::chrono::milliseconds timeout = kQuickTimeout);
   /** @param[in] launcherId - `<launcher_id>` or `launcher.<launcher_id>` */
   protocol::LauncherReloadReply reload(std::string_view launcherId, std::chrono::milliseconds timeout = kQuickTimeout);
+  /**
+   * @return the journal lines of the service's unit, read by its supervisor (`v1.logs.<id>`:
+   *         doc/supervisor.md — bounded to 1,000 lines and 64 KiB of text; follow by passing
+   *         the previous reply's cursor as LogsRequest::afterCursor)
+   */
+  protocol::LogsReply logs(std::string_view serviceId, const protocol::LogsRequest& request,
+                           std::chrono::milliseconds timeout = kQuickTimeout);
   /** @return the supervisor's view of its units (`v1.list`) */
   protocol::LauncherListReply units(std::string_view launcherId, std::chrono::milliseconds timeout = kQuickTimeout);
   /** @return `launcher.<launcher_id>` of the supervisor that manages @p serviceId (from the

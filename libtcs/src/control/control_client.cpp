@@ -99,7 +99,8 @@ struct TCS_LOCAL ServiceControlClient::Impl {
   void tickLoop();
   void notify(const std::vector<std::pair<Change, FleetEntry>>& changes);
 
-  NatsMessage call(const std::string& launcher, const std::string& subject, milliseconds timeout) const;
+  NatsMessage call(const std::string& launcher, const std::string& subject, milliseconds timeout,
+                   const std::string& body = {}) const;
   template <class Reply>
   Reply decodeReply(const std::string& launcher, const NatsMessage& reply) const;
   p::LauncherActionReply act(std::string_view command, const std::string& launcher, std::string_view serviceId,
@@ -283,10 +284,11 @@ void ServiceControlClient::Impl::tickLoop() {
 // ---- control -------------------------------------------------------------------------------------
 
 NatsMessage ServiceControlClient::Impl::call(const std::string& launcher, const std::string& subject,
-                                             milliseconds timeout) const {
-  const auto body = p::encode(p::RpcRequest{}, p::processMetaGenerator().next(p::kMessageTypeRpc));
+                                             milliseconds timeout, const std::string& body) const {
   try {
-    return nats.request(subject, body, timeout);
+    return nats.request(
+        subject, body.empty() ? p::encode(p::RpcRequest{}, p::processMetaGenerator().next(p::kMessageTypeRpc)) : body,
+        timeout);
   } catch (const NatsError& e) {
     switch (e.kind()) {
       case NatsError::Kind::NoResponders:
@@ -320,7 +322,8 @@ Reply ServiceControlClient::Impl::decodeReply(const std::string& launcher, const
 p::LauncherActionReply ServiceControlClient::Impl::act(std::string_view command, const std::string& launcher,
                                                        std::string_view serviceId, milliseconds timeout) const {
   // `<P>.rpc.launcher.<id>.v1.<command>.<service_id>` (doc/supervisor.md)
-  const auto subject = fmt::format("{}.rpc.{}.{}.{}.{}", prefix, launcher, p::kRpcVersion, command, serviceId);
+  const auto cmd = p::parseRpcCommand(command);
+  const auto subject = p::rpcSubject(prefix, launcher, cmd.value(), serviceId);
   return decodeReply<p::LauncherActionReply>(launcher, call(launcher, subject, timeout));
 }
 
@@ -483,6 +486,14 @@ p::LauncherReloadReply ServiceControlClient::reload(std::string_view launcherId,
   const auto launcher = fmt::format("{}{}", kLauncherPrefix, stripLauncher(launcherId));
   const auto reply = impl_->call(launcher, p::rpcSubject(impl_->prefix, launcher, p::RpcCommand::Reload), timeout);
   return impl_->decodeReply<p::LauncherReloadReply>(launcher, reply);
+}
+
+p::LogsReply ServiceControlClient::logs(std::string_view serviceId, const p::LogsRequest& request,
+                                        milliseconds timeout) {
+  const auto launcher = launcherOf(serviceId);
+  const auto subject = p::rpcSubject(impl_->prefix, launcher, p::RpcCommand::Logs, serviceId);
+  const auto body = p::encode(request, p::processMetaGenerator().next(p::kMessageTypeRpc));
+  return impl_->decodeReply<p::LogsReply>(launcher, impl_->call(launcher, subject, timeout, body));
 }
 
 p::LauncherListReply ServiceControlClient::units(std::string_view launcherId, milliseconds timeout) {
