@@ -10,6 +10,8 @@
 #   a hung service → crashed(result watchdog);
 #   a crash loop with restart_max 2 → exactly 2 restarting events, then failed(restart_limit_reached);
 #   RPC start/restart reply with the new pid; RPC stop → stopping + one stop(terminated);
+#   RPC logs: the newest N journal lines of a tcs unit (its own output and systemd's messages
+#   about it), only newer lines after a cursor, logs of ssh / a non-tcs unit refused;
 #   RPC for ssh.service or an unconfigured id is refused; the supervisor's user cannot stop a
 #   non-tcs unit even directly (polkit) but can manage tcs@ units;
 #   reload after adding a service → declared and running;
@@ -199,6 +201,39 @@ fi
 tcs_check "its user may restart a tcs@ unit" tcs_exec runuser -u tcs-supervisor -- \
   systemctl --no-ask-password restart tcs@hello_world:ctl.service
 tcs_check "… and stop it" tcs_exec runuser -u tcs-supervisor -- systemctl --no-ask-password stop tcs@hello_world:ctl.service
+
+# ---- logs: a unit's journal through NATS (the supervisor's user reads the system journal) -------------
+reply=$(rpc logs.hello_world.victim '{"lines":5}') || tcs_fail "RPC logs failed"
+tcs_log "logs reply: $(head -c 600 <<<"$reply")"
+tcs_expect_eq "logs: no error" null "$(jq -r .data.error <<<"$reply")"
+tcs_expect_eq "logs: unit" tcs@hello_world:victim.service "$(jq -r .data.unit <<<"$reply")"
+tcs_expect_eq "logs: 5 lines" 5 "$(jq '.data.entries | length' <<<"$reply")"
+jq -e '[.data.entries[].message] | any(test("Hello World"))' <<<"$reply" >/dev/null ||
+  tcs_fail "logs: no 'Hello World' line among the newest 5"
+cursor=$(jq -r .data.cursor <<<"$reply")
+tcs_expect_eq "logs: cursor is the last entry's" "$(jq -r '.data.entries[-1].cursor' <<<"$reply")" "$cursor"
+follow_body=$(jq -cn --arg c "$cursor" '{after_cursor: $c, lines: 100}')
+newer=""
+has_newer() {
+  newer=$(rpc logs.hello_world.victim "$follow_body") && (($(jq '.data.entries | length' <<<"$newer") > 0))
+}
+tcs_wait_until 10 "a journal line after the cursor" has_newer || tcs_fail "logs: nothing after the cursor: $newer"
+overlap=$(jq -r '.data.entries[].cursor' <<<"$reply" | grep -Fxc -f - <(jq -r '.data.entries[].cursor' <<<"$newer"))
+tcs_expect_eq "logs after the cursor: only newer lines" 0 "$overlap"
+jq -e '[.data.entries[].message] | any(test("Hello World"))' <<<"$newer" >/dev/null ||
+  tcs_fail "logs after the cursor: no 'Hello World' line"
+tcs_expect_eq "logs after the cursor: cursor advances" "$(jq -r '.data.entries[-1].cursor' <<<"$newer")" \
+  "$(jq -r .data.cursor <<<"$newer")"
+# systemd's own messages about the unit (UNIT= from PID 1), as journalctl -u shows them
+reply=$(rpc logs.hello_world.ctl '{"lines":200}') || tcs_fail "RPC logs ctl failed"
+jq -e '[.data.entries[] | select(.pid == 1) | .message] | any(test("^(Stopped|Started|Stopping)"))' <<<"$reply" >/dev/null ||
+  tcs_fail "logs: systemd's messages about tcs@hello_world:ctl.service are missing: $(head -c 600 <<<"$reply")"
+reply=$(rpc logs.hello_world.victim '{"lines":0}') || tcs_fail "no reply to logs with lines 0"
+tcs_expect_eq "logs: lines 0 is a bad request" bad_request "$(jq -r .data.error <<<"$reply")"
+for target in ssh ssh.service systemd-journald.service nope.unconfigured; do
+  reply=$(rpc "logs.$target" '{"lines":5}') || tcs_fail "no reply to logs.$target"
+  tcs_expect_eq "logs.$target refused" unknown_service "$(jq -r .data.error <<<"$reply")"
+done
 
 # ---- list ---------------------------------------------------------------------------------------
 reply=$(rpc list) || tcs_fail "RPC list failed"
