@@ -52,11 +52,14 @@ Daemon::Daemon(SupervisorOptions options, DaemonParts parts) : options_(std::mov
 Daemon::~Daemon() = default;
 
 void Daemon::ensureStreams() {
-  // NATS is (back) up: what was buffered is on its way; say where the launcher stands now.
-  supervisor_->monitor().publishNow();
+  // NATS is (back) up. The streams first, so that what follows is stored: the launcher's status
+  // now, and — when a stream was just created — the `declared` events again (the first ones went
+  // out at start, possibly before any stream captured them, and tcsctl --all reads them back).
+  bool created = false;
   for (const auto& spec : protocolStreams(options_, supervisor_->prefix())) {
     try {
       const auto outcome = parts_.nats->ensureStream(spec);
+      created = created || outcome == StreamOutcome::Created;
       if (outcome == StreamOutcome::Unavailable) {
         log::warning("JetStream is not available: live monitoring only (no history for tcsctl)");
         break;
@@ -70,6 +73,8 @@ void Daemon::ensureStreams() {
       log::error("{}", e.what());
     }
   }
+  supervisor_->monitor().publishNow();
+  if (created) supervisor_->redeclare();
 }
 
 void Daemon::handleSignals(bool& stop) {

@@ -337,6 +337,10 @@ void Supervisor::reconnectIfNeeded() {
   updateMonitorStatus();
 }
 
+void Supervisor::redeclare() {
+  declareAll();
+}
+
 std::vector<std::string> Supervisor::serviceIds() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;

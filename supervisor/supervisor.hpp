@@ -85,6 +85,10 @@ class Supervisor {
   /** @brief Re-reads the config, daemon-reloads, starts newly enabled services, re-declares. */
   protocol::LauncherReloadReply reload();
 
+  /** @brief Publishes `declared` for every configured service again (e.g. once the streams
+   *         exist, so that they are stored: the first ones may have gone out before). */
+  void redeclare();
+
   /** @return the configured services (sorted by id) */
   std::vector<std::string> serviceIds() const;
   const std::string& launcherId() const noexcept { return options_.launcherId; }

@@ -9,6 +9,8 @@
 #   and an unconfigured id is refused (exit 4: not in the fleet) — ssh.service too;
 #   kill -9 shows the crash with systemd's result and the restart counter (--json, --detailed);
 #   tcsctl hosts lists the launcher alive; tcsctl reload reaches it;
+#   tcsctl logs returns the unit's journal lines (-n, -p) and -f follows new ones; a non-tcs unit
+#   is not readable;
 #   NATS down → exit 2 within the stated bound.
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
@@ -44,8 +46,9 @@ EOF
 services_boot_container
 TCSCTL="$TCS_INSTALL_BINDIR/tcsctl"
 tcs_check "tcsctl is installed" tcs_exec test -x "$TCSCTL"
-tcs_check "its bash completion is installed" tcs_exec test -f /usr/local/share/bash-completion/completions/tcsctl
-tcs_check "its man page is installed" tcs_exec test -f /usr/local/share/man/man1/tcsctl.1
+PREFIX=${TCS_INSTALL_BINDIR%/bin}
+tcs_check "its bash completion is installed" tcs_exec test -f "$PREFIX/share/bash-completion/completions/tcsctl"
+tcs_check "its man page is installed" tcs_exec test -f "$PREFIX/share/man/man1/tcsctl.1"
 start_nats_and_sniffer "$TOOL" "$SNIFF"
 install_config "$CONFIG"
 tcs_check "daemon-reload (the generator writes the units)" tcs_exec systemctl daemon-reload
@@ -58,17 +61,19 @@ LAUNCHER="$(tcs_exec hostname -s)-systemd-launcher"
 
 # tcsctl as the operator runs it: the config in /etc/tcs, not a TTY (no colour).
 ctl() { tcs_exec "$TCSCTL" "$@"; }
-json() { ctl --json "$@"; }
+json() { ctl --json --all "$@"; }
 svc() { json | jq -c --arg id "$1" '.services[] | select(.id == $id)'; }
 field() { svc "$1" | jq -r "$2"; }
 
 # ---- the listing ---------------------------------------------------------------------------------
 all_ok() {
-  [[ "$(field hello_world.main .status)" == ok && "$(field hello_world.victim .status)" == ok &&
-    "$(field test.crash.once .running)" == true ]]
+  [[ "$(field "launcher.$LAUNCHER" .running)" == true && "$(field hello_world.main .status)" == ok &&
+    "$(field hello_world.victim .status)" == ok && "$(field test.crash.once .running)" == true ]]
 }
-tcs_wait_until 20 "tcsctl to show the three services running" all_ok || {
-  ctl >&2
+tcs_wait_until 20 "tcsctl to show the launcher and the three services running" all_ok || {
+  ctl --all --detailed >&2
+  tcs_exec "$TOOL" req nats://127.0.0.1:4222 "svc.rpc.launcher.$LAUNCHER.v1.list" "" 5000 >&2
+  tcs_exec journalctl -u tcs-supervisor --no-pager | tail -n 20 >&2
   tcs_fail "the fleet is not shown running"
 }
 out=$(ctl) || tcs_fail "tcsctl failed: $out"
@@ -137,6 +142,22 @@ ctl hello_world.victim | grep -q "↻\|⟳" || tcs_fail "the table shows no rest
 # ---- reload --------------------------------------------------------------------------------------
 out=$(ctl reload "$LAUNCHER") || tcs_fail "tcsctl reload failed: $out"
 grep -q "^reloaded launcher.$LAUNCHER: 3 service(s) declared" <<<"$out" || tcs_fail "reload output: $out"
+
+# ---- logs from the unit's journal, through the supervisor ------------------------------------------
+out=$(ctl logs hello_world.main -n 5) || tcs_fail "tcsctl logs failed: $out"
+tcs_log "tcsctl logs hello_world.main -n 5:"$'\n'"$out"
+tcs_expect_eq "logs -n 5: lines" 5 "$(wc -l <<<"$out")"
+grep -q "Hello World!" <<<"$out" || tcs_fail "logs: no hello_world line: $out"
+# -f: the first lines, then new ones as hello_world logs every second; timeout ends it (SIGTERM → exit 0).
+out=$(tcs_exec timeout 4 "$TCSCTL" logs hello_world.main -n 1 -f)
+n=$(wc -l <<<"$out")
+((n >= 3)) || tcs_fail "logs -f printed $n line(s) in 4 s: $out"
+tcs_log "logs -f: $n lines in 4 s"
+ctl logs hello_world.main -p err >/dev/null || tcs_fail "logs -p err failed"
+ctl logs hello_world.main -p bogus >/dev/null 2>&1
+tcs_expect_eq "logs -p bogus: usage" 1 "$?"
+ctl logs ssh.service >/dev/null 2>&1
+tcs_expect_eq "logs of a non-tcs unit: not in the fleet" 4 "$?"
 
 # ---- NATS down → exit 2 within the bound ---------------------------------------------------------
 tcs_check "stopping nats-server" tcs_exec systemctl stop tcs-test-nats.service
