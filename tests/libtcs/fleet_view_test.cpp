@@ -2,15 +2,19 @@
 // The fleet view (tcs/fleet.hpp): the upstream compatibility replay (issue 4: "a test that
 // replays ../shared/vectors upstream messages through the decoder and produces the same service
 // view upstream produced"), then the reducer's own rules.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
+#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -637,6 +641,102 @@ TEST(FleetView, HeartbeatsAreAliveFor30sStaleUntil120sThenDeadAndFreshFor24h) {
   f.status("c.d", Status::Shutdown, 0);
   EXPECT_EQ(view.liveness(*view.find("c.d"), at(1)), tcs::HeartbeatLiveness::None);  // stopped, none
   EXPECT_EQ(view.symbol(*view.find("c.d"), at(1)), tcs::FleetSymbol::Stopped);
+}
+
+TEST(FleetView, AStopThenALateStatusKeepsTheServiceStopped) {
+  FleetView view;
+  Feed f{view};
+  f.declared("cam.main", 0);
+  f.start("cam.main", 1, 101);
+  f.status("cam.main", Status::Ok, 2, 101, "Service running");
+  f.heartbeat("cam.main", 2);
+  f.stop("cam.main", 10, "terminated");
+  // The service's own last status (taken before it exited) arrives after the supervisor's stop.
+  EXPECT_EQ(f.status("cam.main", Status::Ok, 9.5, 101, "still busy"), tcs::ApplyOutcome::Applied);
+  const auto* e = view.find("cam.main");
+  EXPECT_FALSE(e->running());
+  EXPECT_EQ(e->status, Status::Shutdown) << "the stop is newer than the late status";
+  EXPECT_EQ(view.symbol(*e, at(11)), tcs::FleetSymbol::Stopped);
+  // A status stamped after the stop, without a new start, does not make it run either.
+  f.status("cam.main", Status::Ok, 10.5, 101, "late");
+  EXPECT_FALSE(e->running());
+  f.start("cam.main", 20, 202);
+  EXPECT_FALSE(e->stoppedAt) << "a new start clears the stop";
+}
+
+TEST(FleetView, ARestartLoopCountsItsAttemptsUntilTheLimitGivesUp) {
+  FleetView view;
+  Feed f{view};
+  f.declared("cam.main", 0);
+  double t = 1;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    f.start("cam.main", t, 100 + attempt);
+    f.crashed("cam.main", t + 1, 3, true);
+    EXPECT_EQ(view.restartState(*view.find("cam.main")), tcs::RestartState::Restarting) << attempt;
+    f.restarting("cam.main", t + 1.2, attempt, 3);
+    EXPECT_EQ(view.find("cam.main")->lastRestart->attempt, attempt);
+    t += 2;
+  }
+  f.start("cam.main", t, 200);
+  f.crashed("cam.main", t + 1, 3, false);
+  f.event("cam.main", t + 1.1, p::FailedEvent{Status::Failed, "restart_limit_reached", 3});
+  const auto* e = view.find("cam.main");
+  EXPECT_EQ(view.restartState(*e), tcs::RestartState::Failed);
+  EXPECT_EQ(e->status, Status::Failed);
+  EXPECT_EQ(e->lastFailure->restartCount, 3);
+  EXPECT_EQ(e->lastRestart->maxRestarts, 3);
+  EXPECT_FALSE(e->running());
+  EXPECT_EQ(view.symbol(*e, at(t + 2)), tcs::FleetSymbol::Error);
+}
+
+TEST(FleetView, ClockSkewOfAFewSecondsBetweenHostsKeepsLivenessAndAgesSane) {
+  FleetView view;
+  Feed f{view};
+  // A service on a host whose clock runs 3 s ahead of the viewer's: its heartbeat is "in the future".
+  f.start("cam.main", 3, 101);
+  f.status("cam.main", Status::Ok, 3, 101, "Service running");
+  f.heartbeat("cam.main", 3);
+  const auto* e = view.find("cam.main");
+  EXPECT_EQ(view.liveness(*e, at(0)), tcs::HeartbeatLiveness::Alive);
+  EXPECT_EQ(view.uptime(*e, at(0)), 0s) << "a negative age counts as 0";
+  EXPECT_EQ(tcs::formatDuration(-3s), "0s");
+  // One that runs 3 s behind: it ages 3 s early, within the 30 s threshold's margin.
+  f.heartbeat("other.main", -3);
+  EXPECT_EQ(view.liveness(*view.find("other.main"), at(26.9)), tcs::HeartbeatLiveness::Alive);
+  EXPECT_EQ(view.liveness(*view.find("other.main"), at(27)), tcs::HeartbeatLiveness::Stale);
+}
+
+TEST(FleetView, TheThreeStreamsMayArriveInAnyOrder) {
+  // A snapshot reads registry, status and heartbeat one after the other; live messages
+  // interleave. Every order gives the same records.
+  std::vector<std::function<void(Feed&)>> messages = {
+      [](Feed& f) { f.declared("cam.main", 0); },
+      [](Feed& f) { f.start("cam.main", 1, 101); },
+      [](Feed& f) { f.status("cam.main", Status::Ok, 2, 101, "Service running"); },
+      [](Feed& f) { f.heartbeat("cam.main", 4); },
+      [](Feed& f) { f.crashed("cam.main", 5, -9, true); },
+      [](Feed& f) { f.restarting("cam.main", 5.2, 1, std::nullopt); },
+      [](Feed& f) { f.start("cam.main", 5.3, 202); },
+      [](Feed& f) { f.status("cam.main", Status::Busy, 6, 202, "working"); },
+      [](Feed& f) { f.heartbeat("cam.main", 7); },
+  };
+  std::vector<std::size_t> order(messages.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::optional<std::string> first;
+  std::mt19937 random(42);  // 2,000 of the 362,880 orders, spread over all of them
+  for (int n = 0; n < 2000; ++n) {
+    if (n > 0) std::shuffle(order.begin(), order.end(), random);
+    FleetView view;
+    Feed f{view};
+    for (auto i : order) messages[i](f);
+    const auto* e = view.find("cam.main");
+    const auto summary =
+        fmt::format("{} {} pid {} hb {} restart {} running {}", tcs::toString(e->status), e->message,
+                    e->pid.value_or(0), e->lastHeartbeat == at(7), e->lastRestart->attempt, e->running());
+    if (!first) first = summary;
+    EXPECT_EQ(summary, *first);
+  }
+  EXPECT_EQ(*first, "busy working pid 202 hb true restart 1 running true");
 }
 
 TEST(FleetView, ListingGroupsServicesUnderTheirLauncher) {
