@@ -146,6 +146,8 @@ step "Refused: tcsctl stop ssh.service (not in the fleet), and the supervisor's 
 tcs_exec "$TCSCTL" stop ssh.service || echo "(exit code $?)"
 rpc "svc.rpc.launcher.$LAUNCHER.v1.stop.ssh.service" | pretty
 
+step "tcsctl logs examples.logging.tutorial -n 5 (its journal, read by the supervisor on its host)"
+tcs_exec "$TCSCTL" logs examples.logging.tutorial -n 5 || true
 step "Structured journal records: journalctl TCS_SERVICE_TYPE=examples.logging -o verbose (last one)"
 tcs_exec journalctl --no-pager TCS_SERVICE_TYPE=examples.logging -n 1 -o verbose |
   grep -E '^\s*(PRIORITY|MESSAGE|TCS_SERVICE_ID|TCS_SERVICE_TYPE|TCS_VARIANT|CODE_FILE|CODE_LINE)=' || true

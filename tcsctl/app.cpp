@@ -191,7 +191,17 @@ int list(const Options& o, Terminal& t) {
   const auto cfg = natsSettings(o, t.err);
   auto nats = connect(cfg, o);
   ServiceControlClient client(*nats, cfg.subjectPrefix, rulesFor(o));
+  const auto began = std::chrono::steady_clock::now();
   const auto snap = client.snapshot(snapshotOptions(o));
+  if (o.verbose) {
+    // Upstream's README promises these "collection statistics" under -v (its logging hid them).
+    for (const auto& r : snap.streams)
+      t.err << fmt::format("tcsctl: {}: stream {}: {} of {} stored messages\n", r.filter,
+                           r.read.stream.empty() ? "-" : r.read.stream, r.read.delivered, r.read.expected);
+    t.err << fmt::format("tcsctl: {} stored + {} live messages, {} records, in {} ms\n", snap.storedMessages,
+                         snap.liveMessages, snap.view.entries().size(),
+                         std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - began).count());
+  }
   if (o.completeIds) {
     for (const auto& [id, e] : snap.view.entries())
       if (e.kind == FleetEntryKind::Service) t.out << id << "\n";
