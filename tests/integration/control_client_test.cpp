@@ -21,6 +21,7 @@
 #include "tcs/nats.hpp"
 #include "tcs/protocol.hpp"
 #include "temp_dir.hpp"
+#include "upstream_vectors.hpp"
 #include "wait_until.hpp"
 
 namespace {
@@ -175,6 +176,37 @@ TEST_F(AControlClient, ReadsTheNewestMessageOfEverySubjectFromJetStream) {
   EXPECT_EQ(upstream.getService("camera.main")->status, Status::Ok);
   // --all hides only old ephemeral records: the launcher here has no heartbeat and no declared event.
   EXPECT_EQ(client.listServices(/*includeStopped=*/true).size(), 2U);
+}
+
+TEST_F(AControlClient, ShowsUpstreamPythonServicesAndTcsServicesOnOneNats) {
+  startServer();
+  auto nats = connect("publisher");
+  addStreams(*nats);
+  // Upstream's captured traffic (its Python launcher and a crashing service), as it was published…
+  std::size_t upstream = 0;
+  for (const auto& r : tcs::test::vectors::loadRecords(TCS_FLEET_VECTORS_DIR "/upstream-traffic-sample.jsonl")) {
+    if (r.scenario != "crash_on_failure_limit") continue;
+    publishStored(*nats, r.subject, r.body);
+    ++upstream;
+  }
+  ASSERT_GT(upstream, 5U);
+  // …and a tcs fleet beside it.
+  publishFleet(*nats);
+  auto ctl = connect("tcsctl");
+  ServiceControlClient client(*ctl);
+  const auto snap = client.snapshot();
+  EXPECT_TRUE(snap.notes.empty());
+  EXPECT_EQ(snap.view.counters().malformed, 0U) << snap.view.counters().problems.front();
+  const auto* python = snap.view.find("mock_crashing.onfail");
+  ASSERT_NE(python, nullptr);
+  const auto* pythonLauncher = snap.view.find(python->parent);
+  ASSERT_NE(pythonLauncher, nullptr) << python->parent;
+  EXPECT_EQ(pythonLauncher->kind, tcs::FleetEntryKind::Launcher);
+  EXPECT_NE(python->parent, kLauncher);
+  ASSERT_TRUE(python->lastCrash);
+  EXPECT_EQ(python->lastCrash->exitCode, 1);
+  EXPECT_EQ(snap.view.find("camera.main")->parent, kLauncher);
+  EXPECT_EQ(ServiceControlClient::hosts(snap).size(), 2U);
 }
 
 TEST_F(AControlClient, NotesAMissingStreamAndReadsTheOthers) {
