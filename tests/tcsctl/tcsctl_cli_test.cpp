@@ -601,8 +601,10 @@ TEST(ATcsctlCommandLine, ExitsWithOneNamingTheFileAndKeyOfAnInvalidNatsSection) 
   const auto config = dir.write("services.yaml", "nats:\n  host: 127.0.0.1\n  port: notanumber\n");
   const auto o = tcsctl({"-c", config.string()});
   EXPECT_EQ(o.rc, 1);
-  EXPECT_THAT(o.err, HasSubstr(config.string()));
-  EXPECT_THAT(o.err, HasSubstr("port"));
+  EXPECT_THAT(o.err, HasSubstr("the nats: section of " + config.string()));
+  EXPECT_THAT(o.err, HasSubstr(config.string() + ":3: nats.port:"));
+  EXPECT_THAT(o.err, HasSubstr("'notanumber'"));
+  EXPECT_EQ(o.out, "");
 }
 
 TEST(ATcsctlCommandLine, ExitsWithTwoWithinItsBoundWhenNatsIsDown) {
@@ -690,6 +692,14 @@ TEST_F(ATcsctlWithASupervisor, ExitsWithThreeWithTheSupervisorsMessageWhenSystem
   EXPECT_EQ(o.out, "");
 }
 
+TEST_F(ATcsctlWithASupervisor, ExitsWithTwoWhenTheOwningSupervisorDoesNotAnswer) {
+  supervisor_->stop();  // its records stay in JetStream: tcsctl knows the launcher, nobody answers
+  const auto o = tcsctl(with({"restart", "hello_world.main"}));
+  EXPECT_EQ(o.rc, 2) << o.out << o.err;
+  EXPECT_THAT(o.err, HasSubstr("launcher.cli-launcher"));
+  EXPECT_EQ(o.out, "");
+}
+
 TEST_F(ATcsctlWithASupervisor, ListsTheLauncherAliveAmongTheHosts) {
   const auto text = tcsctl(with({"hosts"}));
   EXPECT_EQ(text.rc, 0) << text.err;
@@ -712,8 +722,9 @@ TEST_F(ATcsctlWithASupervisor, ReloadsANamedLauncherAndEveryLiveOne) {
   const auto every = tcsctl(with({"reload"}));
   EXPECT_EQ(every.rc, 0) << every.err;
   EXPECT_EQ(every.out, "reloaded launcher.cli-launcher: 1 service(s) declared\n");
-  const auto nobody = tcsctl(with({"reload", "no-such-launcher", "--timeout", "1"}));
-  EXPECT_NE(nobody.rc, 0);
+  const auto nobody = tcsctl(with({"reload", "no-such-launcher"}));
+  EXPECT_EQ(nobody.rc, 2) << "nobody answers for that launcher";
+  EXPECT_THAT(nobody.err, HasSubstr("launcher.no-such-launcher"));
 }
 
 // ---- 6. the man page keeps up with --help ------------------------------------------------------------------
@@ -735,6 +746,22 @@ TEST(ATcsctlManPage, MentionsEveryLongOptionThatHelpPrints) {
     const std::regex mentioned{"(^|[^a-z0-9-])" + option + "($|[^a-z0-9-])"};
     EXPECT_TRUE(std::regex_search(man, mentioned)) << "tcsctl.1 does not mention " << option;
   }
+  // And every verb of the help's `Subcommands:` section, in a bold item of the VERBS section.
+  const auto verbs = help.out.substr(std::min(help.out.size(), help.out.find("Subcommands:")));
+  const auto from = std::min(man.size(), man.find(".SH VERBS"));
+  const auto section = man.substr(from, man.find("\n.SH ", from + 1) - from);
+  std::string items;
+  for (const auto& l : linesOf(section))
+    if (l.starts_with(".B")) items += l + "\n";
+  static const std::regex verbLine{R"(^  ([a-z][a-z-]*) )"};
+  std::size_t count = 0;
+  for (const auto& l : linesOf(verbs))
+    if (std::smatch m; std::regex_search(l, m, verbLine)) {
+      ++count;
+      const std::regex word{"(^|[^a-z-])" + m[1].str() + "($|[^a-z-])"};
+      EXPECT_TRUE(std::regex_search(items, word)) << "tcsctl.1's VERBS do not describe " << m[1] << ":\n" << items;
+    }
+  EXPECT_EQ(count, 6U) << verbs;
 }
 
 }  // namespace
