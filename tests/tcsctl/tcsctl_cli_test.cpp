@@ -238,7 +238,8 @@ class ATcsctl : public ::testing::Test {
   void SetUp() override { TCS_SKIP_WITHOUT_NATS_SERVER(); }
 
   void startServer(NatsServerOptions options = {}) {
-    server_ = std::make_unique<NatsServer>(dir_.path() / "server", std::move(options));
+    server_.reset();  // a fresh server (and JetStream store) each time
+    server_ = std::make_unique<NatsServer>(dir_.path() / ("server-" + std::to_string(++servers_)), std::move(options));
     server_->start();
   }
   tcs::config::NatsConfig natsConfig() const {
@@ -298,6 +299,7 @@ class ATcsctl : public ::testing::Test {
   }
 
   TempDir dir_;
+  int servers_ = 0;
   std::unique_ptr<NatsServer> server_;
 };
 
@@ -431,6 +433,23 @@ TEST_F(ATcsctlOverUpstreamTraffic, ListsDegradedChildrenAsUpstreamDid) {
 
 TEST_F(ATcsctlOverUpstreamTraffic, ListsRecoveredChildrenAsUpstreamDid) {
   expectUpstreamsListing("monitoring_children_metrics", "during: ~24 s");
+}
+
+TEST_F(ATcsctlOverUpstreamTraffic, ListsAFleetWhoseLauncherStoppedAsUpstreamDid) {
+  expectUpstreamsListing("monitoring_children_metrics", "after: launcher stopped by SIGTERM");
+}
+
+TEST_F(ATcsctlOverUpstreamTraffic, ListsAServiceKilledBySignalsAsUpstreamDid) {
+  expectUpstreamsListing("crash_signal_on_abnormal", "during: instance #2 running");
+  expectUpstreamsListing("crash_signal_on_abnormal", "after: gave up after SIGKILL #3");
+}
+
+TEST_F(ATcsctlOverUpstreamTraffic, ListsAServiceThatExitedByItselfAsUpstreamDid) {
+  expectUpstreamsListing("always_exit0", "after: service exited 0");
+}
+
+TEST_F(ATcsctlOverUpstreamTraffic, ListsTheExamplesFleetAsUpstreamDid) {
+  expectUpstreamsListing("examples_yaml", "during: right after examples.monitoring published status error");
 }
 
 TEST_F(ATcsctlOverUpstreamTraffic, ListsTheHelloWorldFleetAsUpstreamDid) {
