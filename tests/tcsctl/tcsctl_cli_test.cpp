@@ -608,6 +608,22 @@ TEST(ATcsctlCommandLine, ExitsWithOneForAUsageError) {
   EXPECT_EQ(tcsctl({"--timeout", "0"}).rc, 1);
 }
 
+TEST(ATcsctlCommandLine, ExitsWithOneForAWordThatAVerbDoesNotTake) {
+  // Options may follow a verb (`tcsctl restart x --host h`), but a second word is not a filter.
+  const auto port = std::to_string(NatsServer::freePort());  // nobody listens: no verb may get that far
+  for (const auto& args : std::vector<std::vector<std::string>>{{"start", "a.main", "extra"},
+                                                                {"reload", "l1", "extra"},
+                                                                {"hosts", "extra"},
+                                                                {"extra", "restart", "a.main"}}) {
+    auto full = args;
+    for (const auto& a : {"--host", "127.0.0.1", "--port", port.c_str(), "--timeout", "1"}) full.push_back(a);
+    const auto o = tcsctl(full);
+    EXPECT_EQ(o.rc, 1) << args.front() << ": " << o.err;
+    EXPECT_THAT(o.err, HasSubstr("'extra'")) << args.front();
+    EXPECT_THAT(o.err, Not(HasSubstr("cannot reach NATS"))) << args.front();
+  }
+}
+
 TEST(ATcsctlCommandLine, ExitsWithOneNamingAConfigThatDoesNotExist) {
   const auto o = tcsctl({"-c", "/nonexistent.yaml"});
   EXPECT_EQ(o.rc, 1);
