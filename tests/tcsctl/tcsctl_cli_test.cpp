@@ -595,6 +595,43 @@ TEST_F(ATcsctl, FollowShowsANewServiceWithinASecondOrTwoAndEndsWithZero) {
   EXPECT_TRUE(ids.contains("hello_world.main"));
 }
 
+TEST_F(ATcsctl, FollowCarriesOnWhenNatsRestarts) {
+  startServer();
+  {
+    auto nats = connect("publisher");
+    addStreams(*nats);
+    publishStart(*nats, "hello_world.main", /*persistent=*/true);
+    publishHeartbeat(*nats, "hello_world.main", /*persistent=*/true);
+    ASSERT_TRUE(nats->flush(5s));
+  }
+  LockedText outText, errText;
+  std::ostream out(&outText), err(&errText);
+  std::atomic<bool> stop{false};
+  tcs::ctl::Terminal t{out, err};
+  t.tty = false;
+  t.utf8 = true;
+  t.width = 0;
+  t.stop = &stop;
+  std::atomic<int> rc{-1};
+  const auto args = with({"--follow", "--all"});  // text, on a pipe: every changed listing once
+  std::thread follower([&] { rc = tcs::ctl::run(args, t); });
+  EXPECT_TRUE(waitUntil([&] { return outText.text().find("hello_world.main") != std::string::npos; }, 10s))
+      << errText.text();
+
+  server_->stop();  // same port and JetStream store when it comes back
+  server_->start();
+  auto nats = connect("publisher-after");
+  publishStart(*nats, "guider.main", /*persistent=*/true);  // live, or read again after the reconnect
+  publishHeartbeat(*nats, "guider.main", /*persistent=*/true);
+  ASSERT_TRUE(nats->flush(5s));
+  EXPECT_TRUE(waitUntil([&] { return outText.text().find("guider.main") != std::string::npos; }, 10s))
+      << outText.text() << errText.text();
+
+  stop = true;
+  follower.join();
+  EXPECT_EQ(rc.load(), 0) << errText.text();
+}
+
 // ---- 5. exit codes ---------------------------------------------------------------------------------------
 
 TEST(ATcsctlCommandLine, ExitsWithOneForAUsageError) {
