@@ -511,6 +511,11 @@ TEST_F(ATcsctlOverUpstreamTraffic, PrintsOneJsonObjectPerListedServiceWithoutNot
     EXPECT_EQ(doc.at("summary").at("listed"), ids.size());
     EXPECT_FALSE(ids.empty());
   }
+  // What bash completion asks for: the service ids (not the launchers), one a line.
+  const auto ids = tcsctl(with({"--complete-ids", "--timeout", "2", "--listen", "0"}));
+  ASSERT_EQ(ids.rc, 0) << ids.err;
+  EXPECT_THAT(linesOf(ids.out), ::testing::Contains("vec.monitored.kids")) << ids.out;
+  EXPECT_THAT(ids.out, Not(HasSubstr("launcher.")));
 }
 
 // ---- 3. without JetStream --------------------------------------------------------------------------
@@ -801,13 +806,27 @@ TEST_F(ATcsctlWithASupervisor, ReloadsANamedLauncherAndEveryLiveOne) {
 
 // ---- 6. the man page keeps up with --help ------------------------------------------------------------------
 
+/// The long options that `tcsctl --help` prints.
+std::set<std::string> helpOptions(const std::string& help) {
+  std::set<std::string> options;
+  static const std::regex longOption{R"(--[a-z][a-z0-9-]*)"};
+  for (std::sregex_iterator it(help.begin(), help.end(), longOption), end; it != end; ++it) options.insert(it->str());
+  return options;
+}
+
+/// The verbs of the `Subcommands:` section of `tcsctl --help`.
+std::vector<std::string> helpVerbs(const std::string& help) {
+  std::vector<std::string> verbs;
+  static const std::regex verbLine{R"(^  ([a-z][a-z-]*) )"};
+  for (const auto& l : linesOf(help.substr(std::min(help.size(), help.find("Subcommands:")))))
+    if (std::smatch m; std::regex_search(l, m, verbLine)) verbs.push_back(m[1]);
+  return verbs;
+}
+
 TEST(ATcsctlManPage, MentionsEveryLongOptionThatHelpPrints) {
   const auto help = tcsctl({"--help"});
   ASSERT_EQ(help.rc, 0);
-  std::set<std::string> options;
-  static const std::regex longOption{R"(--[a-z][a-z0-9-]*)"};
-  for (std::sregex_iterator it(help.out.begin(), help.out.end(), longOption), end; it != end; ++it)
-    options.insert(it->str());
+  const auto options = helpOptions(help.out);
   EXPECT_GE(options.size(), 15U) << help.out;
   EXPECT_FALSE(options.contains("--complete-ids")) << "hidden options are not printed";
 
@@ -819,21 +838,32 @@ TEST(ATcsctlManPage, MentionsEveryLongOptionThatHelpPrints) {
     EXPECT_TRUE(std::regex_search(man, mentioned)) << "tcsctl.1 does not mention " << option;
   }
   // And every verb of the help's `Subcommands:` section, in a bold item of the VERBS section.
-  const auto verbs = help.out.substr(std::min(help.out.size(), help.out.find("Subcommands:")));
   const auto from = std::min(man.size(), man.find(".SH VERBS"));
   const auto section = man.substr(from, man.find("\n.SH ", from + 1) - from);
   std::string items;
   for (const auto& l : linesOf(section))
     if (l.starts_with(".B")) items += l + "\n";
-  static const std::regex verbLine{R"(^  ([a-z][a-z-]*) )"};
-  std::size_t count = 0;
-  for (const auto& l : linesOf(verbs))
-    if (std::smatch m; std::regex_search(l, m, verbLine)) {
-      ++count;
-      const std::regex word{"(^|[^a-z-])" + m[1].str() + "($|[^a-z-])"};
-      EXPECT_TRUE(std::regex_search(items, word)) << "tcsctl.1's VERBS do not describe " << m[1] << ":\n" << items;
-    }
-  EXPECT_EQ(count, 6U) << verbs;
+  const auto verbs = helpVerbs(help.out);
+  EXPECT_EQ(verbs.size(), 6U) << help.out;
+  for (const auto& verb : verbs) {
+    const std::regex word{"(^|[^a-z-])" + verb + "($|[^a-z-])"};
+    EXPECT_TRUE(std::regex_search(items, word)) << "tcsctl.1's VERBS do not describe " << verb << ":\n" << items;
+  }
+}
+
+TEST(ATcsctlBashCompletion, OffersEveryLongOptionAndVerbThatHelpPrints) {
+  const auto help = tcsctl({"--help"});
+  ASSERT_EQ(help.rc, 0);
+  const auto script = tcs::test::readFile(kSourceDir / "tcsctl" / "tcsctl.bash");
+  ASSERT_FALSE(script.empty());
+  std::smatch flags, verbs;
+  ASSERT_TRUE(std::regex_search(script, flags, std::regex{R"re(local flags="([^"]*)")re"}));
+  ASSERT_TRUE(std::regex_search(script, verbs, std::regex{R"re(local verbs="([^"]*)")re"}));
+  std::set<std::string> offered;
+  std::istringstream in(flags[1].str() + " " + verbs[1].str());
+  for (std::string w; in >> w;) offered.insert(w);
+  for (const auto& option : helpOptions(help.out)) EXPECT_TRUE(offered.contains(option)) << option;
+  for (const auto& verb : helpVerbs(help.out)) EXPECT_TRUE(offered.contains(verb)) << verb;
 }
 
 }  // namespace
