@@ -637,6 +637,39 @@ TEST_F(ATcsctl, FollowCarriesOnWhenNatsRestarts) {
   EXPECT_EQ(rc.load(), 0) << errText.text();
 }
 
+TEST_F(ATcsctl, FollowOnATerminalRedrawsInPlaceAndGivesTheCursorBack) {
+  startServer();
+  auto nats = connect("publisher");
+  addStreams(*nats);
+  publishStart(*nats, "hello_world.main", /*persistent=*/true);
+  publishHeartbeat(*nats, "hello_world.main", /*persistent=*/true);
+  ASSERT_TRUE(nats->flush(5s));
+  LockedText outText, errText;
+  std::ostream out(&outText), err(&errText);
+  std::atomic<bool> stop{false};
+  tcs::ctl::Terminal t{out, err};
+  t.tty = true;
+  t.noColor = true;  // NO_COLOR: the cursor still moves, nothing is coloured
+  t.utf8 = true;
+  t.width = 120;
+  t.stop = &stop;
+  std::atomic<int> rc{-1};
+  const auto args = with({"--follow", "--all"});
+  std::thread follower([&] { rc = tcs::ctl::run(args, t); });
+  EXPECT_TRUE(waitUntil([&] { return outText.text().find("hello_world.main") != std::string::npos; }, 10s))
+      << errText.text();
+  stop = true;
+  follower.join();
+  EXPECT_EQ(rc.load(), 0) << errText.text();
+  const auto text = outText.text();
+  EXPECT_TRUE(text.starts_with("\x1b[?25l\x1b[H")) << "hide the cursor, then home";
+  EXPECT_TRUE(text.ends_with("\x1b[?25h")) << "the cursor is shown again at the end";
+  EXPECT_THAT(text, HasSubstr("hello_world.main"));
+  EXPECT_THAT(text, HasSubstr("\x1b[K\n"));
+  EXPECT_THAT(text, HasSubstr("\x1b[J"));
+  EXPECT_FALSE(std::regex_search(text, std::regex{"\x1b\\[[0-9;]*m"})) << "no colour under NO_COLOR";
+}
+
 // ---- 5. exit codes ---------------------------------------------------------------------------------------
 
 TEST(ATcsctlCommandLine, ExitsWithOneForAUsageError) {
