@@ -552,6 +552,42 @@ TEST_F(ATcsctl, WithoutJetStreamListsWhatArrivesLiveAndSaysSo) {
   EXPECT_TRUE(ids.contains("hello_world.main")) << json.out;
 }
 
+TEST_F(ATcsctl, TakesServerAndPrefixFromTheConfigsNatsSection) {
+  startServer();
+  auto nats = connect("publisher");
+  tcs::JetStreamAdmin admin(*nats);
+  admin.ensureStream({"ocm_registry", "ocm.svc.registry.>", 0s, -1, 100});
+  admin.ensureStream({"ocm_status", "ocm.svc.status.>", 0s, -1, 1});
+  admin.ensureStream({"ocm_heartbeat", "ocm.svc.heartbeat.>", 0s, -1, 1});
+  p::RegistryEvent start;
+  start.serviceId = "camera.main";
+  start.timestamp = p::now();
+  start.specific = p::StartEvent{.status = Status::Startup, .hostname = "cli-host", .pid = 77};
+  start.runnerId = "r";
+  nats->publishPersistent(p::registrySubject("ocm.svc", p::RegistryEventType::Start, "camera.main"),
+                          p::encode(start, meta()));
+  p::Heartbeat hb;
+  hb.serviceId = "camera.main";
+  hb.status = Status::Ok;
+  hb.timestamp = p::now();
+  nats->publishPersistent(p::heartbeatSubject("ocm.svc", "camera.main"), p::encode(hb, meta()));
+  ASSERT_TRUE(nats->flush(5s));
+  const auto config = dir_.write("ocm.yaml", "nats:\n  host: 127.0.0.1\n  port: " + std::to_string(server_->port()) +
+                                                 "\n  subject_prefix: ocm.svc\n");
+
+  const auto o = tcsctl({"-c", config.string(), "--json", "--all"});  // no --host, --port, --prefix
+  ASSERT_EQ(o.rc, 0) << o.err;
+  const auto doc = Json::parse(o.out);
+  EXPECT_EQ(doc.at("prefix"), "ocm.svc");
+  EXPECT_EQ(doc.at("notes"), Json::array());
+  ASSERT_EQ(doc.at("services").size(), 1U) << o.out;
+  EXPECT_EQ(doc.at("services")[0].at("id"), "camera.main");
+  // --prefix wins over the config: nothing under svc (and no stream for it either).
+  const auto other = tcsctl({"-c", config.string(), "--json", "--all", "--prefix", "svc", "--listen", "0"});
+  ASSERT_EQ(other.rc, 0) << other.err;
+  EXPECT_EQ(Json::parse(other.out).at("services"), Json::array());
+}
+
 // ---- 4. --follow ---------------------------------------------------------------------------------------
 
 TEST_F(ATcsctl, FollowShowsANewServiceWithinASecondOrTwoAndEndsWithZero) {
