@@ -541,6 +541,13 @@ int run(const std::vector<std::string>& args, Terminal& t) {
     t.err << "tcsctl: " << e.what() << "\nRun tcsctl --help for the options.\n";
     return exit_code::kUsage;
   }
+  // fallthrough() lets the options follow a verb (`tcsctl restart x --host h`), but it also
+  // hands a verb's extra word to the listing's SERVICE filter, which no verb reads.
+  if (const auto verbs = app.get_subcommands(); !verbs.empty() && !o.filter.empty()) {
+    t.err << fmt::format("tcsctl: {}: unexpected argument '{}'\nRun tcsctl --help for the options.\n",
+                         verbs.front()->get_name(), o.filter);
+    return exit_code::kUsage;
+  }
 
   log::configure(log::Backend::Stderr, {"tcsctl", "tcsctl", "", "tcsctl"},
                  o.verbose ? log::Level::Info : log::Level::Error);
