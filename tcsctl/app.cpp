@@ -344,7 +344,7 @@ int hosts(const Options& o, Terminal& t) {
   const auto snap = client.snapshot(snapshotOptions(o));
   const auto list = ServiceControlClient::hosts(snap);
   if (o.json) {
-    t.out << hostsJsonText(list, snap.takenAt) << "\n";
+    t.out << hostsJsonText(list, snap.takenAt, snap.jetstream, snap.notes) << "\n";
     return exit_code::kOk;
   }
   t.out << renderHosts(list, snap.takenAt, styleFor(o, t));

@@ -55,7 +55,8 @@ std::string renderHosts(const std::vector<control::HostInfo>& hosts, protocol::T
   return out;
 }
 
-std::string hostsJsonText(const std::vector<control::HostInfo>& hosts, protocol::Timestamp now) {
+std::string hostsJsonText(const std::vector<control::HostInfo>& hosts, protocol::Timestamp now, bool jetstream,
+                          const std::vector<std::string>& notes) {
   using Json = nlohmann::ordered_json;
   Json list = Json::array();
   for (const auto& h : hosts) {
@@ -77,6 +78,8 @@ std::string hostsJsonText(const std::vector<control::HostInfo>& hosts, protocol:
   Json doc;
   doc["schema"] = "tcs.hosts/1";
   doc["taken_at"] = isoTime(now);
+  doc["jetstream"] = jetstream;
+  doc["notes"] = notes;
   doc["hosts"] = std::move(list);
   return doc.dump(2);
 }

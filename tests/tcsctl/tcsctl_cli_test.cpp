@@ -833,10 +833,10 @@ TEST_F(ATcsctlWithASupervisor, ExitsWithThreeWithTheSupervisorsMessageWhenSystem
   systemd_.jobResult = "failed";
   const auto o = tcsctl(with({"start", "hello_world.main"}));
   EXPECT_EQ(o.rc, 3) << o.out << o.err;
-  // The supervisor's action_failed message, as it sent it.
+  // The supervisor's error code and its message, as it sent them.
   EXPECT_EQ(o.err,
-            "tcsctl: start hello_world.main: launcher.cli-launcher: start tcs@hello_world:main.service: systemd job "
-            "result 'failed'\n");
+            "tcsctl: start hello_world.main: launcher.cli-launcher refused (action_failed): start "
+            "tcs@hello_world:main.service: systemd job result 'failed'\n");
   EXPECT_EQ(o.out, "");
 }
 
@@ -915,7 +915,7 @@ TEST(ATcsctlManPage, MentionsEveryLongOptionThatHelpPrints) {
   for (const auto& l : linesOf(section))
     if (l.starts_with(".B")) items += l + "\n";
   const auto verbs = helpVerbs(help.out);
-  EXPECT_EQ(verbs.size(), 6U) << help.out;
+  EXPECT_EQ(verbs.size(), 7U) << help.out;  // start stop restart reset-failed reload hosts logs
   for (const auto& verb : verbs) {
     const std::regex word{"(^|[^a-z-])" + verb + "($|[^a-z-])"};
     EXPECT_TRUE(std::regex_search(items, word)) << "tcsctl.1's VERBS do not describe " << verb << ":\n" << items;

@@ -310,7 +310,8 @@ Reply ServiceControlClient::Impl::decodeReply(const std::string& launcher, const
   try {
     if (p::isErrorReply(reply.data)) {
       auto err = p::decode<p::ErrorReply>(reply.data).data;
-      throw ControlError(ControlError::Kind::Refused, err.error, fmt::format("{}: {}", launcher, err.message));
+      throw ControlError(ControlError::Kind::Refused, err.error,
+                         fmt::format("{} refused ({}): {}", launcher, err.error, err.message));
     }
     return p::decode<Reply>(reply.data).data;
   } catch (const ProtocolError& e) {
