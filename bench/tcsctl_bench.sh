@@ -16,7 +16,9 @@
 # Follow: FOLLOW_SERVICES services (+ LAUNCHERS launchers) heartbeating every 10 s
 # (tcsctl_bench_fleet beat: core publishes spread evenly), tcsctl --follow --json > /dev/null
 # (not a TTY) for FOLLOW_SECONDS after FOLLOW_SETTLE s; CPU time from /proc/<pid>/stat
-# (utime+stime) as % of one core, next to the publisher's own. Target <= 1 %. Stopped by SIGINT.
+# (utime+stime) as % of one core, next to the publisher's own and that of a bare nats.c subscriber
+# to the same subjects (tcsctl_bench_read --follow: the floor of receiving them). Target <= 1 %.
+# tcsctl is stopped by SIGINT and must exit 0.
 #
 # Usage: bench/tcsctl_bench.sh [BUILD_DIR]
 #   env: SIZES ("100 1000 10000"), LAUNCHERS (10), RUNS (9), FOLLOW_SERVICES (1000),
@@ -25,7 +27,7 @@
 set -euo pipefail
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=$(cd "${1:-$SOURCE_DIR/build}" && pwd)
-SIZES=${SIZES:-100 1000 10000}
+SIZES=${SIZES-100 1000 10000}  # "" = the follow part only
 LAUNCHERS=${LAUNCHERS:-10}
 RUNS=${RUNS:-9}
 FOLLOW_SERVICES=${FOLLOW_SERVICES:-1000}
@@ -137,32 +139,39 @@ if ((FOLLOW_SECONDS > 0)); then
   "$TCSCTL" --follow --json --host 127.0.0.1 --port "$port" >/dev/null 2>"$tmp/follow.err" &
   follower=$!
   pids+=("$follower")
+  "$READ" --follow "nats://127.0.0.1:$port" >"$tmp/listen.out" &
+  listener=$!
+  pids+=("$listener")
   sleep "$FOLLOW_SETTLE"
   hz=$(getconf CLK_TCK)
   f0=$(cpu_ticks "$follower")
   b0=$(cpu_ticks "$beater")
+  l0=$(cpu_ticks "$listener")
   t0=$(now_ns)
   sleep "$FOLLOW_SECONDS"
   f1=$(cpu_ticks "$follower")
   b1=$(cpu_ticks "$beater")
+  l1=$(cpu_ticks "$listener")
   t1=$(now_ns)
   rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$follower/status")
   kill -INT "$follower"
   rc=0
   wait "$follower" || rc=$?
-  kill -INT "$beater"
+  kill -INT "$beater" "$listener"
   wait "$beater" || true
+  wait "$listener" || true
   pids=()
   read -r beats _ <"$tmp/beat.out"
   [[ $rc == 0 ]] || { echo "tcsctl --follow exited with $rc after SIGINT:" >&2; cat "$tmp/follow.err" >&2; exit 1; }
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
   fpct=$(awk -v d="$((f1 - f0))" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
   bpct=$(awk -v d="$((b1 - b0))" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
+  lpct=$(awk -v d="$((l1 - l0))" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
   echo
   echo "follow: $FOLLOW_SERVICES services + $LAUNCHERS launchers, a heartbeat each every 10 s ($beats sent in all);"
-  printf '  over %.1f s: tcsctl --follow --json > /dev/null %s ticks = **%s %%** of one core (RSS %.1f MiB); publisher %s ticks = %s %%; load %s\n' \
+  printf '  over %.1f s: tcsctl --follow --json > /dev/null %s ticks = **%s %%** of one core (RSS %.1f MiB); publisher %s ticks = %s %%; bare nats.c subscriber to the same subjects %s ticks = %s %% (%s messages); load %s\n' \
     "$secs" "$((f1 - f0))" "$fpct" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$((b1 - b0))" "$bpct" \
-    "$(cut -d' ' -f1 /proc/loadavg)"
+    "$((l1 - l0))" "$lpct" "$(cut -d' ' -f1 "$tmp/listen.out")" "$(cut -d' ' -f1 /proc/loadavg)"
   ok=$(awk -v p="$fpct" 'BEGIN { print (p <= 1.0) ? "PASS" : "FAIL" }')
   echo "target: follow CPU ${fpct} % (≤ 1 % of one core) $ok"
   stop_server
