@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -145,7 +146,14 @@ namespace {
 /// plain form (strings needing escapes, doubles, the children reports) go through nlohmann.
 class Writer {
  public:
-  explicit Writer(std::string& out) : out_(out) {}
+  /// Appends to @p out; with a @p sink, spill() moves what is written there.
+  explicit Writer(std::string& out, std::ostream* sink = nullptr) : out_(out), sink_(sink) {}
+
+  void spill() {
+    if (sink_ == nullptr) return;
+    sink_->write(out_.data(), static_cast<std::streamsize>(out_.size()));
+    out_.clear();
+  }
 
   void str(std::string_view s) {
     const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
@@ -161,7 +169,13 @@ class Writer {
     out_ += '"';
   }
   void text(const std::string& s) { s.empty() ? null() : str(s); }
-  void time(const std::optional<p::Timestamp>& t) { t ? str(isoTime(*t)) : null(); }
+  /// isoTime(), quoted, formatted in place (a fleet of 10,000 has ~60,000 of them).
+  void time(p::Timestamp t) {
+    const auto f = p::toFields(t);
+    fmt::format_to(std::back_inserter(out_), "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\"", f[0], f[1], f[2], f[3],
+                   f[4], f[5], f[6] / 1000);
+  }
+  void time(const std::optional<p::Timestamp>& t) { t ? time(*t) : null(); }
   void null() { out_ += "null"; }
   void boolean(bool b) { out_ += b ? "true" : "false"; }
   template <class Int>
@@ -216,6 +230,7 @@ class Writer {
   }
 
   std::string& out_;
+  std::ostream* sink_;
   std::size_t depth_ = 0;
   bool first_ = true;
 };
@@ -248,7 +263,7 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
   w.key("uptime_seconds");
   row.uptime ? w.integer(row.uptime->count()) : w.null();
   w.key("last_status_update");
-  e.lastReport ? w.str(isoTime(e.lastReport->timestamp)) : w.null();
+  e.lastReport ? w.time(e.lastReport->timestamp) : w.null();
   w.key("pid").integer(e.pid);
   w.key("hostname").text(e.hostname);
   w.key("runner_id").text(e.runnerId);
@@ -265,7 +280,7 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
   w.key("last_crash");
   if (e.lastCrash) {
     w.open('{');
-    w.key("time").str(isoTime(e.lastCrash->time));
+    w.key("time").time(e.lastCrash->time);
     w.key("exit_code").integer(e.lastCrash->exitCode);
     w.key("result").text(e.lastCrash->result);
     w.key("will_restart").boolean(e.lastCrash->willRestart);
@@ -276,7 +291,7 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
   w.key("last_failure");
   if (e.lastFailure) {
     w.open('{');
-    w.key("time").str(isoTime(e.lastFailure->time));
+    w.key("time").time(e.lastFailure->time);
     w.key("reason").text(e.lastFailure->reason);
     w.key("restart_count").integer(e.lastFailure->restartCount);
     w.close('}');
@@ -286,7 +301,7 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
   w.key("last_stop");
   if (e.lastStop) {
     w.open('{');
-    w.key("time").str(isoTime(e.lastStop->time));
+    w.key("time").time(e.lastStop->time);
     w.key("reason").text(e.lastStop->reason);
     w.key("exit_code").integer(e.lastStop->exitCode);
     w.close('}');
@@ -307,14 +322,13 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
 
 }  // namespace
 
-std::string fleetJsonText(const FleetView& view, const FleetListing& listing, p::Timestamp now,
-                          const FleetJsonMeta& meta) {
-  std::string out;
-  out.reserve(1024 + 1300 * listing.rows.size());
-  Writer w(out);
+namespace {
+
+void writeDocument(Writer& w, std::string& out, const FleetView& view, const FleetListing& listing, p::Timestamp now,
+                   const FleetJsonMeta& meta) {
   w.open('{');
   w.key("schema").str(kFleetSchema);
-  w.key("taken_at").str(isoTime(now));
+  w.key("taken_at").time(now);
   w.key("prefix").str(view.prefix());
   w.key("jetstream").boolean(meta.jetstream);
   w.key("notes");
@@ -328,11 +342,34 @@ std::string fleetJsonText(const FleetView& view, const FleetListing& listing, p:
   w.close('}');
   w.key("services");
   w.open('[');
-  for (const auto& row : listing.rows) w.item(), writeService(w, row, now);
+  for (const auto& row : listing.rows) {
+    w.item();
+    writeService(w, row, now);
+    if (out.size() >= 64 * 1024) w.spill();
+  }
   w.close(']');
   w.close('}');
   out += '\n';
+  w.spill();
+}
+
+}  // namespace
+
+std::string fleetJsonText(const FleetView& view, const FleetListing& listing, p::Timestamp now,
+                          const FleetJsonMeta& meta) {
+  std::string out;
+  out.reserve(1024 + 1536 * listing.rows.size());  // ~1,300 bytes a service; the caller may add a line
+  Writer w(out);
+  writeDocument(w, out, view, listing, now, meta);
   return out;
+}
+
+void writeFleetJson(std::ostream& sink, const FleetView& view, const FleetListing& listing, p::Timestamp now,
+                    const FleetJsonMeta& meta) {
+  std::string out;
+  out.reserve(80 * 1024);
+  Writer w(out, &sink);
+  writeDocument(w, out, view, listing, now, meta);
 }
 
 }  // namespace tcs::ctl

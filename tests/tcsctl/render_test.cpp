@@ -276,12 +276,23 @@ TEST(TheJsonDocument, IsWrittenAsTheTreeWouldBeDumped) {
   fx::Feed f{view};
   f.status("quote.main", tcs::Status::Warning, 30, 77, "say \"hi\"\\ tab\there\nnew line \x01 ünïcødé ☃", "");
   f.heartbeat("quote.main", 599.1234);
+  for (int i = 0; i < 100; ++i) {  // more than the 64 KiB writeFleetJson() writes at a time
+    f.status("bulk.s" + std::to_string(i), tcs::Status::Ok, 40, 2000 + i, "fine");
+    f.heartbeat("bulk.s" + std::to_string(i), 595);
+  }
   const std::vector<std::string> notes{"a note", "another \"quoted\" one"};
   for (const bool all : {true, false}) {
     const auto listing = view.list(fx::kNow, {all, ""});
-    for (const auto& meta : {tcs::ctl::FleetJsonMeta{true, notes}, tcs::ctl::FleetJsonMeta{false, {}}})
-      EXPECT_EQ(tcs::ctl::fleetJsonText(view, listing, fx::kNow, meta),
-                tcs::ctl::fleetJson(view, listing, fx::kNow, meta).dump(2) + "\n");
+    for (const auto& meta : {tcs::ctl::FleetJsonMeta{true, notes}, tcs::ctl::FleetJsonMeta{false, {}}}) {
+      const auto text = tcs::ctl::fleetJsonText(view, listing, fx::kNow, meta);
+      EXPECT_EQ(text, tcs::ctl::fleetJson(view, listing, fx::kNow, meta).dump(2) + "\n");
+      std::ostringstream streamed;  // written a piece at a time
+      tcs::ctl::writeFleetJson(streamed, view, listing, fx::kNow, meta);
+      EXPECT_EQ(streamed.str(), text);
+      if (all) {
+        EXPECT_GT(text.size(), 64u * 1024);
+      }
+    }
   }
   const tcs::FleetView empty;
   EXPECT_EQ(tcs::ctl::fleetJsonText(empty, empty.list(fx::kNow), fx::kNow, {}),
