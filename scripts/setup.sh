@@ -15,7 +15,7 @@ PACKAGES=(
   # packaging
   dpkg-dev debhelper fakeroot
   # benches
-  hyperfine
+  hyperfine time
 )
 
 if [[ $(id -u) -ne 0 ]]; then

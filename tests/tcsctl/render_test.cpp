@@ -268,6 +268,37 @@ TEST(TheJsonDocument, HasEveryKeyOnEveryServiceWithNullForAbsentValues) {
             (nlohmann::ordered_json{{"state", "recovered"}, {"attempt", 2}, {"max", nullptr}, {"count", 2}}));
 }
 
+TEST(TheJsonDocument, IsWrittenAsTheTreeWouldBeDumped) {
+  // fleetJsonText() writes the text directly (10,000 services in milliseconds); it must be
+  // fleetJson().dump(2) byte for byte: every entry kind of the fixture, notes, children with
+  // metrics, strings that need escaping or are not ASCII, fractional heartbeat ages.
+  auto view = wideFleet();
+  fx::Feed f{view};
+  f.status("quote.main", tcs::Status::Warning, 30, 77, "say \"hi\"\\ tab\there\nnew line \x01 ünïcødé ☃", "");
+  f.heartbeat("quote.main", 599.1234);
+  for (int i = 0; i < 100; ++i) {  // more than the 64 KiB writeFleetJson() writes at a time
+    f.status("bulk.s" + std::to_string(i), tcs::Status::Ok, 40, 2000 + i, "fine");
+    f.heartbeat("bulk.s" + std::to_string(i), 595);
+  }
+  const std::vector<std::string> notes{"a note", "another \"quoted\" one"};
+  for (const bool all : {true, false}) {
+    const auto listing = view.list(fx::kNow, {all, ""});
+    for (const auto& meta : {tcs::ctl::FleetJsonMeta{true, notes}, tcs::ctl::FleetJsonMeta{false, {}}}) {
+      const auto text = tcs::ctl::fleetJsonText(view, listing, fx::kNow, meta);
+      EXPECT_EQ(text, tcs::ctl::fleetJson(view, listing, fx::kNow, meta).dump(2) + "\n");
+      std::ostringstream streamed;  // written a piece at a time
+      tcs::ctl::writeFleetJson(streamed, view, listing, fx::kNow, meta);
+      EXPECT_EQ(streamed.str(), text);
+      if (all) {
+        EXPECT_GT(text.size(), 64u * 1024);
+      }
+    }
+  }
+  const tcs::FleetView empty;
+  EXPECT_EQ(tcs::ctl::fleetJsonText(empty, empty.list(fx::kNow), fx::kNow, {}),
+            tcs::ctl::fleetJson(empty, empty.list(fx::kNow), fx::kNow, {}).dump(2) + "\n");
+}
+
 TEST(TheJsonDocument, WritesTimesAsIsoUtcWithMilliseconds) {
   EXPECT_EQ(tcs::ctl::isoTime(fx::at(1.2346)), "2026-11-25T12:00:01.234Z");
   EXPECT_EQ(tcs::ctl::isoTime(fx::at(0)), "2026-11-25T12:00:00.000Z");

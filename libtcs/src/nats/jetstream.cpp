@@ -7,6 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "connection_impl.hpp"
@@ -184,34 +188,107 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
   r.expected = rawInfo->NumPending;
   jsConsumerInfo_Destroy(rawInfo);
 
-  std::uint64_t pending = r.expected;
-  while (pending > 0) {
+  // The next batch is fetched while the caller handles the current one: a fetcher thread hands
+  // the batches over in order, and `each` runs on the calling thread. (A fetch then handling in
+  // turn leaves the server idle while the caller decodes: 2x slower at 10,000 services.)
+  struct Batch {
     natsMsgList list{};
-    const int batch = static_cast<int>(std::min<std::uint64_t>(pending, 512));
-    st = natsSubscription_Fetch(&list, sub.get(), batch, msLeft(deadline), &code);
-    for (int i = 0; i < list.Count; ++i) {
-      natsMsg* m = list.Msgs[i];
-      each(natsMsg_GetSubject(m),
-           std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
-      ++r.delivered;
-      jsMsgMetaData* meta = nullptr;
-      if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-        pending = meta->NumPending;
-        jsMsgMetaData_Destroy(meta);
-      } else {
-        pending = pending > 0 ? pending - 1 : 0;
+    natsStatus status = NATS_OK;
+    bool last = false;  ///< nothing pending after it, or the fetch failed: the fetcher stopped
+  };
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::condition_variable room;
+  constexpr std::size_t kAhead = 4;
+  std::deque<Batch> batches;
+  bool abandon = false;  // the caller stopped reading (it threw): the fetcher stops too
+  std::thread fetcher([&, pending = r.expected]() mutable {
+    while (pending > 0) {
+      Batch b;
+      jsErrCode fetchCode{};
+      const int size = static_cast<int>(std::min<std::uint64_t>(pending, 512));
+      {
+        // At most kAhead batches wait for the caller: memory stays bounded whatever it does.
+        std::unique_lock lock(mutex);
+        room.wait(lock, [&] { return abandon || batches.size() < kAhead; });
+        if (abandon) return;
       }
+      b.status = natsSubscription_Fetch(&b.list, sub.get(), size, msLeft(deadline), &fetchCode);
+      if (b.list.Count > 0) {
+        // The last message's pending count is the stream's; each fetch may deliver fewer.
+        jsMsgMetaData* meta = nullptr;
+        if (natsMsg_GetMetaData(&meta, b.list.Msgs[b.list.Count - 1]) == NATS_OK) {
+          pending = meta->NumPending;
+          jsMsgMetaData_Destroy(meta);
+        } else {
+          pending = pending > static_cast<std::uint64_t>(b.list.Count) ? pending - b.list.Count : 0;
+        }
+      }
+      b.last = pending == 0 || b.status != NATS_OK || Clock::now() >= deadline;
+      const bool last = b.last;
+      {
+        std::lock_guard lock(mutex);
+        batches.push_back(b);
+      }
+      ready.notify_one();
+      if (last) return;
     }
-    natsMsgList_Destroy(&list);
-    if (pending == 0) break;
-    if (st != NATS_OK || Clock::now() >= deadline) {
-      r.outcome = StreamReadOutcome::Incomplete;
-      r.error = fmt::format("read {} of {} stored messages of {} before {}", r.delivered, r.expected, filter,
-                            st == NATS_TIMEOUT || st == NATS_OK ? fmt::format("the {} ms bound", timeout.count())
-                                                                : std::string{natsStatus_GetText(st)});
-      unsubscribe();
-      return r;
+  });
+  const auto stopFetcher = [&] {
+    {
+      std::lock_guard lock(mutex);
+      abandon = true;
     }
+    room.notify_one();
+    fetcher.join();
+    for (auto& b : batches) natsMsgList_Destroy(&b.list);
+    batches.clear();
+  };
+  std::uint64_t pending = r.expected;
+  natsStatus lastStatus = NATS_OK;
+  try {
+    while (pending > 0) {
+      Batch b;
+      {
+        std::unique_lock lock(mutex);
+        ready.wait(lock, [&] { return !batches.empty(); });
+        b = batches.front();
+        batches.pop_front();
+      }
+      room.notify_one();
+      lastStatus = b.status;
+      for (int i = 0; i < b.list.Count; ++i) {
+        natsMsg* m = b.list.Msgs[i];
+        each(natsMsg_GetSubject(m),
+             std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
+        ++r.delivered;
+      }
+      if (b.list.Count > 0) {
+        jsMsgMetaData* meta = nullptr;
+        if (natsMsg_GetMetaData(&meta, b.list.Msgs[b.list.Count - 1]) == NATS_OK) {
+          pending = meta->NumPending;
+          jsMsgMetaData_Destroy(meta);
+        } else {
+          pending = pending > static_cast<std::uint64_t>(b.list.Count) ? pending - b.list.Count : 0;
+        }
+      }
+      natsMsgList_Destroy(&b.list);
+      if (b.last) break;
+    }
+  } catch (...) {
+    unsubscribe();  // a fetch under way returns at once
+    stopFetcher();
+    throw;
+  }
+  stopFetcher();
+  if (pending > 0) {
+    r.outcome = StreamReadOutcome::Incomplete;
+    r.error = fmt::format("read {} of {} stored messages of {} before {}", r.delivered, r.expected, filter,
+                          lastStatus == NATS_TIMEOUT || lastStatus == NATS_OK
+                              ? fmt::format("the {} ms bound", timeout.count())
+                              : std::string{natsStatus_GetText(lastStatus)});
+    unsubscribe();
+    return r;
   }
   unsubscribe();
   r.outcome = StreamReadOutcome::Read;
