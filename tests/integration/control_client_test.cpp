@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "../supervisor/fakes.hpp"
+#include "../supervisor/hello_supervisor.hpp"
 #include "nats_server.hpp"
 #include "supervisor.hpp"
 #include "tcs/control.hpp"
@@ -385,15 +385,8 @@ class AControlClientWithASupervisor : public AControlClient {
     startServer();
     supervisorNats_ = connect("tcs-supervisor");
     addStreams(*supervisorNats_);
-    tcs::supervisor::SupervisorOptions o;
-    o.configPath = dir_.write("services.yaml",
-                              "registry:\n  hello_world: ~\nservices:\n"
-                              "  - {type: hello_world, variant: main}\n");
-    o.launcherId = "ctl-systemd-launcher";
-    o.hostname = "ctl-host";
-    o.jobTimeout = 2s;
-    supervisor_ = std::make_unique<tcs::supervisor::Supervisor>(o, systemd_, supervisorNats_.get(), &journal_);
-    supervisor_->start();
+    supervisor_ = tcs::supervisor::test::startHelloWorldSupervisor(dir_, "ctl-systemd-launcher", "ctl-host", systemd_,
+                                                                   *supervisorNats_, &journal_);
     ASSERT_TRUE(supervisorNats_->flush(5s));
     ctl_ = connect("tcsctl");
     client_ = std::make_unique<ServiceControlClient>(*ctl_);

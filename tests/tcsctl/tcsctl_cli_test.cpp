@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "../supervisor/fakes.hpp"
+#include "../supervisor/hello_supervisor.hpp"
 #include "app.hpp"
 #include "fleet_fixture.hpp"
 #include "nats_server.hpp"
@@ -787,15 +787,8 @@ class ATcsctlWithASupervisor : public ATcsctl {
     startServer();
     supervisorNats_ = connect("tcs-supervisor");
     addStreams(*supervisorNats_);
-    tcs::supervisor::SupervisorOptions o;
-    o.configPath = dir_.write("services.yaml",
-                              "registry:\n  hello_world: ~\nservices:\n"
-                              "  - {type: hello_world, variant: main}\n");
-    o.launcherId = "cli-launcher";
-    o.hostname = "cli-host";
-    o.jobTimeout = 2s;
-    supervisor_ = std::make_unique<tcs::supervisor::Supervisor>(o, systemd_, supervisorNats_.get());
-    supervisor_->start();
+    supervisor_ =
+        tcs::supervisor::test::startHelloWorldSupervisor(dir_, "cli-launcher", "cli-host", systemd_, *supervisorNats_);
     ASSERT_TRUE(supervisorNats_->flush(5s));
   }
   void TearDown() override {

@@ -109,6 +109,20 @@ jsOptions apiOptions(Clock::time_point deadline) {
   return o;
 }
 
+/// What the consumer still holds after @p list: the last message's pending count (the server's
+/// word; a fetch may deliver fewer than asked), else @p before less what was delivered.
+std::uint64_t pendingAfter(const natsMsgList& list, std::uint64_t before) {
+  if (list.Count <= 0) return before;
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, list.Msgs[list.Count - 1]) == NATS_OK) {
+    const auto n = meta->NumPending;
+    jsMsgMetaData_Destroy(meta);
+    return n;
+  }
+  const auto delivered = static_cast<std::uint64_t>(list.Count);
+  return before > delivered ? before - delivered : 0;
+}
+
 bool noJetStream(natsStatus st, jsErrCode code) {
   return st == NATS_NO_RESPONDERS || code == JSNotEnabledErr || code == JSNotEnabledForAccountErr;
 }
@@ -214,16 +228,7 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
         if (abandon) return;
       }
       b.status = natsSubscription_Fetch(&b.list, sub.get(), size, msLeft(deadline), &fetchCode);
-      if (b.list.Count > 0) {
-        // The last message's pending count is the stream's; each fetch may deliver fewer.
-        jsMsgMetaData* meta = nullptr;
-        if (natsMsg_GetMetaData(&meta, b.list.Msgs[b.list.Count - 1]) == NATS_OK) {
-          pending = meta->NumPending;
-          jsMsgMetaData_Destroy(meta);
-        } else {
-          pending = pending > static_cast<std::uint64_t>(b.list.Count) ? pending - b.list.Count : 0;
-        }
-      }
+      pending = pendingAfter(b.list, pending);
       b.last = pending == 0 || b.status != NATS_OK || Clock::now() >= deadline;
       const bool last = b.last;
       {
@@ -263,15 +268,7 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
              std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
         ++r.delivered;
       }
-      if (b.list.Count > 0) {
-        jsMsgMetaData* meta = nullptr;
-        if (natsMsg_GetMetaData(&meta, b.list.Msgs[b.list.Count - 1]) == NATS_OK) {
-          pending = meta->NumPending;
-          jsMsgMetaData_Destroy(meta);
-        } else {
-          pending = pending > static_cast<std::uint64_t>(b.list.Count) ? pending - b.list.Count : 0;
-        }
-      }
+      pending = pendingAfter(b.list, pending);
       natsMsgList_Destroy(&b.list);
       if (b.last) break;
     }
