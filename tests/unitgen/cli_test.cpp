@@ -311,3 +311,22 @@ TEST_F(UnitgenCli, NatsAddressPrintsTheConfigsServer) {
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "");
 }
+
+TEST_F(UnitgenCli, SettingsPrintsOneLinePerServiceThatChangesOnlyWithItsOwnEntry) {
+  const auto cfg = dir_.write("c/s.yaml",
+                              "interval: 2\nservices:\n  - {type: a, variant: x, message: \"hi \\\"you\\\"\"}\n"
+                              "  - {type: b, variant: y, list: [1, 2.5, true, null]}\n");
+  const auto before = invoke({"--settings", cfg.string()});
+  ASSERT_EQ(before.status, 0) << before.err;
+  const auto newline = before.out.find('\n');
+  ASSERT_NE(newline, std::string::npos);
+  EXPECT_TRUE(before.out.starts_with("tcs@a:x.service {")) << before.out;
+  EXPECT_NE(before.out.find("\"message\":\"hi \\\"you\\\"\""), std::string::npos) << before.out;
+  EXPECT_NE(before.out.find("[1,2.5,true,null]"), std::string::npos) << before.out;
+  dir_.write("c/s.yaml",
+             "interval: 2\nservices:\n  - {type: a, variant: x, message: \"hi \\\"you\\\"\"}\n"
+             "  - {type: b, variant: y, list: [1, 2.5, true, null, 3]}\n");
+  const auto after = invoke({"--settings", cfg.string()});
+  EXPECT_EQ(after.out.substr(0, newline), before.out.substr(0, newline));
+  EXPECT_NE(after.out.substr(newline), before.out.substr(newline));
+}

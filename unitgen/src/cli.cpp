@@ -46,6 +46,9 @@ Options:
       --nats-address     print the config's NATS server as HOST:PORT (the first of
                          nats.servers, else nats.host and nats.port) and exit; nothing
                          when it has no nats: section (scripts/dev.sh asks this)
+      --settings         print every service's unit name and its effective settings (the
+                         merged entry the service reads) on one line each, and exit;
+                         scripts/dev.sh restarts only services whose line changed
       --remove           remove every file tcs-unitgen wrote in the output directory
                          (with --user: the user-mode template and target too); CONFIG unused
   -n, --dry-run          print every file that would be written, in a stable order
@@ -80,6 +83,7 @@ struct Options {
   bool outputDirGiven = false;
   bool remove = false;
   bool natsAddress = false;
+  bool settings = false;
   std::optional<std::string> binDir;
 };
 
@@ -164,6 +168,8 @@ std::optional<std::string> parse(const std::vector<std::string>& args, Options& 
       o.remove = true;
     } else if (a == "--nats-address") {
       o.natsAddress = true;
+    } else if (a == "--settings") {
+      o.settings = true;
     } else if (a == "--bin-dir") {
       std::string dir;
       if (!value(dir)) return "--bin-dir needs a directory";
@@ -262,6 +268,46 @@ std::optional<fs::path> userUnitDir(const Defaults& d, std::string& problem) {
     return std::nullopt;
   }
   return fs::path(home) / ".config/systemd/user";
+}
+
+// One line, in file order, every scalar typed: equal text = equal settings.
+void appendCanonical(std::string& out, const config::Value& v) {
+  using Value = config::Value;
+  switch (v.kind()) {
+    case Value::Kind::Null: out += "null"; break;
+    case Value::Kind::Bool: out += v.boolValue() ? "true" : "false"; break;
+    case Value::Kind::Int: out += std::to_string(v.intValue()); break;
+    case Value::Kind::Double: out += fmt::format("{}", v.doubleValue()); break;
+    case Value::Kind::String:
+      out += '"';
+      for (char c : v.stringValue()) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+          out += "\\n";
+          continue;
+        }
+        out += c;
+      }
+      out += '"';
+      break;
+    case Value::Kind::Sequence:
+      out += '[';
+      for (std::size_t i = 0; i < v.items().size(); ++i) {
+        if (i) out += ',';
+        appendCanonical(out, v.items()[i]);
+      }
+      out += ']';
+      break;
+    case Value::Kind::Mapping:
+      out += '{';
+      for (std::size_t i = 0; i < v.entries().size(); ++i) {
+        if (i) out += ',';
+        out += fmt::format("\"{}\":", v.entries()[i].first);
+        appendCanonical(out, v.entries()[i].second);
+      }
+      out += '}';
+      break;
+  }
 }
 
 // --user: every service binary must exist now (the build tree is the install); name the
@@ -378,6 +424,14 @@ int run(const std::vector<std::string>& argsIn, const Defaults& d, std::FILE* ou
   }
 
   const auto& services = loaded.config.services();
+  if (o.settings) {
+    for (const auto& s : services) {
+      std::string line;
+      appendCanonical(line, s.settings.root());
+      fmt::print(out, "{} {}\n", s.unitName(), line);
+    }
+    return loaded.ok() ? 0 : 1;
+  }
   bool binariesOk = true;
   if (o.user) {
     for (const auto& s : services)
