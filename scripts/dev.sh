@@ -249,7 +249,13 @@ if ! usc start tcs.target; then
 fi
 
 # ---- show it -----------------------------------------------------------------------------------
-usc --no-pager list-units 'tcs@*' tcs-supervisor.service tcs-nats.service
+BUILD_ARG="" AGAIN=""
+[[ $BUILD == "$ROOT/build" ]] || BUILD_ARG=" --build-dir $BUILD"
+AGAIN=$BUILD_ARG
+((BUILD_STEP)) || AGAIN+=" --no-build"
+[[ $CONFIG == "$ROOT/config/examples.yaml" ]] || AGAIN+=" $CONFIG"
+say "Units (systemctl --user)"
+usc --no-pager --legend=no list-units 'tcs@*' tcs-supervisor.service tcs-nats.service
 if [[ -n $NATS ]] && nats_answers "${NATS%:*}" "${NATS##*:}"; then
   say "tcsctl --config $CONFIG"
   # The supervisor declares the fleet once it is up: give it up to 20 s to appear.
@@ -265,6 +271,6 @@ cat <<EOF
 Follow the logs:     journalctl --user -u 'tcs@*' -f
 One service:         systemctl --user status tcs@<type>:<variant>
 The fleet:           $TCSCTL --config $CONFIG [--all] [-f]
-After an edit:       scripts/dev.sh $( [[ $CONFIG == "$ROOT/config/examples.yaml" ]] || echo "$CONFIG")  (rebuilds, restarts what changed)
-Stop everything:     scripts/dev.sh --stop
+After an edit:       scripts/dev.sh$AGAIN  (rebuilds, restarts what changed)
+Stop everything:     scripts/dev.sh --stop$BUILD_ARG
 EOF
