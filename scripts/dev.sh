@@ -121,6 +121,10 @@ for f in "$UNITGEN" "$SUPERVISOR" "$TCSCTL"; do
   [[ -x $f ]] || die "$f is missing: build first (cmake --build $BUILD)"
 done
 
+# Validate first (config, every binary): on any error nothing is created.
+"$UNITGEN" --user --check -q --bin-dir "$BUILD/services/bin" "$CONFIG" ||
+  die "$CONFIG: fix the errors above (nothing was written or started)"
+
 # mkdir_tracked DIR — create DIR and its missing parents, remembering which ones were created so
 # that --stop removes exactly those (when empty) and leaves the home as it was.
 created=()

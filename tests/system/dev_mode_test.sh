@@ -63,6 +63,22 @@ for want in "XDG_RUNTIME_DIR is not set" "loginctl enable-linger $DEV" "machinec
 done
 tcs_log "without a user manager: $(head -n 1 <<<"$out")"
 
+# A user manager without lingering (root starts it, as a login would): dev.sh notes that the
+# services stop at logout; a config naming a missing binary stops it before anything is created.
+tcs_check "starting user@$DEV_UID.service without lingering" tcs_exec systemctl start "user@$DEV_UID.service"
+home_tree() { tcs_exec find "$HOME_DIR" | LC_ALL=C sort; }
+BROKEN=/tmp/broken.yaml
+printf '%s\n' "registry: {nope: /nonexistent/nope}" "services:" "  - {type: nope, variant: main}" |
+  tcs_sh 'cat >"$1" && chmod 644 "$1"' "$BROKEN" || tcs_fail "writing the broken config"
+home0=$(home_tree)
+out=$(dev_sh "$BROKEN" 2>&1) && tcs_fail "dev.sh ran a config with a missing binary: $out"
+grep -qF "lingering is off for $DEV" <<<"$out" || tcs_fail "no lingering note: $out"
+grep -qF "loginctl enable-linger $DEV" <<<"$out" || tcs_fail "the lingering note does not say how: $out"
+grep -qF "$BROKEN:3:5: error: services[0]: service nope.main: binary /nonexistent/nope does not exist" <<<"$out" ||
+  tcs_fail "dev.sh does not name the missing binary at its line: $out"
+tcs_expect_eq "a failed dev.sh creates nothing in the home" "$home0" "$(home_tree)"
+tcs_log "lingering off + missing binary: $(grep -F 'lingering is off' <<<"$out")"
+
 tcs_check "loginctl enable-linger $DEV" tcs_exec loginctl enable-linger "$DEV"
 manager_up() { tcs_exec systemctl is-active -q "user@$DEV_UID.service" && tcs_exec test -S "$RUNTIME/bus"; }
 tcs_wait_until 30 "user@$DEV_UID.service and its session bus" manager_up || {
@@ -104,7 +120,6 @@ grep -qF "$CONFIG:12:5: error: services[0]: service hello_world.main: binary /no
 tcs_check "nothing was written" as_dev test ! -e "$HOME_DIR/.config/systemd/user/tcs@.service"
 
 # ---- dev.sh: the fleet under the user's manager ----------------------------------------------------
-home_tree() { tcs_exec find "$HOME_DIR" | LC_ALL=C sort; }
 HOME_BEFORE=$(home_tree)
 out=$(dev_sh "$CONFIG" 2>&1) || tcs_fail "scripts/dev.sh failed: $out"
 tcs_log "scripts/dev.sh:"$'\n'"$out"
@@ -146,6 +161,13 @@ grep -qx "TCS_SERVICE_TYPE=hello_world" <<<"$rec" || tcs_fail "records lack TCS_
 grep -qx "_UID=$DEV_UID" <<<"$rec" || tcs_fail "records are not the user's"
 tcs_check "journalctl --user -u 'tcs@*' shows the examples" as_dev sh -c \
   "journalctl --user --no-pager -o cat -u 'tcs@*' | grep -q 'examples.basic.tutorial'"
+
+# An instance that is not configured explains itself against this config and fails at once (78).
+usc start tcs@nope:main.service >/dev/null 2>&1 && tcs_fail "an unconfigured instance started"
+tcs_expect_eq "unconfigured instance: exit status" 78 "$(ushow tcs@nope:main.service ExecMainStatus)"
+as_dev journalctl --user --no-pager -o cat -u tcs@nope:main.service | grep -qF "is not configured in $CONFIG" ||
+  tcs_fail "the unconfigured instance does not say why: $(as_dev journalctl --user --no-pager -o cat -u tcs@nope:main.service)"
+usc reset-failed tcs@nope:main.service
 
 # ---- kill -9 → restarted, and reported on NATS by tcs-supervisor --user -------------------------------
 tcs_check "the sniffer starts" tcs_exec systemd-run --unit=tcs-test-sniff --property=Type=exec \
