@@ -31,7 +31,7 @@ while (($#)); do
     --no-build) BUILD_STEP=0 ;;
     --build-dir) [[ $# -ge 2 ]] || { echo "dev.sh: --build-dir needs a directory" >&2; exit 2; }; BUILD=$(realpath -m "$2"); shift ;;
     --build-dir=*) BUILD=$(realpath -m "${1#*=}") ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     -*) echo "dev.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     *) CONFIG=$(realpath -m "$1") ;;
   esac
@@ -158,10 +158,8 @@ NATS=$("$UNITGEN" --nats-address "$CONFIG" 2>/dev/null || true)
 nats_answers() { timeout 1 bash -c "</dev/tcp/$1/$2" 2>/dev/null; }
 if [[ -n $NATS ]]; then
   NATS_HOST=${NATS%:*} NATS_PORT=${NATS##*:}
-  if is_ours "$UNIT_DIR/tcs-nats.service" && usc is-active -q tcs-nats.service; then
-    : # ours, already running
-  elif nats_answers "$NATS_HOST" "$NATS_PORT"; then
-    echo "NATS: $NATS answers already; using it"
+  if nats_answers "$NATS_HOST" "$NATS_PORT"; then
+    is_ours "$UNIT_DIR/tcs-nats.service" || echo "NATS: $NATS answers already; using it"
   else
     case $NATS_HOST in
       localhost | 127.* | ::1 | "$(hostname)" | "$(hostname -s)")
@@ -179,7 +177,7 @@ ExecStart=$(command -v nats-server) -a 127.0.0.1 -p $NATS_PORT -js -sd "$STATE/n
 Restart=on-failure
 EOF
         usc daemon-reload
-        usc start tcs-nats.service
+        usc restart tcs-nats.service  # ours on another port before, or not running
         for _ in $(seq 100); do nats_answers 127.0.0.1 "$NATS_PORT" && break; sleep 0.1; done
         nats_answers 127.0.0.1 "$NATS_PORT" || die "nats-server did not answer on 127.0.0.1:$NATS_PORT within 10 s
   (journalctl --user -u tcs-nats)"
