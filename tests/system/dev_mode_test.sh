@@ -144,6 +144,15 @@ tcs_expect_eq "tcs-supervisor (user) is active" active "$(ushow tcs-supervisor.s
 tcs_expect_eq "tcs-nats (user) is active" active "$(ushow tcs-nats.service ActiveState)"
 tcs_expect_eq "the restart policy comes from the config" always "$(ushow tcs@hello_world:victim.service Restart)"
 tcs_expect_eq "the watchdog comes from the config" 5s "$(ushow tcs@examples.watchdog:tutorial.service WatchdogUSec)"
+# The user manager accepts every directive of the user template and the drop-ins as they are.
+verify=$(as_dev systemd-analyze --user verify \
+  "$HOME_DIR/.config/systemd/user/tcs@.service:tcs@hello_world:main.service" 2>&1) ||
+  tcs_fail "systemd-analyze --user verify failed: $verify"
+[[ -z "$verify" ]] || tcs_fail "systemd-analyze --user verify complains: $verify"
+manager_log=$(as_dev journalctl --user --no-pager -o cat -t systemd)
+grep -q "Started tcs@hello_world:main.service" <<<"$manager_log" || tcs_fail "the user manager's own log is not readable"
+noise=$(grep -E "tcs.*(Unknown|ignoring|not supported|Failed to)" <<<"$manager_log")
+[[ -z "$noise" ]] || tcs_fail "the user manager complains about the tcs units: $noise"
 status=$(usc status --no-pager tcs@hello_world:main.service)
 grep -q '^ *Status: "' <<<"$status" || tcs_fail "no Status: line (STATUS=) in systemctl --user status: $status"
 tcs_log "systemctl --user status: $(grep 'Status:' <<<"$status")"
