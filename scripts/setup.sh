@@ -12,6 +12,8 @@ PACKAGES=(
   libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev
   # runtime peers for the integration and system tiers
   nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux jq
+  # development mode (scripts/dev.sh): a session bus for every user manager, logind sessions
+  dbus-user-session libpam-systemd
   # packaging
   dpkg-dev debhelper fakeroot
   # benches

@@ -9,6 +9,9 @@
 //                             every error must be expected and every expectation met
 //   # expect-warning: TEXT    likewise for warnings (unlisted warnings are allowed)
 //   # expect-fatal: TEXT      loading throws ConfigError containing TEXT; no output
+//   # mode: user              render for a user manager (tcs-unitgen --user) as user `dev` with a
+//                             build tree in /home/dev/tcs/build: registry `~` is
+//                             build/services/bin, the tree also holds tcs@.service and tcs.target
 // Without expect-fatal an .expected/ directory must exist (it may be empty); with it, none may.
 // UnitgenGoldenSuite checks the directory itself: names, pairs, directives, tree contents.
 // TCS_UPDATE_GOLDEN=1 rewrites the .expected/ trees from the current output (an empty tree
@@ -26,6 +29,7 @@
 #include "render.hpp"
 #include "tcs/config.hpp"
 #include "temp_dir.hpp"
+#include "user_units.hpp"
 #include "writer.hpp"
 
 namespace fs = std::filesystem;
@@ -51,7 +55,13 @@ std::vector<Case> allCases() {
 struct Header {
   tcs::config::Environment env;
   std::vector<std::string> errors, warnings, fatal;
+  bool user = false;
 };
+
+// The machine a `# mode: user` case pretends to run on.
+constexpr const char* kUserUnitDir = "/home/dev/.config/systemd/user";
+constexpr const char* kUserBinDir = "/home/dev/tcs/build/services/bin";
+constexpr const char* kUserUnitgen = "/home/dev/tcs/build/unitgen/tcs-unitgen";
 
 Header readHeader(const std::string& text) {
   Header h;
@@ -69,6 +79,10 @@ Header readHeader(const std::string& text) {
       const auto kv = line.substr(7);
       const auto eq = kv.find('=');
       h.env[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+      continue;
+    }
+    if (line == "# mode: user") {
+      h.user = true;
       continue;
     }
     take("# expect-error: ", h.errors) || take("# expect-warning: ", h.warnings) || take("# expect-fatal: ", h.fatal);
@@ -106,7 +120,7 @@ TEST_P(UnitgenGolden, RendersTheExpectedTree) {
   const Header h = readHeader(text);
   tcs::config::LoadOptions options;
   options.environment = h.env;
-  options.builtinServiceDir = "/usr/libexec/tcs";
+  options.builtinServiceDir = h.user ? kUserBinDir : "/usr/libexec/tcs";
 
   if (!h.fatal.empty()) {
     try {
@@ -130,7 +144,16 @@ TEST_P(UnitgenGolden, RendersTheExpectedTree) {
     EXPECT_TRUE(expected) << "unexpected error: " << d.format();
   }
 
-  const auto units = tcs::unitgen::render(loaded.config);
+  tcs::unitgen::RenderOptions ro;
+  if (h.user) {
+    ro.mode = tcs::unitgen::Mode::User;
+    ro.templateUnit = fs::path(kUserUnitDir) / tcs::unitgen::kTemplateName;
+    ro.userTemplate = tcs::unitgen::kUserTemplateIn;
+    ro.userTarget = tcs::unitgen::kUserTargetIn;
+    ro.unitgenPath = kUserUnitgen;
+    ro.docDir = "/usr/share/doc/tcs";
+  }
+  const auto units = tcs::unitgen::render(loaded.config, ro);
   tcs::test::TempDir out;
   tcs::unitgen::writeUnitSet(units, out.path() / "units");
   const fs::path expectedDir = kCases / (c.name + ".expected");
@@ -220,11 +243,12 @@ TEST(UnitgenGoldenSuite, EveryHeaderDirectiveIsKnown) {
     std::istringstream in(tcs::test::readFile(c.yaml));
     for (std::string line; std::getline(in, line);) {
       // Directives are "# word: …" lines whose word is env or starts with expect.
-      static const std::regex directive{R"(^#\s*(env|expect[a-z-]*)\s*:)"};
+      static const std::regex directive{R"(^#\s*(env|mode|expect[a-z-]*)\s*:)"};
       std::smatch m;
       if (!std::regex_search(line, m, directive)) continue;
       const bool known = line.starts_with("# env: ") || line.starts_with("# expect-error: ") ||
-                         line.starts_with("# expect-warning: ") || line.starts_with("# expect-fatal: ");
+                         line.starts_with("# expect-warning: ") || line.starts_with("# expect-fatal: ") ||
+                         line == "# mode: user";
       EXPECT_TRUE(known) << c.name << ": unknown or misspelt directive, ignored by the runner: " << line;
     }
   }
@@ -234,6 +258,7 @@ TEST(UnitgenGoldenSuite, ExpectedTreesHoldOnlyWhatUnitgenWrites) {
   const std::regex dropIn{R"(^tcs@[^/]+\.service\.d/50-tcs\.conf$)"};
   const std::regex wants{R"(^tcs\.target\.wants/tcs@[^/]+\.service$)"};
   for (const auto& c : allCases()) {
+    const bool user = readHeader(tcs::test::readFile(c.yaml)).user;
     const fs::path tree = kCases / (c.name + ".expected");
     if (!fs::is_directory(tree)) continue;
     bool gitkeep = false, other = false;
@@ -248,7 +273,9 @@ TEST(UnitgenGoldenSuite, ExpectedTreesHoldOnlyWhatUnitgenWrites) {
       if (it->is_symlink())
         EXPECT_TRUE(std::regex_match(rel, wants)) << c.name << ": unexpected link " << rel;
       else
-        EXPECT_TRUE(it->is_regular_file() && std::regex_match(rel, dropIn)) << c.name << ": unexpected file " << rel;
+        EXPECT_TRUE(it->is_regular_file() &&
+                    (std::regex_match(rel, dropIn) || (user && (rel == "tcs@.service" || rel == "tcs.target"))))
+            << c.name << ": unexpected file " << rel;
     }
     EXPECT_FALSE(gitkeep && other) << c.name << ": .gitkeep only keeps an otherwise empty tree";
   }
@@ -257,13 +284,14 @@ TEST(UnitgenGoldenSuite, ExpectedTreesHoldOnlyWhatUnitgenWrites) {
 TEST(UnitgenGoldenSuite, CoversOutputErrorsWarningsAndFatalLoads) {
   // Every kind of expectation the runner knows is exercised by at least one case, so a runner
   // bug that ignores one kind shows up as a failing case rather than as silence.
-  std::size_t output = 0, errors = 0, warnings = 0, fatal = 0, environment = 0, empty = 0;
+  std::size_t output = 0, errors = 0, warnings = 0, fatal = 0, environment = 0, empty = 0, user = 0;
   for (const auto& c : allCases()) {
     const Header h = readHeader(tcs::test::readFile(c.yaml));
     errors += !h.errors.empty();
     warnings += !h.warnings.empty();
     fatal += !h.fatal.empty();
     environment += !h.env.empty();
+    user += h.user;
     const auto tree = readTree(kCases / (c.name + ".expected"));
     (tree.empty() ? empty : output) += h.fatal.empty();
   }
@@ -273,6 +301,7 @@ TEST(UnitgenGoldenSuite, CoversOutputErrorsWarningsAndFatalLoads) {
   EXPECT_GT(fatal, 0u);
   EXPECT_GT(environment, 0u);
   EXPECT_GT(empty, 0u);
+  EXPECT_GT(user, 0u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tcs/config.hpp"
 #include "tcs/exit_code.hpp"
 
 namespace tcs::unitgen {
@@ -16,6 +17,14 @@ struct Defaults {
   std::string templateUnit;   ///< <unitdir>/tcs@.service
   std::string serviceBinDir;  ///< <libexecdir>/tcs
   std::string version;
+  // --user (development mode, doc/development.md); set one by one after construction.
+  std::string userTemplate;  ///< packaging/systemd/user/tcs@.service.in, compiled in
+  std::string userTarget;    ///< packaging/systemd/user/tcs.target.in, compiled in
+  std::string docDir;        ///< <docdir>, for the user units' Documentation=
+  std::string selfPath;      ///< this binary (the user template's ExecStart for unconfigured instances)
+  bool root = false;         ///< running as root (--user then needs --output-dir)
+  /** @brief HOME, XDG_CONFIG_HOME, XDG_RUNTIME_DIR, TCS_SERVICE_BIN_DIR (injectable for tests). */
+  config::Environment environment;
 };
 
 /** @brief Exit status for a configuration error (sysexits EX_CONFIG), also used by the template. */

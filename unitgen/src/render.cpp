@@ -77,7 +77,9 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   // Named by id, not by position: removing one entry must not rewrite every later drop-in.
   out += fmt::format("{}{} from {} (service {}).\n", kHeaderPrefix, options.generator, escapeSpecifiers(configPath),
                      s.id());
-  out += "# Do not edit: change the config and run tcs-unitgen (or systemctl daemon-reload).\n";
+  out += options.mode == Mode::User
+             ? "# Do not edit: change the config and run tcs-unitgen --user (or scripts/dev.sh) again.\n"
+             : "# Do not edit: change the config and run tcs-unitgen (or systemctl daemon-reload).\n";
   out += "[Unit]\n";
   line("Description", escapeSpecifiers(s.description.value_or(fmt::format("tcs service {}", s.id()))));
   line("SourcePath", escapeSpecifiers(configPath));
@@ -119,7 +121,7 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   line("Restart", toString(s.restart));
   line("RestartSec", formatTimespan(s.restartSec));
   line("WatchdogSec", formatTimespan(s.watchdogSec));
-  if (s.user) {
+  if (s.user && options.mode == Mode::System) {
     line("User", *s.user);
     line("Group", "");  // the user's own primary group, not the template's Group=tcs
   }
@@ -128,10 +130,34 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   return out;
 }
 
+std::string replaceAll(std::string text, std::string_view from, std::string_view to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// User mode: a shipped unit (template or target) with its placeholders filled, under the header
+// that marks it as ours.
+std::string userUnit(std::string_view text, std::string_view name, const config::Config& config,
+                     const RenderOptions& options) {
+  std::string out = fmt::format("{}{} --user ({} for a user manager).\n", kHeaderPrefix, options.generator, name);
+  out += "# Do not edit: run tcs-unitgen --user again (scripts/dev.sh does) or tcs-unitgen --user --remove.\n";
+  // ExecStart's program word: quoted like any, no specifier expansion in a path.
+  const std::string filled =
+      replaceAll(std::string(text), "@TCS_UNITGEN@", quoteExecPath(options.unitgenPath.string()));
+  const std::string withConfig = replaceAll(filled, "@TCS_CONFIG@", quoteExecArgument(config.path().string()));
+  return out + replaceAll(withConfig, "@TCS_DOC_DIR@", options.docDir.string());
+}
+
 }  // namespace
 
 UnitSet render(const config::Config& config, const RenderOptions& options) {
   UnitSet set;
+  if (options.mode == Mode::User) {
+    set[std::string(kTemplateName)] = {Entry::Kind::File,
+                                       userUnit(options.userTemplate, kTemplateName, config, options)};
+    set[std::string(kTargetName)] = {Entry::Kind::File, userUnit(options.userTarget, kTargetName, config, options)};
+  }
   for (const auto& s : config.services()) {
     const std::string unit = s.unitName();
     set[fmt::format("{}.d/{}", unit, kDropInName)] = {Entry::Kind::File, dropIn(config, s, options)};

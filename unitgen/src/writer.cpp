@@ -150,6 +150,22 @@ WriteReport writeUnitSet(const UnitSet& units, const fs::path& dir) {
   return report;
 }
 
+WriteReport removeUnitSet(const fs::path& dir) {
+  WriteReport report;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return report;
+  // An empty set: phase 3 of the writer removes every drop-in and link of ours.
+  report = writeUnitSet({}, dir);
+  for (const std::string_view name : {kTemplateName, kTargetName}) {
+    const fs::path p = dir / name;
+    if (!fs::is_symlink(p, ec) && fs::is_regular_file(p, ec) && isOwnedDropIn(p)) {
+      fs::remove(p);
+      report.removed.emplace_back(name);
+    }
+  }
+  return report;
+}
+
 std::string formatDryRun(const UnitSet& units) {
   std::string out;
   for (const auto& [rel, entry] : units) {

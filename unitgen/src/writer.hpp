@@ -29,6 +29,15 @@ struct WriteReport {
  */
 WriteReport writeUnitSet(const UnitSet& units, const std::filesystem::path& dir);
 
+/**
+ * @brief Removes every file tcs-unitgen owns in @p dir: drop-ins with the generated header,
+ * `tcs.target.wants/` links to the template, and (user mode) the template and tcs.target when
+ * they carry the header. Files it does not own stay, and so does @p dir.
+ *
+ * @throws std::filesystem::filesystem_error naming the path that failed.
+ */
+WriteReport removeUnitSet(const std::filesystem::path& dir);
+
 /** @brief Prints the set as `--- path ---` blocks (symlinks as `-> target`), in stable order. */
 std::string formatDryRun(const UnitSet& units);
 
