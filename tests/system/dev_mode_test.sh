@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # system tier: development mode — an unprivileged user with lingering runs a config from the
-# build tree (bound read-only, nothing installed) under their own systemd user manager with
-# scripts/dev.sh, in a throwaway container.
+# build tree (bound read-only, nothing installed; later a writable copy of it) under their own
+# systemd user manager with scripts/dev.sh, in a throwaway container.
 #   dev_mode_test.sh SOURCE_DIR BUILD_DIR [NOTIFIER (unused)]
 # Checks:
 #   without a user manager (XDG_RUNTIME_DIR unset, as after plain su) dev.sh says how to get one;
@@ -15,6 +15,10 @@
 #   start → ready on NATS (a nats-server dev.sh started as a user unit);
 #   re-running restarts nothing; after an edit only the edited service restarts and a removed
 #   one stops;
+#   on a writable copy of the build tree (the user's own): moving to it restarts everything onto
+#   it; after one service's binary is rebuilt only that service restarts (new MainPID and
+#   InvocationID, running the new file), every other one and the supervisor keep theirs; after
+#   libtcs is rebuilt every service and the supervisor restart;
 #   dev.sh --stop leaves no unit, unit file, state or process behind.
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
@@ -207,7 +211,7 @@ parent=$(sniff | awk '$2 == "svc.registry.crashed.hello_world.victim"' | head -n
 tcs_log "crashed event from $parent"
 
 # ---- re-running restarts only what changed ----------------------------------------------------------
-pids() { local s; for s in "${SERVICES[@]}"; do echo "$s $(ushow "tcs@$s.service" MainPID)"; done; }
+pids() { local s u; for s in "${SERVICES[@]}"; do echo "$s $(ushow "tcs@$s.service" MainPID)"; done; }
 before=$(pids)
 sup=$(ushow tcs-supervisor.service MainPID)
 out=$(dev_sh "$CONFIG" 2>&1) || tcs_fail "the second dev.sh run failed: $out"
@@ -227,8 +231,59 @@ done
 [[ "$(ushow tcs@examples.minimal:tutorial.service ActiveState)" != active ]] || tcs_fail "a removed service still runs"
 tcs_check "the removed service's drop-in is gone" as_dev test ! -e "$HOME_DIR/.config/systemd/user/tcs@examples.minimal:tutorial.service.d"
 
+# ---- a rebuild restarts only what was rebuilt ---------------------------------------------------------
+# The bound build tree is read-only: the user gets a writable copy of what dev.sh uses from one
+# (the tools, services/bin, libtcs/libtcs*.so*) and "rebuilds" in it as a linker does, a new file
+# renamed over the old one (a running binary cannot be written in place). The copied binaries
+# still load the original build's libtcs (their RUNPATH is absolute), so changing the copy's
+# libtcs checks dev.sh's decision only.
+COPY=/var/tmp/tcs-dev-build
+tcs_check "copying the build tree for $DEV" tcs_sh '
+  install -d -o "$2" "$3" "$3/unitgen" "$3/supervisor" "$3/tcsctl" "$3/services" "$3/libtcs" &&
+  cp -a "$1/unitgen/tcs-unitgen" "$3/unitgen/" && cp -a "$1/supervisor/tcs-supervisor" "$3/supervisor/" &&
+  cp -a "$1/tcsctl/tcsctl" "$3/tcsctl/" && cp -a "$1/services/bin" "$3/services/" &&
+  cp -a "$1"/libtcs/libtcs*.so* "$3/libtcs/" && chown -R "$2": "$3"' "$BUILD_DIR" "$DEV" "$COPY"
+# rebuild FILE — a changed but working FILE: a copy with one more byte, renamed over it.
+rebuild() { as_dev sh -c 'cp -p "$1" "$1.new" && printf x >>"$1.new" && mv -f "$1.new" "$1"' sh "$1"; }
+RUNNING=(hello_world:main hello_world:victim examples.basic:tutorial examples.logging:tutorial
+  examples.monitoring:tutorial examples.nonblocking:tutorial examples.watchdog:tutorial)
+ids() { local s u; for s in "${RUNNING[@]}" supervisor; do
+  u="tcs@$s.service"; [[ $s == supervisor ]] && u=tcs-supervisor.service
+  echo "$s $(ushow "$u" MainPID) $(ushow "$u" InvocationID)"; done; }
+# Moving to the copy changes every drop-in and the supervisor's unit: all of it restarts onto it.
+before=$(ids)
+out=$(as_dev bash "$DEV_SH" --no-build --build-dir "$COPY" "$CONFIG" 2>&1) || tcs_fail "dev.sh on the copy failed: $out"
+for s in "${RUNNING[@]}"; do
+  tcs_expect_eq "tcs@$s runs from the copy" "$COPY/services/bin/${s%%:*}" \
+    "$(tcs_exec readlink "/proc/$(ushow "tcs@$s.service" MainPID)/exe")"
+done
+[[ "$(ids | grep -c -xFf <(echo "$before"))" == 0 ]] || tcs_fail "moving to the copy did not restart everything: $out"
+# One binary rebuilt: exactly its service restarts, onto the new file.
+before=$(ids)
+rebuild "$COPY/services/bin/examples.basic"
+out=$(as_dev bash "$DEV_SH" --no-build --build-dir "$COPY" "$CONFIG" 2>&1) || tcs_fail "dev.sh after a rebuild failed: $out"
+tcs_log "after rebuilding examples.basic:"$'\n'"$(grep '==>' <<<"$out")"
+tcs_expect_eq "dev.sh restarts exactly examples.basic" "==> Restarting what changed: tcs@examples.basic:tutorial.service" \
+  "$(grep 'Restarting' <<<"$out" | sed 's/\x1b\[[0-9;]*m//g')"
+tcs_expect_eq "only examples.basic has a new process and invocation" "examples.basic:tutorial" \
+  "$(diff <(echo "$before") <(ids) | sed -n 's/^> \([^ ]*\) .*/\1/p' | paste -sd ' ')"
+tcs_expect_eq "examples.basic is active again" active "$(ushow tcs@examples.basic:tutorial.service ActiveState)"
+tcs_expect_eq "examples.basic runs the rebuilt binary" "$COPY/services/bin/examples.basic" \
+  "$(tcs_exec readlink "/proc/$(ushow tcs@examples.basic:tutorial.service MainPID)/exe")"
+# libtcs rebuilt: every service and the supervisor restart.
+before=$(ids)
+rebuild "$COPY/libtcs/libtcs.so.0.1.0"
+out=$(as_dev bash "$DEV_SH" --no-build --build-dir "$COPY" "$CONFIG" 2>&1) || tcs_fail "dev.sh after a libtcs rebuild failed: $out"
+tcs_log "after rebuilding libtcs:"$'\n'"$(grep '==>' <<<"$out")"
+kept=$(ids | grep -xFf <(echo "$before"))
+[[ -z "$kept" ]] || tcs_fail "a libtcs rebuild did not restart: $kept"
+for s in "${RUNNING[@]}"; do
+  tcs_expect_eq "tcs@$s is active after the libtcs rebuild" active "$(ushow "tcs@$s.service" ActiveState)"
+done
+DEV_BUILD=$COPY
+
 # ---- dev.sh --stop: nothing left -------------------------------------------------------------------
-out=$(dev_sh --stop 2>&1) || tcs_fail "dev.sh --stop failed: $out"
+out=$(as_dev bash "$DEV_SH" --stop --build-dir "$DEV_BUILD" 2>&1) || tcs_fail "dev.sh --stop failed: $out"
 left=$(usc list-units --all --plain --no-legend 'tcs*' 'tcs@*')
 [[ -z "$left" ]] || tcs_fail "units left in the user manager: $left"
 left=$(usc list-unit-files --no-legend 'tcs*')
