@@ -13,7 +13,7 @@ PACKAGES=(
   # runtime peers for the integration and system tiers
   nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux jq
   # packaging
-  dpkg-dev debhelper fakeroot
+  dpkg-dev debhelper fakeroot lintian devscripts
   # benches
   hyperfine time
 )
