@@ -3,7 +3,8 @@
 # system tier: the Debian packages (debian/, built by scripts/build-debs.sh) installed with apt
 # into a throwaway systemd 252 container, as on a telescope host:
 #   install → users created, tcs-supervisor enabled and active, tcs.target neither enabled nor
-#   started, nothing failed; the shipped /etc/tcs/services.yaml configures nothing;
+#   started, nothing failed; the shipped /etc/tcs/services.yaml configures nothing; the
+#   autopkgtests debian/tests/{smoke,consumer} pass (find_package(tcs) and pkg-config);
 #   a config naming hello_world and two tutorial services → daemon-reload (the generator) →
 #   systemctl enable --now tcs.target → every instance active; journalctl -u shows records;
 #   tcsctl shows the fleet under the host's launcher; tcs-unitgen --check of a broken config
@@ -39,7 +40,7 @@ for p in "${PACKAGES[@]}"; do
   DEBS+=("/opt/tcs-debs/$f")
 done
 
-tcs_nspawn_start --bind-ro="$DEB_DIR:/opt/tcs-debs"
+tcs_nspawn_start --bind-ro="$DEB_DIR:/opt/tcs-debs" --bind-ro="$SOURCE_DIR:/opt/tcs-src"
 cx() { tcs_exec "$@"; }
 
 # ---- the state before -------------------------------------------------------------------------
@@ -98,6 +99,16 @@ failed=$(cx systemctl --failed --plain --no-legend --no-pager)
 [[ -z "$failed" ]] || tcs_fail "units failed after the install: $failed"
 tcs_check "man pages installed" cx test -f /usr/share/man/man1/tcs-unitgen.1.gz -a -f /usr/share/man/man5/services.yaml.5.gz
 tcs_check "the docs the units point at are uncompressed" cx test -f /usr/share/doc/tcs/units.md
+
+# The autopkgtests (debian/tests) against the installed packages: the smoke test, and a
+# service built against the installed libtcs-dev with find_package(tcs) and with pkg-config.
+for t in smoke consumer; do
+  if ! cx sh "/opt/tcs-src/debian/tests/$t" >"$TCS_TEST_TMPDIR/autopkgtest-$t.log" 2>&1; then
+    cat "$TCS_TEST_TMPDIR/autopkgtest-$t.log" >&2
+    tcs_fail "autopkgtest $t failed"
+  fi
+  tcs_log "autopkgtest $t: $(tail -n 1 "$TCS_TEST_TMPDIR/autopkgtest-$t.log")"
+done
 
 # ---- configure and start ---------------------------------------------------------------------
 tcs_sh 'cat >/etc/tcs/services.yaml' <<'EOF' || tcs_fail "writing /etc/tcs/services.yaml failed"
