@@ -15,7 +15,7 @@ PACKAGES=(
   # development mode (scripts/dev.sh): a session bus for every user manager, logind sessions
   dbus-user-session libpam-systemd
   # packaging
-  dpkg-dev debhelper fakeroot
+  dpkg-dev debhelper fakeroot lintian devscripts
   # benches
   hyperfine time
 )

@@ -4,6 +4,7 @@
 #
 #   scripts/test.sh            setup + sanitizer build (unit, golden) + full build, all tiers
 #   TCS_SKIP_ASAN=1 ...        skip the sanitizer build
+#   TCS_SKIP_DEBS=1 ...        skip building the Debian packages (system.debian_* skip)
 #   TCS_CTEST_ARGS="-L unit"   pass extra arguments to the final ctest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +30,15 @@ fi
 step "Release build"
 cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCS_WERROR=ON >/dev/null
 cmake --build "$ROOT/build" -j "$JOBS"
+
+if [[ -z ${TCS_SKIP_DEBS:-} ]]; then
+  step "Debian packages (build-deb/, for system.debian_install) and lintian"
+  scripts/build-debs.sh "$ROOT/build-deb"
+  # The same tree as the next version, for system.debian_upgrade (ccache makes it quick).
+  version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+  TCS_DEB_VERSION="$version+t1" scripts/build-debs.sh "$ROOT/build-deb"
+  lintian --fail-on error,warning "$ROOT/build-deb/tcs_${version}_$(dpkg --print-architecture).changes"
+fi
 
 step "All tiers: unit, golden, integration, system"
 # shellcheck disable=SC2086
