@@ -56,7 +56,22 @@ version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 arch=$(dpkg-architecture -q DEB_HOST_ARCH)
 rm -f "$out"/*_"$version"_*.deb "$out"/tcs_"$version"_"$arch".{buildinfo,changes}
 step "dpkg-buildpackage -b -us -uc (version $version; log in $out/build.log)"
-if ! (cd "$src" && dpkg-buildpackage -b -us -uc) >"$out/build.log" 2>&1; then
+(cd "$src" && exec dpkg-buildpackage -b -us -uc) >"$out/build.log" 2>&1 &
+builder=$!
+# Progress every 15 s while it runs: the build's counter (make's [ n%] or ninja's [n/m]).
+last=""
+while kill -0 "$builder" 2>/dev/null; do
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+    kill -0 "$builder" 2>/dev/null || break
+    sleep 1
+  done
+  now=$(grep -Eo '^\[ *[0-9]+(%|/[0-9]+)\]' "$out/build.log" 2>/dev/null | tail -n 1)
+  if [[ -n $now && $now != "$last" ]]; then
+    step "compiling $now"
+    last=$now
+  fi
+done
+if ! wait "$builder"; then
   tail -n 40 "$out/build.log" >&2
   die "dpkg-buildpackage failed; full log: $out/build.log"
 fi

@@ -2,6 +2,7 @@
 #include "supervisor.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "tcs/error.hpp"
 #include "tcs/log.hpp"
@@ -38,6 +39,16 @@ std::vector<StreamSpec> protocolStreams(const SupervisorOptions& options, std::s
 }
 
 namespace {
+// Whether two nats: sections connect the same way. `required` is left out: the supervisor
+// never waits for NATS, whatever the file says.
+bool sameConnection(const config::NatsConfig& a, const config::NatsConfig& b) {
+  const auto fields = [](const config::NatsConfig& n) {
+    return std::tie(n.present, n.host, n.port, n.servers, n.subjectPrefix, n.user, n.password, n.passwordFile,
+                    n.token, n.tokenFile, n.credsFile, n.nkeySeedFile, n.tlsCa, n.tlsCert, n.tlsKey);
+  };
+  return fields(a) == fields(b);
+}
+
 std::string errorReply(std::string_view code, std::string message) {
   return p::encode(p::ErrorReply{std::string(code), std::move(message)},
                    p::processMetaGenerator().next(p::kMessageTypeRpc));
@@ -82,7 +93,10 @@ config::LoadResult Supervisor::readConfig(std::vector<std::string>* errors) cons
 
 void Supervisor::applyConfig(config::LoadResult loaded, bool initial) {
   std::lock_guard lock(mutex_);
-  if (initial) prefix_ = loaded.config.nats().subjectPrefix;
+  if (initial) {
+    prefix_ = loaded.config.nats().subjectPrefix;
+    natsAtStart_ = loaded.config.nats();
+  }
   for (const auto& svc : loaded.config.services()) {
     auto it = services_.find(svc.id());
     if (it == services_.end()) {
@@ -561,6 +575,16 @@ p::LauncherReloadReply Supervisor::reload() {
   const auto before = serviceIds();
   // Read it first: an unreadable or unparsable file changes nothing (ConfigError → error reply).
   auto loaded = readConfig(&r.errors);
+  // The NATS connection and the subject prefix are the process's: a changed nats: section
+  // is not applied by a reload, and the operator is told so (tcsctl reload exits 4).
+  if (!sameConnection(loaded.config.nats(), natsAtStart_)) {
+    auto msg = fmt::format("{}: the nats: section changed; it takes effect when tcs-supervisor restarts "
+                           "(systemctl restart tcs-supervisor); until then the supervisor keeps its NATS "
+                           "connection and subject prefix",
+                           options_.configPath.string());
+    log::warning("reload: {}", msg);
+    r.errors.push_back(std::move(msg));
+  }
   // The generator re-reads the same file during daemon-reload and writes the units.
   systemd_.reload();
   applyConfig(std::move(loaded), /*initial=*/false);

@@ -130,6 +130,7 @@ class Supervisor {
   INatsTransport* nats_;
   IJournal* journal_;
   std::string prefix_{protocol::kDefaultPrefix};
+  config::NatsConfig natsAtStart_;  // what the process connected with; a reload cannot change it
 
   mutable std::mutex mutex_;
   std::condition_variable jobsDone_;

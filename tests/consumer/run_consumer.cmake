@@ -28,8 +28,12 @@ endif()
 file(GLOB_RECURSE staged_libtcs ${prefix}/libtcs.so.1)
 list(GET staged_libtcs 0 staged_libtcs)
 get_filename_component(staged_libdir ${staged_libtcs} DIRECTORY)
-execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${staged_libdir} ${WORK_DIR}/build/dome_follower --no-banner
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+# The service runs until stopped; `cycles: 1` makes it do one cycle and exit 0.
+file(WRITE ${WORK_DIR}/services.yaml
+     "services:\n  - {type: dome_follower_svc.dome_follower, variant: ci, cycles: 1, dome_speed: 30}\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${staged_libdir}
+                        ${WORK_DIR}/build/dome_follower ${WORK_DIR}/services.yaml ci --no-banner
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
 if(NOT rc EQUAL 0 OR NOT err MATCHES "following the dome at 30 deg/s")
   message(FATAL_ERROR "consumer service did not run: rc=${rc}\n${err}")
 endif()

@@ -30,6 +30,7 @@ using tcs::supervisor::UnitListEntry;
 using tcs::supervisor::UnitSnapshot;
 using tcs::test::TempDir;
 using tcs::test::waitUntil;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
@@ -266,6 +267,24 @@ TEST_F(ASupervisor, ReloadReportsConfigErrorsAndKeepsTheValidServices) {
   dir.write("services.yaml", "services: [");  // unparsable: the old config stays in force
   EXPECT_EQ(rpc(*s, "reload").at("data").at("error"), "action_failed");
   EXPECT_EQ(rpc(*s, "list").at("data").at("services").size(), 2U);
+}
+
+TEST_F(ASupervisor, ReloadSaysAChangedNatsSectionNeedsARestartAndAppliesTheRest) {
+  auto s = make();
+  s->start();
+  std::string changed(kConfig);
+  changed.replace(changed.find("port: 4222"), 10, "port: 4223");
+  dir.write("services.yaml", changed + "  - {type: hello_world, variant: added}\n");
+  const auto r = rpc(*s, "reload");
+  ASSERT_EQ(r.at("data").at("errors").size(), 1U);
+  EXPECT_THAT(r.at("data").at("errors")[0].get<std::string>(),
+              AllOf(HasSubstr("nats: section changed"), HasSubstr("systemctl restart tcs-supervisor")));
+  EXPECT_EQ(r.at("data").at("declared").size(), 3U);  // the services are applied all the same
+  // Only `required` differs: the supervisor never waits for NATS, so nothing to restart for.
+  std::string same(kConfig);
+  same.replace(same.find("port: 4222"), 10, "port: 4222, required: false");
+  dir.write("services.yaml", same);
+  EXPECT_TRUE(rpc(*s, "reload").at("data").at("errors").empty());
 }
 
 TEST(DecodeUnitPath, TurnsSystemdsObjectPathLabelsBackIntoUnitNames) {

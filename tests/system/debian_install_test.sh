@@ -64,12 +64,10 @@ snapshot() {  # snapshot NAME
   cx systemctl list-unit-files --no-legend --no-pager | awk '{print $1}' | sort >"$TCS_TEST_TMPDIR/$1.unitfiles"
 }
 snapshot before
-
-# ---- NATS (the nats-server package is a Recommends; here a JetStream server on 127.0.0.1) ------
-tcs_check "nats-server starts" cx systemd-run --unit=tcs-test-nats --property=Type=exec \
-  nats-server -a 127.0.0.1 -p 4222 -js -sd /run/tcs-test-nats
-_nats_up() { cx timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
-tcs_wait_until 20 "nats-server to listen" _nats_up || tcs_fail "nats-server did not come up"
+# What the operator (this test) adds beside the packages and keeps after purge: the JetStream
+# drop-in for the nats-server package, its store, the observatory's own service.
+OPERATOR_FILES='/etc/systemd/system/nats-server\.service\.d|/var/lib/nats-server|/opt/observatory'
+NATS_DROPIN_SRC=/usr/share/doc/tcs/examples/nats-server-jetstream.conf
 
 # ---- install ---------------------------------------------------------------------------------
 tcs_log "apt-get install ${DEBS[*]}"
@@ -113,6 +111,40 @@ for t in smoke consumer; do
   tcs_log "autopkgtest $t: $(tail -n 1 "$TCS_TEST_TMPDIR/autopkgtest-$t.log")"
 done
 
+# ---- NATS: Debian's nats-server (tcs Recommends it) with the JetStream drop-in tcs ships -------
+# As README.Debian tells an operator of a host with its own NATS. The package's unit listens
+# on 127.0.0.1:4222 (/etc/nats-server.conf) and runs as user nats.
+tcs_check "the JetStream drop-in is shipped" cx test -f "$NATS_DROPIN_SRC"
+tcs_check "installing the JetStream drop-in" \
+  cx install -D -m 644 "$NATS_DROPIN_SRC" /etc/systemd/system/nats-server.service.d/jetstream.conf
+tcs_check "daemon-reload for the drop-in" cx systemctl daemon-reload
+tcs_check "systemctl restart nats-server" cx timeout 30 systemctl restart nats-server.service
+_nats_up() { cx timeout 1 bash -c '</dev/tcp/127.0.0.1/4222' 2>/dev/null; }
+tcs_wait_until 20 "nats-server to listen" _nats_up || {
+  cx journalctl -u nats-server --no-pager -n 20 >&2
+  tcs_fail "nats-server did not come up with the drop-in"
+}
+tcs_check "nats-server runs with JetStream (its store in /var/lib/nats-server)" \
+  cx test -d /var/lib/nats-server/jetstream
+
+# ---- an observatory's own service: tests/consumer against the INSTALLED libtcs-dev ------------
+# Built with find_package(tcs) and, separately, with pkg-config; the first is installed under
+# /opt and referenced by path in the registry below.
+EXT_TYPE=dome_follower_svc.dome_follower
+cx cp -r /opt/tcs-src/tests/consumer/project /tmp/consumer
+if ! cx sh -c 'cmake -S /tmp/consumer -B /tmp/consumer/build && cmake --build /tmp/consumer/build' \
+  >"$TCS_TEST_TMPDIR/consumer-build.log" 2>&1; then
+  cat "$TCS_TEST_TMPDIR/consumer-build.log" >&2
+  tcs_fail "tests/consumer does not build against the installed libtcs-dev (find_package)"
+fi
+tcs_check "tests/consumer builds with pkg-config" tcs_sh \
+  'g++ -std=c++20 -o /tmp/consumer/dome_follower_pc /tmp/consumer/main.cpp $(pkg-config --cflags --libs tcs)'
+tcs_check "the pkg-config build runs" tcs_sh \
+  'printf "services:\n  - {type: '"$EXT_TYPE"', variant: pc, cycles: 1}\n" >/tmp/consumer/pc.yaml &&
+   /tmp/consumer/dome_follower_pc /tmp/consumer/pc.yaml pc --no-banner 2>&1 | grep -q "following the dome at 30 deg/s"'
+tcs_check "installing the find_package build as /opt/observatory/bin/dome_follower" \
+  cx install -D -m 755 /tmp/consumer/build/dome_follower /opt/observatory/bin/dome_follower
+
 # ---- configure and start ---------------------------------------------------------------------
 tcs_sh 'cat >/etc/tcs/services.yaml' <<'EOF' || tcs_fail "writing /etc/tcs/services.yaml failed"
 # debian_install_test.sh
@@ -121,12 +153,15 @@ registry:
   hello_world: ~
   examples.basic: ~
   examples.monitoring: ~
+  dome_follower_svc.dome_follower: /opt/observatory/bin/dome_follower
 services:
   - {type: hello_world, variant: main, interval: 1, restart: on-failure}
   - {type: examples.basic, variant: tutorial, interval: 1, restart: on-failure}
   - {type: examples.monitoring, variant: tutorial, restart: on-failure}
+  - {type: dome_follower_svc.dome_follower, variant: main, dome_speed: 12.5, restart: on-failure}
 EOF
-INSTANCES=(tcs@hello_world:main.service tcs@examples.basic:tutorial.service tcs@examples.monitoring:tutorial.service)
+INSTANCES=(tcs@hello_world:main.service tcs@examples.basic:tutorial.service tcs@examples.monitoring:tutorial.service
+  "tcs@$EXT_TYPE:main.service")
 tcs_check "daemon-reload (the generator)" cx systemctl daemon-reload
 # The supervisor started without a nats: section (the shipped config has none); a reload
 # re-reads the services but keeps the NATS connection it has, so the first configuration
@@ -147,14 +182,23 @@ LAUNCHER="$(cx hostname -s)-systemd-launcher"
 field() { cx tcsctl --json --all | jq -r --arg id "$1" ".services[] | select(.id == \$id) | $2"; }
 fleet_ok() {
   [[ "$(field "launcher.$LAUNCHER" .running)" == true && "$(field hello_world.main .status)" == ok &&
-    "$(field examples.basic.tutorial .running)" == true && "$(field examples.monitoring.tutorial .running)" == true ]]
+    "$(field examples.basic.tutorial .running)" == true && "$(field examples.monitoring.tutorial .running)" == true &&
+    "$(field "$EXT_TYPE.main" .status)" == ok && "$(field "$EXT_TYPE.main" .parent)" == "launcher.$LAUNCHER" ]]
 }
-tcs_wait_until 30 "tcsctl to show the launcher and its three services running" fleet_ok || {
+tcs_wait_until 30 "tcsctl to show the launcher and its four services running" fleet_ok || {
   cx tcsctl --all --detailed >&2
   cx journalctl -u tcs-supervisor --no-pager -n 20 >&2
   tcs_fail "tcsctl does not show the fleet"
 }
 tcs_log "tcsctl:"$'\n'"$(cx tcsctl)"
+tcs_expect_eq "tcsctl read the fleet from JetStream" true "$(cx tcsctl --json | jq -r .jetstream)"
+ext_logged() { cx journalctl -u "tcs@$EXT_TYPE:main.service" -o cat --no-pager | grep -q 'following the dome at 12.5 deg/s'; }
+tcs_wait_until 15 "the external service's records in its unit's journal" ext_logged ||
+  tcs_fail "journalctl -u tcs@$EXT_TYPE:main shows no record of the service"
+tcs_expect_eq "the external service runs the registry's binary" /opt/observatory/bin/dome_follower \
+  "$(cx systemctl show -P ExecStart "tcs@$EXT_TYPE:main.service" | sed -n 's/.*path=\([^ ;]*\).*/\1/p')"
+tcs_check "tcsctl logs reaches the external service's journal" tcs_sh \
+  "tcsctl logs $EXT_TYPE.main -n 3 | grep -q 'following the dome'"
 
 # A broken config: --check names file:line and nothing changes.
 tcs_sh 'printf "services:\n  - type: hello_world\n    variant: [oops\n" >/tmp/broken.yaml'
@@ -196,11 +240,11 @@ for p in "${PACKAGES[@]}"; do
   [[ -z "$st" || "$st" == "un "* || "$st" == "pn "* ]] || tcs_fail "$p is '$st' after purge, not gone"
 done
 tcs_check "daemon-reload after purge" cx systemctl daemon-reload
-cx systemctl stop tcs-test-nats.service
+tcs_check "stopping nats-server" cx timeout 30 systemctl stop nats-server.service
 snapshot after
 for kind in files units unitfiles; do
   diff "$TCS_TEST_TMPDIR/before.$kind" "$TCS_TEST_TMPDIR/after.$kind" | grep -E '^[<>]' |
-    grep -v 'tcs-test-nats' >"$TCS_TEST_TMPDIR/$kind.diff"  # the test's own NATS unit
+    grep -Ev "$OPERATOR_FILES" >"$TCS_TEST_TMPDIR/$kind.diff"
   if [[ $kind == files ]]; then
     bad=$(cat "$TCS_TEST_TMPDIR/$kind.diff")
   else
