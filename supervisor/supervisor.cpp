@@ -575,12 +575,13 @@ p::LauncherReloadReply Supervisor::reload() {
   const auto before = serviceIds();
   // Read it first: an unreadable or unparsable file changes nothing (ConfigError → error reply).
   auto loaded = readConfig(&r.errors);
-  // The NATS connection and the subject prefix are the process's: a changed nats: section
-  // is not applied by a reload, and the operator is told so (tcsctl reload exits 4).
+  // The NATS connection and the subject prefix are the process's (and each running service
+  // read them at its start): a changed nats: section is not applied by a reload, and the
+  // operator is told so (an error in the reply: tcsctl reload exits 3).
   if (!sameConnection(loaded.config.nats(), natsAtStart_)) {
-    auto msg = fmt::format("{}: the nats: section changed; it takes effect when tcs-supervisor restarts "
-                           "(systemctl restart tcs-supervisor); until then the supervisor keeps its NATS "
-                           "connection and subject prefix",
+    auto msg = fmt::format("{}: the nats: section changed; the supervisor keeps its NATS connection and "
+                           "subject prefix until it restarts, and so does every running service: "
+                           "systemctl restart tcs-supervisor; systemctl try-restart 'tcs@*.service'",
                            options_.configPath.string());
     log::warning("reload: {}", msg);
     r.errors.push_back(std::move(msg));
