@@ -50,7 +50,12 @@ fail() {
   exit 1
 }
 # Until the container library takes over the EXIT trap (it keeps its logs on failure).
-trap 'rc=$?; ((rc == 0 || FAILED_SAID)) || printf "\ndemo.sh: FAILED in step \"%s\" (exit status %s)\n" "$STEP" "$rc" >&2' EXIT
+# shellcheck disable=SC2317 # called by the EXIT trap
+early_exit() {
+  local rc=$?
+  ((rc == 0 || FAILED_SAID)) || printf '\ndemo.sh: FAILED in step "%s" (exit status %s)\n' "$STEP" "$rc" >&2
+}
+trap early_exit EXIT
 
 step "Installing the build dependencies (scripts/setup.sh)"
 scripts/setup.sh
@@ -67,10 +72,10 @@ for p in libtcs1 libtcs-dev tcs tcs-examples; do
   [[ -f $DEB_DIR/$f ]] || fail "$DEB_DIR/$f is missing (run without --no-build)"
   DEBS+=("/opt/tcs-debs/$f")
 done
-ls -l "$DEB_DIR"/*_"$VERSION"_"$ARCH".deb | awk '{print $5, $NF}'
+stat -c '%8s bytes  %n' "$DEB_DIR"/*_"$VERSION"_"$ARCH".deb
 
 step "Booting a throwaway systemd host (nspawn, volatile overlay of /)"
-# shellcheck source=../tests/support/nspawn.sh
+# shellcheck source=tests/support/nspawn.sh
 source "$ROOT/tests/support/nspawn.sh"
 # The library checks its own steps and reports failures itself (tcs_fail); like the tests
 # that use it, run it without errexit/pipefail.
@@ -89,6 +94,7 @@ if ! cx env DEBIAN_FRONTEND=noninteractive apt-get install -y "${DEBS[@]}" >"$TC
   fail "apt-get install of the packages failed (log: $TCS_TEST_TMPDIR/install.log)"
 fi
 grep -E '^(Setting up|Created symlink)' "$TCS_TEST_TMPDIR/install.log"
+# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 cx dpkg-query -W -f='${Package} ${Version} ${Status}\n' libtcs1 libtcs-dev tcs tcs-examples nats-server
 sup_active() { [[ "$(cx systemctl is-active tcs-supervisor.service)" == active ]]; }
 tcs_wait_until 30 "tcs-supervisor" sup_active || fail "tcs-supervisor is not active after the install"

@@ -43,8 +43,8 @@ namespace {
 // never waits for NATS, whatever the file says.
 bool sameConnection(const config::NatsConfig& a, const config::NatsConfig& b) {
   const auto fields = [](const config::NatsConfig& n) {
-    return std::tie(n.present, n.host, n.port, n.servers, n.subjectPrefix, n.user, n.password, n.passwordFile,
-                    n.token, n.tokenFile, n.credsFile, n.nkeySeedFile, n.tlsCa, n.tlsCert, n.tlsKey);
+    return std::tie(n.present, n.host, n.port, n.servers, n.subjectPrefix, n.user, n.password, n.passwordFile, n.token,
+                    n.tokenFile, n.credsFile, n.nkeySeedFile, n.tlsCa, n.tlsCert, n.tlsKey);
   };
   return fields(a) == fields(b);
 }
@@ -579,10 +579,11 @@ p::LauncherReloadReply Supervisor::reload() {
   // read them at its start): a changed nats: section is not applied by a reload, and the
   // operator is told so (an error in the reply: tcsctl reload exits 3).
   if (!sameConnection(loaded.config.nats(), natsAtStart_)) {
-    auto msg = fmt::format("{}: the nats: section changed; the supervisor keeps its NATS connection and "
-                           "subject prefix until it restarts, and so does every running service: "
-                           "systemctl restart tcs-supervisor; systemctl try-restart 'tcs@*.service'",
-                           options_.configPath.string());
+    auto msg = fmt::format(
+        "{}: the nats: section changed; the supervisor keeps its NATS connection and "
+        "subject prefix until it restarts, and so does every running service: "
+        "systemctl restart tcs-supervisor; systemctl try-restart 'tcs@*.service'",
+        options_.configPath.string());
     log::warning("reload: {}", msg);
     r.errors.push_back(std::move(msg));
   }
