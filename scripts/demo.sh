@@ -18,6 +18,8 @@
 #   --shell     open a shell inside the container at the end (the container goes away on exit)
 #   --no-build  use the .debs already in build-deb/ (debian/changelog's version)
 #   CONFIG      services.yaml to load (default: config/examples.yaml)
+# SC2317: functions are called through traps and polled through tcs_wait_until.
+# shellcheck disable=SC2317
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
@@ -50,7 +52,6 @@ fail() {
   exit 1
 }
 # Until the container library takes over the EXIT trap (it keeps its logs on failure).
-# shellcheck disable=SC2317 # called by the EXIT trap
 early_exit() {
   local rc=$?
   ((rc == 0 || FAILED_SAID)) || printf '\ndemo.sh: FAILED in step "%s" (exit status %s)\n' "$STEP" "$rc" >&2
