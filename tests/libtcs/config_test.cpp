@@ -1346,6 +1346,16 @@ TEST(ConfigServices, WarnAboutMisspelledKeysButKeepThemAsSettings) {
   EXPECT_EQ(s.settings.get<int>("interval", 0), 5);
 }
 
+TEST(ConfigServices, SuggestShortKeysOnlyForOneEditOrSwap) {
+  // name, note and node are two edits from nice: settings, not misspellings.
+  EXPECT_THAT(warnings(parseYaml(oneService("name: a\nnote: b\nnode: c\nsize: 4"))), IsEmpty());
+  EXPECT_THAT(warnings(parseYaml(oneService("nise: 5\nncie: 5"))),
+              ElementsAre("services.yaml:4:11: warning: services[0].nise: unknown key 'nise'; did you mean 'nice'? "
+                          "(kept as a service setting)",
+                          "services.yaml:5:11: warning: services[0].ncie: unknown key 'ncie'; did you mean 'nice'? "
+                          "(kept as a service setting)"));
+}
+
 TEST(ConfigServices, WarnAboutMisspelledTopLevelKeys) {
   const auto r = parseYaml("servics:\n  - type: a\nregistery: {}\n");
   EXPECT_THAT(warnings(r),
