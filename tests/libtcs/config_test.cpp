@@ -969,7 +969,7 @@ TEST(ConfigServices, UseUpstreamDefaultsAndTcsDefaults) {
   EXPECT_THAT(s.after, IsEmpty());
   EXPECT_THAT(s.requires_, IsEmpty());
   EXPECT_THAT(s.environment, IsEmpty());
-  EXPECT_FALSE(s.user || s.memoryMax || s.cpuQuota || s.description);
+  EXPECT_FALSE(s.user || s.memoryMax || s.cpuQuota || s.tasksMax || s.nice || s.ioWeight || s.description);
   EXPECT_EQ(s.executable, kBuiltinDir / "hello_world");
 }
 
@@ -1233,6 +1233,70 @@ TEST(ConfigServices, ValidateCpuQuotaAsAPositivePercentage) {
   }
 }
 
+TEST(ConfigServices, ValidateTasksMaxAsACountAPercentageOrInfinity) {
+  struct Case {
+    std::string yaml, expected;
+  };
+  for (const auto& c : std::vector<Case>{{"64", "64"},
+                                         {"\"64\"", "64"},
+                                         {"1", "1"},
+                                         {"4194304", "4194304"},
+                                         {"10%", "10%"},
+                                         {"\"12.5%\"", "12.5%"},
+                                         {"100%", "100%"},
+                                         {"infinity", "infinity"}})
+    EXPECT_EQ(loadOne(oneService("tasks_max: " + c.yaml)).tasksMax, c.expected) << c.yaml;
+  for (const std::string bad : {"0", "-1", "4194305", "1.5", "0%", "101%", "\"12.345%\"", "lots", "true", "[1]"}) {
+    const auto r = parseYaml(oneService("tasks_max: " + bad));
+    ASSERT_EQ(r.errorCount(), 1u) << bad;
+    EXPECT_THAT(errors(r)[0], StartsWith("services.yaml:4:16: error: services[0].tasks_max: invalid value ")) << bad;
+  }
+  EXPECT_THAT(errors(parseYaml(oneService("tasks_max: 0"))),
+              ElementsAre("services.yaml:4:16: error: services[0].tasks_max: invalid value 0 (expected a number of "
+                          "tasks from 1 to 4194304, a percentage > 0 and <= 100% with at most two decimals, or "
+                          "infinity)"));
+}
+
+TEST(ConfigServices, ValidateNiceFromMinus20To19) {
+  for (const auto& [yaml, expected] :
+       std::vector<std::pair<std::string, int>>{{"-20", -20}, {"0", 0}, {"19", 19}, {"\"5\"", 5}, {"10.0", 10}})
+    EXPECT_EQ(loadOne(oneService("nice: " + yaml)).nice, expected) << yaml;
+  for (const std::string bad : {"-21", "20", "1.5", "high", "true", "~x"}) {
+    const auto r = parseYaml(oneService("nice: " + bad));
+    ASSERT_EQ(r.errorCount(), 1u) << bad;
+    EXPECT_THAT(errors(r)[0], StartsWith("services.yaml:4:11: error: services[0].nice: invalid value ")) << bad;
+  }
+  EXPECT_THAT(errors(parseYaml(oneService("nice: 20"))),
+              ElementsAre("services.yaml:4:11: error: services[0].nice: invalid value 20 (expected a whole number "
+                          "from -20 to 19)"));
+}
+
+TEST(ConfigServices, ValidateIoWeightFrom1To10000) {
+  for (const auto& [yaml, expected] :
+       std::vector<std::pair<std::string, int>>{{"1", 1}, {"100", 100}, {"10000", 10000}, {"\"500\"", 500}})
+    EXPECT_EQ(loadOne(oneService("io_weight: " + yaml)).ioWeight, expected) << yaml;
+  for (const std::string bad : {"0", "10001", "-1", "2.5", "heavy"}) {
+    const auto r = parseYaml(oneService("io_weight: " + bad));
+    ASSERT_EQ(r.errorCount(), 1u) << bad;
+    EXPECT_THAT(errors(r)[0], StartsWith("services.yaml:4:16: error: services[0].io_weight: invalid value ")) << bad;
+  }
+}
+
+TEST(ConfigServices, TakeResourceLimitsFromTheTopLevelAsDefaults) {
+  const auto r = parseYaml(
+      "tasks_max: 32\nnice: 5\nservices:\n  - {type: hello_world, variant: a}\n"
+      "  - {type: hello_world, variant: b, tasks_max: infinity, nice: -5, io_weight: 200}\n");
+  ASSERT_TRUE(r.ok());
+  const auto& a = r.config.services()[0];
+  const auto& b = r.config.services()[1];
+  EXPECT_EQ(a.tasksMax, "32");
+  EXPECT_EQ(a.nice, 5);
+  EXPECT_FALSE(a.ioWeight);
+  EXPECT_EQ(b.tasksMax, "infinity");
+  EXPECT_EQ(b.nice, -5);
+  EXPECT_EQ(b.ioWeight, 200);
+}
+
 TEST(ConfigServices, KeepDescriptionsWithSpecifierCharactersForTheWriterToEscape) {
   EXPECT_EQ(loadOne(oneService("description: \"Dome 100% $HOME \\\"q\\\"\"")).description, "Dome 100% $HOME \"q\"");
   EXPECT_EQ(loadOne(oneService("description: 42")).description, "42");
@@ -1280,6 +1344,16 @@ TEST(ConfigServices, WarnAboutMisspelledKeysButKeepThemAsSettings) {
   EXPECT_DOUBLE_EQ(s.restartSec, 5.0);
   EXPECT_EQ(s.settings.get<int>("restart_secs", 0), 3);
   EXPECT_EQ(s.settings.get<int>("interval", 0), 5);
+}
+
+TEST(ConfigServices, SuggestShortKeysOnlyForOneEditOrSwap) {
+  // name, note and node are two edits from nice: settings, not misspellings.
+  EXPECT_THAT(warnings(parseYaml(oneService("name: a\nnote: b\nnode: c\nsize: 4"))), IsEmpty());
+  EXPECT_THAT(warnings(parseYaml(oneService("nise: 5\nncie: 5"))),
+              ElementsAre("services.yaml:4:11: warning: services[0].nise: unknown key 'nise'; did you mean 'nice'? "
+                          "(kept as a service setting)",
+                          "services.yaml:5:11: warning: services[0].ncie: unknown key 'ncie'; did you mean 'nice'? "
+                          "(kept as a service setting)"));
 }
 
 TEST(ConfigServices, WarnAboutMisspelledTopLevelKeys) {

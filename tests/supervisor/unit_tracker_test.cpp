@@ -264,6 +264,42 @@ TEST_F(Tracker, StopTimeoutIsForceKilled) {
   EXPECT_EQ(tracker_->runState(), UnitTracker::RunState::Down);
 }
 
+// An OOM kill under MemoryMax= (systemd 252, OOMPolicy=stop): the cgroup's oom_kill counter
+// makes systemd stop the unit with Result=oom-kill (deactivating/stop-sigterm, the main process
+// not reaped yet), then the SIGKILLed main process ends the run.
+TEST_F(Tracker, AnOomKillIsOneCrashWithResultOomKillThenARestart) {
+  make("on-failure");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0);
+  EXPECT_THAT(flush({{"Result", "oom-kill"}}, state("deactivating", "stop-sigterm", kT0 + 100)), IsEmpty())
+      << "not a stop: nobody asked for one";
+  EXPECT_THAT(flush(killed(SIGKILL, "oom-kill"), state("failed", "failed", kT0 + 200)),
+              ElementsAre("crashed{error,exit=-9,on-failure,will_restart=1,oom-kill}"));
+  EXPECT_THAT(unit(state("activating", "auto-restart", kT0 + 201)), IsEmpty());
+  EXPECT_THAT(flush({{"NRestarts", std::uint64_t{1}}}, state("activating", "auto-restart", kT0 + 300, 8)), IsEmpty());
+  startAndReadyAfterRestart(11, kT0 + 400);
+}
+
+TEST_F(Tracker, AnOomKillReachingUsInOneChangeIsOneCrash) {
+  make("on-abnormal");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0);
+  EXPECT_THAT(flush(killed(SIGKILL, "oom-kill"), state("activating", "auto-restart", kT0 + 200, 8)),
+              ElementsAre("crashed{error,exit=-9,on-abnormal,will_restart=1,oom-kill}"));
+  EXPECT_THAT(flush(killed(SIGKILL, "oom-kill"), state("activating", "auto-restart", kT0 + 200, 8)), IsEmpty());
+  startAndReadyAfterRestart(11, kT0 + 400);
+}
+
+TEST_F(Tracker, AnOomKillWithoutRestartIsAFinalCrash) {
+  make("no");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0);
+  EXPECT_THAT(flush({{"Result", "oom-kill"}}, state("deactivating", "stop-sigterm", kT0 + 100)), IsEmpty());
+  EXPECT_THAT(flush(killed(SIGKILL, "oom-kill"), state("failed", "failed", kT0 + 200)),
+              ElementsAre("crashed{failed,exit=-9,no,will_restart=0,oom-kill}"));
+  EXPECT_EQ(tracker_->runState(), UnitTracker::RunState::Down);
+}
+
 TEST_F(Tracker, CrashWithoutRestartAfterReadyIsNotAStartFailure) {
   make("no");
   tracker_->unitLoaded();

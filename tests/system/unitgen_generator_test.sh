@@ -206,7 +206,7 @@ for args in "$A" "--offline=yes $A" "--offline=yes $TEMPLATE:$A"; do
     sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
   [[ -n "$level" ]] || tcs_fail "systemd-analyze security $args printed no exposure level"
   tcs_log "exposure (systemd-analyze security $args): $level"
-  awk -v l="$level" 'BEGIN { exit !(l <= 2.5) }' || tcs_fail "exposure $level of $A is above 2.5"
+  awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || tcs_fail "exposure $level of $A is above 2.0"
 done
 
 # ---- no config, no units -----------------------------------------------------------------------

@@ -292,7 +292,7 @@ for args in "--offline=yes $TEMPLATE:$B" "--offline=yes $B" "$B"; do
   level=$(exposure $args)
   [[ -n "$level" ]] || tcs_fail "systemd-analyze security $args printed no exposure level"
   tcs_log "exposure (systemd-analyze security $args): $level"
-  awk -v l="$level" 'BEGIN { exit !(l <= 2.5) }' || tcs_fail "exposure $level of $B is above 2.5"
+  awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || tcs_fail "exposure $level of $B is above 2.0"
 done
 
 tcs_pass

@@ -127,6 +127,9 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   }
   if (s.memoryMax) line("MemoryMax", *s.memoryMax);
   if (s.cpuQuota) line("CPUQuota", *s.cpuQuota);  // CPUQuota= expands no specifiers
+  if (s.tasksMax) line("TasksMax", *s.tasksMax);
+  if (s.nice) line("Nice", std::to_string(*s.nice));
+  if (s.ioWeight) line("IOWeight", std::to_string(*s.ioWeight));
   return out;
 }
 

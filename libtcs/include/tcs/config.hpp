@@ -67,6 +67,9 @@ struct TCS_API ServiceConfig {
   std::optional<std::string> user;
   std::optional<std::string> memoryMax;  ///< systemd MemoryMax= syntax, validated
   std::optional<std::string> cpuQuota;   ///< systemd CPUQuota= syntax (`50%`), validated
+  std::optional<std::string> tasksMax;   ///< systemd TasksMax= syntax (`64`, `10%`, `infinity`), validated
+  std::optional<int> nice;               ///< Nice=, -20..19
+  std::optional<int> ioWeight;           ///< IOWeight=, 1..10000
   std::optional<std::string> description;
 
   Settings settings;  ///< the merged entry (globals under it, env overrides under both)

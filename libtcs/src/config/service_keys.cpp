@@ -197,6 +197,52 @@ void cpuQuota(KeyContext& c, const Value& v, ServiceConfig& s) {
     s.cpuQuota = *str;
 }
 
+// A whole number in [min, max]: a YAML integer, or a string or float that is one.
+std::optional<std::int64_t> wholeNumber(const Value& v, std::int64_t min, std::int64_t max) {
+  std::optional<std::int64_t> i;
+  if (v.kind() == Kind::Int) i = v.intValue();
+  if (v.kind() == Kind::String) i = pythonInt(v.stringValue());
+  if (v.kind() == Kind::Double && v.doubleValue() == std::trunc(v.doubleValue()) && std::abs(v.doubleValue()) < 1e15)
+    i = static_cast<std::int64_t>(v.doubleValue());
+  if (!i || *i < min || *i > max) return std::nullopt;
+  return i;
+}
+
+void tasksMax(KeyContext& c, const Value& v, ServiceConfig& s) {
+  // systemd 252: a count >= 1, a percentage of the system's limit (at most two decimals, up to
+  // 100%), or infinity; 0 and anything else it refuses ("Invalid maximum tasks value").
+  constexpr std::int64_t kMaxTasks = 4194304;  // the kernel's largest pid_max
+  static const std::regex percent{R"([0-9]+(\.[0-9]{1,2})?%)"};
+  if (v.kind() == Kind::String && (v.stringValue() == "infinity" || std::regex_match(v.stringValue(), percent))) {
+    const std::string& str = v.stringValue();
+    const double p = str == "infinity" ? 1 : pythonFloat(str.substr(0, str.size() - 1)).value_or(0);
+    if (p > 0 && p <= 100) {
+      s.tasksMax = str;
+      return;
+    }
+  } else if (auto n = wholeNumber(v, 1, kMaxTasks)) {
+    s.tasksMax = std::to_string(*n);
+    return;
+  }
+  c.diagnostics.error(v, fmt::format("invalid value {} (expected a number of tasks from 1 to {}, a percentage > 0 and "
+                                     "<= 100% with at most two decimals, or infinity)",
+                                     v.describe(), kMaxTasks));
+}
+
+void nice(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (auto n = wholeNumber(v, -20, 19))
+    s.nice = static_cast<int>(*n);
+  else
+    c.diagnostics.error(v, fmt::format("invalid value {} (expected a whole number from -20 to 19)", v.describe()));
+}
+
+void ioWeight(KeyContext& c, const Value& v, ServiceConfig& s) {
+  if (auto n = wholeNumber(v, 1, 10000))
+    s.ioWeight = static_cast<int>(*n);
+  else
+    c.diagnostics.error(v, fmt::format("invalid value {} (expected a whole number from 1 to 10000)", v.describe()));
+}
+
 void description(KeyContext& c, const Value& v, ServiceConfig& s) {
   auto str = unitString(c, v, "a string");
   if (str && str->ends_with('\\'))  // systemd would join the next line to Description=
@@ -259,6 +305,12 @@ const ServiceKey kServiceKeys[] = {
     {{"user", "user name", "`tcs`", "tcs: `User=` (and `Group=` reset to that user's primary group)"}, Merged, user},
     {{"memory_max", "size", "—", "tcs: `MemoryMax=` (`512M`, `2G`, `50%`, `infinity`)"}, Merged, memoryMax},
     {{"cpu_quota", "percentage", "—", "tcs: `CPUQuota=` (`50%`, or a number meaning percent)"}, Merged, cpuQuota},
+    {{"tasks_max", "count", "—",
+      "tcs: `TasksMax=`: processes and threads (`64`), a percentage of the system's limit (`10%`), or `infinity`"},
+     Merged,
+     tasksMax},
+    {{"nice", "integer", "—", "tcs: `Nice=`, -20 (highest priority) to 19"}, Merged, nice},
+    {{"io_weight", "integer", "—", "tcs: `IOWeight=`, 1 to 10000 (systemd's default 100)"}, Merged, ioWeight},
     {{"description", "string", "`tcs service <id>`", "tcs: `Description=`"}, Merged, description},
     {{"module", "any", "—", "obsolete since upstream 1.0; ignored with a warning"}, Entry, obsoleteModule},
     {{"stop_timeout", "seconds", "20",

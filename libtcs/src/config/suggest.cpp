@@ -20,6 +20,18 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+namespace {
+
+// Whether @p a is @p b with two neighbouring characters swapped.
+bool isAdjacentSwap(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  std::size_t i = 0;
+  while (i < a.size() && a[i] == b[i]) ++i;
+  return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2);
+}
+
+}  // namespace
+
 std::optional<std::string_view> closeKnownKey(std::string_view key, std::span<const std::string_view> known) {
   if (key.size() < 4) return std::nullopt;
   std::string lower{key};
@@ -32,6 +44,9 @@ std::optional<std::string_view> closeKnownKey(std::string_view key, std::span<co
   std::size_t bestDistance = 3;
   for (auto k : known) {
     const std::size_t d = editDistance(lower, k);
+    // Two edits turn a four-letter key into common setting names (nice → name, note, node):
+    // short keys are suggested for one edit or one swap of neighbours (hots → host) only.
+    if (k.size() <= 4 && d > 1 && !isAdjacentSwap(lower, k)) continue;
     if (d < bestDistance) {
       bestDistance = d;
       best = k;
