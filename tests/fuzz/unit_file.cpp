@@ -7,12 +7,6 @@ namespace {
 
 constexpr std::string_view kWhitespace = " \t\n\r";
 
-std::string_view strip(std::string_view s) {
-  const auto first = s.find_first_not_of(kWhitespace);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(kWhitespace) - first + 1);
-}
-
 // Whether @p line ends in a backslash that escapes nothing after it (systemd's `escaped` scan).
 bool endsEscaped(std::string_view line) {
   bool escaped = false;
@@ -21,6 +15,12 @@ bool endsEscaped(std::string_view line) {
 }
 
 }  // namespace
+
+std::string_view strip(std::string_view s) {
+  const auto first = s.find_first_not_of(kWhitespace);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(kWhitespace) - first + 1);
+}
 
 UnitFile parseUnitFile(std::string_view text) {
   UnitFile file;

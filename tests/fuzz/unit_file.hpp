@@ -32,6 +32,9 @@ struct UnitFile {
  */
 UnitFile parseUnitFile(std::string_view text);
 
+/** @brief @p s without the whitespace systemd strips around keys and values. */
+std::string_view strip(std::string_view s);
+
 /**
  * @brief Splits a value into words like systemd's extract_first_word() with EXTRACT_UNQUOTE |
  *        EXTRACT_CUNESCAPE (ExecStart=, Environment=): whitespace separates, `"…"` and `'…'`

@@ -114,8 +114,11 @@ void checkDropIn(const config::ServiceConfig& s, const std::string& text, unitge
   for (const auto& d : file.directives) {
     const auto& k = d.key;
     if (k == "Description") {
-      check(tcs::fuzz::unescape(d.value, false) == s.description.value_or("tcs service " + s.id()),
-            "Description= reads back as configured", d.value);
+      // systemd strips the whitespace around a value; a label's outer spaces may go.
+      const auto description = s.description.value_or("tcs service " + s.id());
+      const auto trimmed = tcs::fuzz::strip(description);
+      check(tcs::fuzz::unescape(d.value, false) == trimmed, "Description= reads back as configured",
+            d.value + "\n  want: " + std::string(trimmed));
     } else if (k == "SourcePath") {
       check(tcs::fuzz::unescape(d.value, false) == kConfigPath, "SourcePath= is the config", d.value);
     } else if (k == "Requires" || k == "After") {
