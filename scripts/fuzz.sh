@@ -27,11 +27,12 @@ if ((${#harnesses[@]} == 0)); then
   for f in "$ROOT"/tests/fuzz/corpus/*/; do harnesses+=("$(basename "$f")"); done
 fi
 
+# shellcheck disable=SC2317  # run by xargs, through declare -f
 run() {
   local h=$1 dict=$ROOT/tests/fuzz/$1.dict
   [[ -f $dict ]] || dict=""
   "$ROOT/tests/fuzz/run_fuzzer.sh" "$build/tests/fuzz/fuzz_$h" "$ROOT/tests/fuzz/corpus/$h" \
-    "$build/tests/fuzz/runs/$h" "$seconds" $dict >"$build/tests/fuzz/runs/$h.out" 2>&1
+    "$build/tests/fuzz/runs/$h" "$seconds" ${dict:+"$dict"} >"$build/tests/fuzz/runs/$h.out" 2>&1
 }
 mkdir -p "$build/tests/fuzz/runs"
 echo "fuzz.sh: ${#harnesses[@]} harnesses, ${seconds} s each, ${TCS_FUZZ_JOBS:-1} at a time"
