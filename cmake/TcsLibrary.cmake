@@ -25,7 +25,12 @@ function(tcs_add_library name)
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/libtcs/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   set(map ${PROJECT_SOURCE_DIR}/libtcs/abi/libtcs.map)
-  target_link_options(${name} PRIVATE "LINKER:--version-script=${map}" "LINKER:--no-undefined")
+  target_link_options(${name} PRIVATE "LINKER:--version-script=${map}")
+  # Under TCS_FUZZ the sanitizer runtimes are linked into the executables only (clang's way),
+  # so an instrumented library has undefined __asan_*/__sanitizer_* references by design.
+  if(NOT TCS_FUZZ)
+    target_link_options(${name} PRIVATE "LINKER:--no-undefined")
+  endif()
   set_target_properties(${name} PROPERTIES
     OUTPUT_NAME ${L_OUTPUT_NAME} EXPORT_NAME ${L_EXPORT_NAME}
     VERSION ${PROJECT_VERSION} SOVERSION ${TCS_SOVERSION} LINK_DEPENDS ${map})

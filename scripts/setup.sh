@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   g++ cmake pkg-config make ninja-build clang-format git
+  # fuzzing (TCS_FUZZ, scripts/fuzz.sh): clang 16 and its libFuzzer/sanitizer runtimes
+  clang-16 libclang-rt-16-dev
   # libraries (Debian 12 versions are the supported ones)
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
   libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev

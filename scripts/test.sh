@@ -4,6 +4,8 @@
 #
 #   scripts/test.sh            setup + sanitizer build (unit, golden) + full build, all tiers
 #   TCS_SKIP_ASAN=1 ...        skip the sanitizer build
+#   TCS_SKIP_FUZZ=1 ...        skip the libFuzzer harnesses (build-fuzz/, clang-16, ctest -L fuzz)
+#   TCS_FUZZ_SECONDS=45 ...    how long each harness runs (two at a time)
 #   TCS_SKIP_DEBS=1 ...        skip building the Debian packages (system.debian_* skip)
 #   TCS_CTEST_ARGS="-L unit"   pass extra arguments to the final ctest
 set -euo pipefail
@@ -25,6 +27,14 @@ if [[ -z ${TCS_SKIP_ASAN:-} ]]; then
   cmake --build "$ROOT/build-asan" -j "$JOBS"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$ROOT/build-asan" -L 'unit|golden' -j "$JOBS" --output-on-failure
+fi
+
+if [[ -z ${TCS_SKIP_FUZZ:-} ]]; then
+  step "libFuzzer harnesses (clang-16, ASan + UBSan): ${TCS_FUZZ_SECONDS:-45} s each"
+  CC=clang-16 CXX=clang++-16 cmake -S "$ROOT" -B "$ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DTCS_FUZZ=ON -DTCS_BUILD_TESTS=ON -DTCS_WERROR=ON -DTCS_FUZZ_SECONDS="${TCS_FUZZ_SECONDS:-45}" >/dev/null
+  cmake --build "$ROOT/build-fuzz" --target fuzz -j "$JOBS"
+  ctest --test-dir "$ROOT/build-fuzz" -L fuzz -j 2 --output-on-failure
 fi
 
 step "Release build"

@@ -193,6 +193,42 @@ TEST(ConfigLoad, ThrowsForAnUnterminatedQuoteInsteadOfSwallowingTheRestOfTheFile
   }
 }
 
+TEST(ConfigLoad, RejectsARecursiveAliasWithALineNumberInsteadOfOverflowingTheStack) {
+  // Found by fuzz.config_load: each of these crashed every program that read the config.
+  const std::vector<std::string> cases = {
+      "a: &x\n  b: *x\n",
+      "a: &x\n  <<: *x\n",
+      "a: &x [1, *x]\n",
+  };
+  for (const auto& yaml : cases) {
+    try {
+      parseYaml(yaml);
+      ADD_FAILURE() << "no exception for:\n" << yaml;
+    } catch (const tcs::ConfigError& e) {
+      EXPECT_EQ(e.line(), 1) << yaml;
+      EXPECT_THAT(e.what(), HasSubstr("invalid YAML: a recursive alias")) << yaml;
+    }
+  }
+}
+
+TEST(ConfigLoad, RejectsAliasesThatExpandToMoreThanAHundredThousandValues) {
+  // Six levels of ten aliases: a million values from eight lines ("billion laughs").
+  std::string yaml = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 5; ++i) {
+    const auto n = std::to_string(i);
+    const auto alias = "*l" + std::to_string(i - 1);
+    yaml += "l" + n + ": &l" + n + " [" + alias;
+    for (int k = 1; k < 10; ++k) yaml += ", " + alias;
+    yaml += "]\n";
+  }
+  try {
+    parseYaml(yaml);
+    ADD_FAILURE() << "no exception";
+  } catch (const tcs::ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("invalid YAML: more than 100000 values once aliases are expanded"));
+  }
+}
+
 TEST(ConfigLoad, AcceptsQuotedStringsWithEscapedQuotesAndLineBreaks) {
   const auto s = loadOne(
       "services:\n  - type: a\n    m1: \"say \\\"hi\\\"\"\n    m2: 'it''s'\n    m3: \"two\n      lines\"\n"

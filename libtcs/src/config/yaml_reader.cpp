@@ -25,6 +25,9 @@ std::string indexPath(const std::string& parent, std::size_t i) {
   return fmt::format("{}[{}]", parent, i);
 }
 
+// A services.yaml has hundreds of values; aliases can make a short file expand to billions.
+constexpr std::size_t kMaxValues = 100'000;
+
 Mark toMark(const YAML::Mark& m) {
   if (m.is_null()) return {};
   return {m.line + 1, m.column + 1};
@@ -56,6 +59,18 @@ class YamlReader {
 
   Value convert(const YAML::Node& node, const std::string& path) {
     const Mark mark = toMark(node.Mark());
+    // yaml-cpp resolves an alias to its anchor's node, so `a: &x {b: *x}` is a cycle.
+    if (std::any_of(open_.begin(), open_.end(), [&](const YAML::Node& n) { return n.is(node); }))
+      throw ConfigError(diagnostics_.fileName(), mark.line, mark.column, path,
+                        "invalid YAML: a recursive alias (this node contains an alias of itself)");
+    if (++values_ > kMaxValues)
+      throw ConfigError(diagnostics_.fileName(), mark.line, mark.column, path,
+                        fmt::format("invalid YAML: more than {} values once aliases are expanded", kMaxValues));
+    open_.push_back(node);
+    struct Close {
+      std::vector<YAML::Node>& open;
+      ~Close() { open.pop_back(); }
+    } close{open_};
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null: return Value::null(path, mark);
@@ -189,6 +204,8 @@ class YamlReader {
   }
 
   Diagnostics& diagnostics_;
+  std::vector<YAML::Node> open_;  // the nodes convert() is inside of, outermost first
+  std::size_t values_ = 0;        // converted so far, aliases counted at every use
   std::string_view text_;
   const Environment& environment_;
 };

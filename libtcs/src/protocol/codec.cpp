@@ -17,6 +17,9 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+// The deduction guide C++20 makes implicit, for clang before 17.
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 std::string str(Status s) {
   return std::string{toString(s)};
