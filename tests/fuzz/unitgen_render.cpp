@@ -81,6 +81,9 @@ std::vector<Directive> expectedDirectives(const config::ServiceConfig& s, unitge
   }
   if (s.memoryMax) add("Service", "MemoryMax");
   if (s.cpuQuota) add("Service", "CPUQuota");
+  if (s.tasksMax) add("Service", "TasksMax");
+  if (s.nice) add("Service", "Nice");
+  if (s.ioWeight) add("Service", "IOWeight");
   return out;
 }
 
@@ -171,6 +174,12 @@ void checkDropIn(const config::ServiceConfig& s, const std::string& text, unitge
       check(d.value == s.memoryMax.value_or(""), "MemoryMax= is the configured value", d.value);
     } else if (k == "CPUQuota") {
       check(d.value == s.cpuQuota.value_or(""), "CPUQuota= is the configured value", d.value);
+    } else if (k == "TasksMax") {
+      check(d.value == s.tasksMax.value_or(""), "TasksMax= is the configured value", d.value);
+    } else if (k == "Nice") {
+      check(s.nice && d.value == std::to_string(*s.nice), "Nice= is the configured value", d.value);
+    } else if (k == "IOWeight") {
+      check(s.ioWeight && d.value == std::to_string(*s.ioWeight), "IOWeight= is the configured value", d.value);
     }
   }
 }
