@@ -351,13 +351,30 @@ tcs_nspawn_install() {
 }
 
 # ---- teardown ------------------------------------------------------------------------------
+# _tcs_ns CMD… — run CMD in the running container (no pager, no colours), bounded in time.
+_tcs_ns() {
+  timeout 15 nsenter -t "$TCS_CONTAINER_PID1" -m -u -i -n -p -- \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_COLORS=0 SYSTEMD_PAGER= "$@"
+}
 _tcs_save_journal() {
   [[ -n "$TCS_CONTAINER_PID1" ]] || return 0
   local j="$TCS_TEST_TMPDIR/journal.txt"
   if timeout 30 nsenter -t "$TCS_CONTAINER_PID1" -m -u -i -n -p -- \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_COLORS=0 journalctl --no-pager -b >"$j" 2>&1; then
-    tcs_log "container journal saved to $j; its tail:"
-    tail -n 60 "$j" >&2
+    # What failed first and why, short: CI logs keep only the head and the end of long output.
+    local failed
+    failed=$(_tcs_ns systemctl list-units --all --state=failed,activating,deactivating --no-legend --plain 'tcs*' 2>/dev/null |
+      awk '{print $1}')
+    if [[ -n "$failed" ]]; then
+      tcs_log "tcs units failed or in transition: $(paste -sd ' ' <<<"$failed")"
+      local u
+      for u in $failed; do
+        _tcs_ns systemctl show "$u" -p Result -p ExecMainCode -p ExecMainStatus -p NRestarts 2>/dev/null | paste -sd ' ' >&2
+        _tcs_ns journalctl --no-pager -u "$u" -n 12 -o short-monotonic 2>/dev/null | sed 's/^/    /' >&2
+      done
+    fi
+    tcs_log "container journal saved to $j; its tail (nats-server's lines left out):"
+    grep -v ' nats-server\[' "$j" | tail -n 40 >&2
   else
     tcs_log "could not read the container journal"
   fi
