@@ -14,6 +14,8 @@ PACKAGES=(
   libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev
   # runtime peers for the integration and system tiers
   nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux jq
+  # the web page's browser test (tests/web, scripts/web-screenshot.sh): headless Chromium + WebDriver
+  chromium chromium-driver
   # development mode (scripts/dev.sh): a session bus for every user manager, logind sessions
   dbus-user-session libpam-systemd
   # packaging
