@@ -257,7 +257,7 @@
 
   function crashText(c) {
     const code = typeof c.exit_code === 'number' && c.exit_code < 0 ? `signal ${-c.exit_code}` : `exit ${c.exit_code}`;
-    return `${c.result || 'crashed'} (${code})`;
+    return c.result && c.result !== 'exit-code' ? `${c.result}, ${code}` : code;
   }
 
   function recentCrash(svc, now) {
@@ -280,12 +280,16 @@
     return state.csrf !== null && svc.kind === 'service';
   }
 
-  function controlButtons(id) {
+  const ACTION_GLYPH = { start: '▶', stop: '■', restart: '⟲' };
+
+  /** Start/Stop/Restart buttons; compact (a glyph, the name as label and tooltip) in a row. */
+  function controlButtons(id, compact) {
     const box = h('span', { class: 'controls' });
     for (const action of ['start', 'stop', 'restart']) {
+      const name = action[0].toUpperCase() + action.slice(1);
       box.append(h('button', {
         type: 'button', class: 'control', 'data-action': action, 'data-id': id,
-        'aria-label': `${action} ${id}`, text: action[0].toUpperCase() + action.slice(1),
+        'aria-label': `${name} ${id}`, title: `${name} ${id}`, text: compact ? ACTION_GLYPH[action] : name,
       }));
     }
     return box;
@@ -308,7 +312,7 @@
       h('span', { class: 'indent', style: `--depth:${svc.depth}` }),
       svc.kind === 'launcher' ? h('span', { class: 'kind-tag', text: 'host' }) : null,
       h('span', { class: 'id-text', text: svc.id }));
-    const msg = h('td', { class: 'col-message', text: svc.message ?? '' });
+    const msg = h('td', { class: 'col-message' }, h('span', { class: 'msg-text', text: svc.message ?? '' }));
     if (svc.message) msg.title = svc.message;
     const hb = h('td', { class: 'col-hb' });
     const up = h('td', { class: 'col-uptime' });
@@ -324,7 +328,7 @@
     const cells = [symbolCell(svc.symbol, svc.status), idCell, msg, hb, up, where, badges];
     if (state.config && state.config.control) {
       const ctl = h('td', { class: 'col-control' });
-      if (isControllable(svc)) ctl.append(controlButtons(svc.id));
+      if (isControllable(svc)) ctl.append(controlButtons(svc.id, true));
       cells.push(ctl);
     }
     tr.replaceChildren(...cells);
@@ -344,7 +348,7 @@
     setText(cells.up, row.started === null ? '—' : formatDuration((now - row.started) / 1000));
     const c = recentCrash(svc, now);
     if (c) {
-      setText(cells.crash, `crash: ${crashText(c)}`);
+      setText(cells.crash, `crash ${crashText(c)}`);
       cells.crash.title = `Crashed at ${formatTime(c.time)}${c.will_restart ? ', will restart' : ''}`;
       cells.crash.hidden = false;
     } else if (!cells.crash.hidden) {
@@ -707,7 +711,7 @@
     if (svc.children && svc.children.length) parts.push(h('h4', { text: 'Children' }), childrenTree(svc.children));
     box.replaceChildren(...parts);
     const ctl = document.getElementById('details-controls');
-    if (ctl) ctl.replaceChildren(...(isControllable(svc) ? [controlButtons(id)] : []));
+    if (ctl) ctl.replaceChildren(...(isControllable(svc) ? [controlButtons(id, false)] : []));
   }
 
   function showPanelError(box, err) {
