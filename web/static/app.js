@@ -58,6 +58,7 @@
       for (const [k, v] of Object.entries(attrs)) {
         if (v === null || v === undefined || v === false) continue;
         if (k === 'class') node.className = v;
+        else if (k === 'style') node.style.cssText = v; // CSSOM: allowed by tcs-web's CSP (style-src 'self')
         else if (k === 'text') node.textContent = v;
         else if (k.startsWith('data-')) node.setAttribute(k, String(v));
         else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
@@ -679,7 +680,8 @@
       if (skip && skip.includes(k)) continue;
       let text;
       if (v === null || v === undefined) text = '—';
-      else if (typeof v === 'object') text = JSON.stringify(v);
+      else if (Array.isArray(v)) text = v.length ? v.map(fmtValue).join(', ') : '—';
+      else if (typeof v === 'object') text = Object.entries(v).map(([a, b]) => `${a}: ${b === null ? '—' : fmtValue(b)}`).join(', ');
       else if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) text = formatTime(v);
       else text = String(v);
       dl.append(h('dt', { text: k }), h('dd', { 'data-field': k, text }));
