@@ -661,6 +661,8 @@
         logsBox) : null,
     );
     refreshDetailsService();
+    const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    el.details.scrollIntoView({ block: 'nearest', behavior: reduced ? 'auto' : 'smooth' });
     loadDetails(id);
     if (svc.kind === 'service') loadLogs(id);
   }
