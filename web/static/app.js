@@ -494,10 +494,11 @@
       }
     }
     // Whatever is left after the cursor belongs to no entry in the order.
+    const wanted = new Set(order);
     while (cursor) {
       const next = cursor.nextElementSibling;
       const id = cursor.dataset.kind === 'child' ? cursor.dataset.parent : cursor.dataset.id;
-      if (!order.includes(id)) cursor.remove();
+      if (!wanted.has(id)) cursor.remove();
       cursor = next;
     }
   }
