@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "client_config.hpp"
 #include "fleet_json.hpp"
 #include "hosts_view.hpp"
 #include "render.hpp"
@@ -46,7 +47,6 @@ using control::ServiceControlClient;
 using std::chrono::milliseconds;
 
 /// Upstream's default config path (relative to the working directory), tried after ours.
-constexpr const char* kUpstreamConfig = "config/services.yaml";
 
 /// A failure with its exit code and a message for stderr.
 struct Failure {
@@ -95,34 +95,18 @@ std::string describeSeconds(double s) {
 /// The `nats:` section of the config (only that section matters to tcsctl, as upstream), with
 /// --host/--port/--prefix applied.
 config::NatsConfig natsSettings(const Options& o, std::ostream& err) {
-  fs::path path;
-  if (!o.configPath.empty()) {
-    path = o.configPath;
-    if (!fs::exists(path))
-      throw Failure{exit_code::kUsage, fmt::format("config file {} does not exist", path.string())};
-  } else if (fs::exists(TCS_CONFIG_PATH)) {
-    path = TCS_CONFIG_PATH;
-  } else if (fs::exists(kUpstreamConfig)) {
-    path = kUpstreamConfig;
+  ClientConfig client;
+  try {
+    client = loadClientConfig(o.configPath, TCS_CONFIG_PATH);
+  } catch (const ClientConfigError& e) {
+    throw Failure{exit_code::kUsage, e.what()};
   }
-  config::NatsConfig nats;
-  if (!path.empty()) {
-    config::LoadResult loaded;
-    try {
-      loaded = config::load(path);
-    } catch (const ConfigError& e) {
-      throw Failure{exit_code::kUsage, e.what()};
-    }
-    const auto errors = loaded.errorsAt("nats");
-    if (!errors.empty()) {
-      std::string text;
-      for (const auto& d : errors) text += fmt::format("\n  {}:{}: {}: {}", d.file, d.mark.line, d.yamlPath, d.message);
-      throw Failure{exit_code::kUsage, fmt::format("the nats: section of {} has errors:{}", path.string(), text)};
-    }
-    nats = loaded.config.nats();
-    if (o.verbose) err << fmt::format("tcsctl: NATS settings from {}\n", path.string());
-  } else if (o.verbose) {
-    err << fmt::format("tcsctl: no config ({} nor {}): NATS at localhost:4222\n", TCS_CONFIG_PATH, kUpstreamConfig);
+  config::NatsConfig nats = client.nats;
+  if (o.verbose) {
+    if (!client.path.empty())
+      err << fmt::format("tcsctl: NATS settings from {}\n", client.path.string());
+    else
+      err << fmt::format("tcsctl: no config ({} nor {}): NATS at localhost:4222\n", TCS_CONFIG_PATH, kUpstreamConfig);
   }
   if (o.host || o.port) nats.servers.clear();  // an explicit host/port wins over the server list
   if (o.host) nats.host = *o.host;

@@ -35,8 +35,17 @@ Json text(const std::string& s) {
   return s.empty() ? Json(nullptr) : Json(s);
 }
 
+/// restart.count: restarts so far, from the newer of the last failed / restarting event.
+int restartCount(const FleetEntry& e) {
+  const bool failureIsNewer = e.lastFailure && (!e.lastRestart || e.lastFailure->time >= e.lastRestart->time);
+  if (failureIsNewer) return e.lastFailure->restartCount;
+  return e.lastRestart ? e.lastRestart->attempt : 0;
+}
+
+}  // namespace
+
 /// A child report as upstream publishes it in `details.children`, its times as ISO strings.
-Json report(const p::StatusReport& r) {
+Json reportJson(const p::StatusReport& r) {
   Json j{{"name", r.name},
          {"status", toString(r.status)},
          {"timestamp", isoTime(r.timestamp)},
@@ -45,7 +54,7 @@ Json report(const p::StatusReport& r) {
   if (r.details.ownStatus) details["own_status"] = toString(*r.details.ownStatus);
   if (!r.details.children.empty()) {
     Json kids = Json::array();
-    for (const auto& c : r.details.children) kids.push_back(report(c));
+    for (const auto& c : r.details.children) kids.push_back(reportJson(c));
     details["children"] = std::move(kids);
   }
   if (!r.details.metrics.empty()) details["metrics"] = Json::parse(r.details.metrics.text());
@@ -53,15 +62,7 @@ Json report(const p::StatusReport& r) {
   return j;
 }
 
-/// restart.count: restarts so far, from the newer of the last failed / restarting event.
-int restartCount(const FleetEntry& e) {
-  const bool failureIsNewer = e.lastFailure && (!e.lastRestart || e.lastFailure->time >= e.lastRestart->time);
-  if (failureIsNewer) return e.lastFailure->restartCount;
-  return e.lastRestart ? e.lastRestart->attempt : 0;
-}
-
-Json service(const FleetView& view, const FleetRow& row, p::Timestamp now) {
-  (void)view;
+Json serviceJson(const FleetRow& row, p::Timestamp now) {
   const FleetEntry& e = *row.entry;
   Json j;
   j["id"] = e.id;
@@ -112,12 +113,10 @@ Json service(const FleetView& view, const FleetRow& row, p::Timestamp now) {
                               : Json(nullptr);
   Json children = Json::array();
   if (e.lastReport)
-    for (const auto& c : e.lastReport->details.children) children.push_back(report(c));
+    for (const auto& c : e.lastReport->details.children) children.push_back(reportJson(c));
   j["children"] = std::move(children);
   return j;
 }
-
-}  // namespace
 
 std::string isoTime(p::Timestamp t) {
   const auto f = p::toFields(t);
@@ -127,7 +126,7 @@ std::string isoTime(p::Timestamp t) {
 nlohmann::ordered_json fleetJson(const FleetView& view, const FleetListing& listing, p::Timestamp now,
                                  const FleetJsonMeta& meta) {
   Json services = Json::array();
-  for (const auto& row : listing.rows) services.push_back(service(view, row, now));
+  for (const auto& row : listing.rows) services.push_back(serviceJson(row, now));
   return Json{
       {"schema", kFleetSchema},
       {"taken_at", isoTime(now)},
@@ -311,7 +310,7 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
   w.key("children");
   if (e.lastReport && !e.lastReport->details.children.empty()) {
     Json children = Json::array();
-    for (const auto& c : e.lastReport->details.children) children.push_back(report(c));
+    for (const auto& c : e.lastReport->details.children) children.push_back(reportJson(c));
     w.json(children);
   } else {
     w.open('[');

@@ -29,6 +29,14 @@ struct FleetJsonMeta {
 /** @return `2026-11-25T17:51:06.123Z`: ISO-8601 UTC with milliseconds (truncated) */
 std::string isoTime(protocol::Timestamp t);
 
+/** @return a status report as a `children` element of tcs.fleet/1: `{name, status, timestamp,
+ *          message, details: {own_status, children, metrics} or null}` */
+nlohmann::ordered_json reportJson(const protocol::StatusReport& report);
+
+/** @return the `tcs.fleet/1` object of one row (a service or launcher; `heartbeat_age_seconds`
+ *          and `uptime_seconds` computed at @p now) */
+nlohmann::ordered_json serviceJson(const FleetRow& row, protocol::Timestamp now);
+
 /**
  * @brief The `tcs.fleet/1` document of @p listing: `{"schema", "taken_at", "prefix",
  *        "jetstream", "notes", "summary", "services": [one object per row, display order]}`.

@@ -29,7 +29,8 @@ namespace {
 
 using Kind = Value::Kind;
 
-constexpr std::string_view kTopLevelKeys[] = {"nats", "registry", "services"};
+// `web` is tcs-web's section (doc/web.md): read by tcs-web, never a default of the services.
+constexpr std::string_view kTopLevelKeys[] = {"nats", "registry", "services", "web"};
 
 // Type and variant of an entry, when they are readable, even if the rest is invalid.
 std::optional<unit_name::Parsed> identityOf(const Value& entry) {
@@ -142,7 +143,7 @@ class Loader {
   Value readGlobals(const Value& root) {
     Value::Entries globals;
     for (const auto& [key, value] : root.entries()) {
-      if (key == "nats" || key == "registry" || key == "services") continue;
+      if (key == "nats" || key == "registry" || key == "services" || key == "web") continue;
       if (auto close = closeKnownKey(key, kTopLevelKeys))
         warn(value.mark(), key,
              fmt::format("unknown top-level key '{}'; did you mean '{}'? (kept as a global setting)", key, *close));
