@@ -225,7 +225,7 @@ wd_js 'return window.__tcsLoadMarker === 42' | grep -qx true || fail "the page w
 
 step "with control enabled: unlock, and a refused action shown in #control-result"
 stop web TERM
-printf 's3cret\n' >"$work/operator-password"
+printf 'operator-s3cret\n' >"$work/operator-password"
 cat >"$work/web.yaml" <<EOF
 nats: {host: 127.0.0.1, port: $nats_port, required: false}
 web:
@@ -245,7 +245,7 @@ wd_wait_js 5 'return !document.getElementById("unlock").hidden' || fail "no unlo
 unlock_with wrong
 wd_wait_js 10 'const c = document.getElementById("control-result"); return !c.hidden && c.dataset.ok === "false" && /401/.test(c.textContent)' ||
   fail "a wrong password was not reported: $(wd_js 'return document.getElementById("control-result").textContent')"
-unlock_with s3cret
+unlock_with operator-s3cret
 wd_wait_js 10 "return $(row hello_world.alpha).querySelector('button.control[data-action=\"restart\"]') !== null" ||
   fail "no restart button after unlocking: $(wd_js 'return document.getElementById("control-result").textContent')"
 wd_js "$(row hello_world.alpha).querySelector('button.control[data-action=\"restart\"]').click(); return true" >/dev/null
