@@ -106,6 +106,8 @@ wd_wait_js 20 'return Array.from(document.querySelectorAll("tr[data-kind=service
 wd_js 'const r = document.querySelector("tr[data-id=\"examples.monitoring.camera\"]") || document.querySelector("tr[data-id=\"hello_world.dome\"]"); r.click(); return true' >/dev/null
 wd_wait_js 10 'const x = document.getElementById("details-extra"); return !!x && !x.hasAttribute("aria-busy")'
 wd_wait_js 15 'const e = document.getElementById("logs-error"); return document.querySelectorAll("#logs .log-line").length > 0 || (!!e && !e.hidden)'
+wd_js 'document.getElementById("run-health").click(); return true' >/dev/null
+wd_wait_js 10 'return document.querySelector("#health [data-status], #health .error") !== null'
 mkdir -p "$(dirname "$out")"
 wd_screenshot "$out"
 echo "web-screenshot: wrote $out"

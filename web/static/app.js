@@ -367,7 +367,7 @@
         const metrics = c.details && c.details.metrics ? c.details.metrics : null;
         const metricText = metrics ? Object.entries(metrics).map(([k, v]) => `${k}=${fmtValue(v)}`).join('  ') : '';
         const tr = h('tr', {
-          class: `child sym-${symbol}`, 'data-id': cid, 'data-kind': 'child', 'data-parent': svc.id,
+          class: `child sym-${symbol}${svc.running ? '' : ' parent-stopped'}`, 'data-id': cid, 'data-kind': 'child', 'data-parent': svc.id,
           'data-status': c.status, 'data-symbol': symbol, 'data-depth': depth,
         },
         symbolCell(symbol, c.status),
@@ -648,9 +648,7 @@
     const logsBox = h('pre', { id: 'logs', class: 'logs', tabindex: '0', 'aria-label': `Journal of ${id}` });
     el.detailsBody.replaceChildren(
       h('div', { id: 'details-controls' }),
-      h('section', { class: 'panel-part' }, h('h3', { text: 'Entry' }), h('div', { id: 'details-service' })),
-      h('section', { class: 'panel-part' }, h('h3', { text: 'Status details' }),
-        h('div', { id: 'details-extra', 'aria-busy': 'true', text: 'Loading…' })),
+      h('section', { class: 'panel-part' }, h('div', { id: 'details-service' })),
       h('section', { class: 'panel-part' },
         h('h3', { text: 'Health checks' }),
         h('button', { type: 'button', id: 'run-health', onclick: () => runHealth(id) }, 'Run health checks'),
@@ -660,6 +658,12 @@
         h('button', { type: 'button', id: 'refresh-logs', onclick: () => loadLogs(id) }, 'Refresh'),
         h('div', { id: 'logs-error', class: 'error', role: 'alert', hidden: true }),
         logsBox) : null,
+      h('details', { class: 'panel-part', id: 'details-extra-box' },
+        h('summary', { text: 'Status details' }),
+        h('div', { id: 'details-extra', 'aria-busy': 'true', text: 'Loading…' })),
+      h('details', { class: 'panel-part', id: 'details-all-box' },
+        h('summary', { text: 'All fields' }),
+        h('div', { id: 'details-all' })),
     );
     refreshDetailsService();
     const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -712,9 +716,28 @@
     const svc = state.services.get(id);
     const box = document.getElementById('details-service');
     if (!svc || !box) return;
-    const parts = [fieldsList(svc, ['children'])];
-    if (svc.children && svc.children.length) parts.push(h('h4', { text: 'Children' }), childrenTree(svc.children));
+    const now = serverNow();
+    const hb = parseTime(svc.last_heartbeat);
+    const started = svc.running ? parseTime(svc.started_at) : null;
+    const key = {
+      status: `${(SYMBOLS[svc.symbol] || { glyph: '?' }).glyph} ${svc.status}`,
+      message: svc.message,
+      heartbeat: hb === null ? svc.heartbeat : `${svc.heartbeat}, ${formatDuration((now - hb) / 1000)} ago`,
+      uptime: started === null ? null : formatDuration((now - started) / 1000),
+      'pid@host': svc.pid === null && svc.hostname === null ? null : `${svc.pid ?? '?'}@${svc.hostname ?? '?'}`,
+      parent: svc.parent,
+      declared: svc.declared,
+      restart_policy: svc.restart_policy,
+    };
+    if (svc.restart && svc.restart.state !== 'none') key.restart = svc.restart;
+    if (svc.last_crash) key.last_crash = svc.last_crash;
+    if (svc.last_failure) key.last_failure = svc.last_failure;
+    if (svc.last_stop) key.last_stop = svc.last_stop;
+    const parts = [fieldsList(key)];
+    if (svc.children && svc.children.length) parts.push(h('h3', { text: 'Children' }), childrenTree(svc.children));
     box.replaceChildren(...parts);
+    const all = document.getElementById('details-all');
+    if (all) all.replaceChildren(fieldsList(svc, ['children']));
     const ctl = document.getElementById('details-controls');
     if (ctl) ctl.replaceChildren(...(isControllable(svc) ? [controlButtons(id, false)] : []));
   }
