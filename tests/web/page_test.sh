@@ -10,7 +10,8 @@
 # to stopped without a reload; the filter and the "show stopped" toggle hide rows; the details
 # panel loads (details, health checks, journal or its error); with control disabled there is no
 # control button at all; #banner appears when tcs-web dies and goes away when it is back; with
-# control enabled a wrong password and a refused action are shown in #control-result.
+# tcs-web's lost NATS connection is shown; with control enabled a wrong password and a refused
+# action are shown in #control-result.
 # Exit 77 (CTest SKIP_RETURN_CODE) without chromium/chromedriver or nats-server.
 set -euo pipefail
 
@@ -222,6 +223,17 @@ start_web
 wd_wait_js 20 'return document.getElementById("banner").hidden' || fail "the banner stayed after tcs-web came back"
 wd_wait_js 20 "const r = $(row hello_world.alpha); return !!r && r.dataset.symbol === 'healthy'" || fail "alpha not listed after the resync"
 wd_js 'return window.__tcsLoadMarker === 42' | grep -qx true || fail "the page was reloaded"
+
+step "tcs-web's lost NATS connection is shown, and cleared when it is back"
+stop nats TERM
+wd_wait_js 30 'const b = document.getElementById("banner"); return !b.hidden && b.dataset.reason === "nats" && /NATS/.test(b.textContent)' ||
+  fail "no NATS banner after nats-server stopped: $(wd_js 'return document.getElementById("banner").outerHTML')"
+wd_js 'return document.getElementById("nats-state").dataset.connected' | grep -qx '"false"' || fail "#nats-state does not say disconnected"
+start nats "$NATS_SERVER" -c "$work/nats.conf"
+wait_for 20 "nats-server back on $nats_port" port_open "$nats_port"
+wd_wait_js 60 'return document.getElementById("banner").hidden && document.getElementById("nats-state").dataset.connected === "true"' ||
+  fail "the NATS banner stayed after nats-server came back: $(wd_js 'return document.getElementById("banner").textContent')"
+wd_wait_js 30 "const r = $(row hello_world.alpha); return !!r && r.dataset.symbol === 'healthy'" || fail "alpha not healthy after NATS came back"
 
 step "with control enabled: unlock, and a refused action shown in #control-result"
 stop web TERM
