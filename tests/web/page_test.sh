@@ -50,8 +50,11 @@ cleanup() {
   if ((failed)); then
     echo "---- browser console" >&2
     wd_browser_log >&2 || true
-    [[ -n $WD_SESSION ]] && wd_screenshot "$work/failure.png" 2>/dev/null && cp "$work/failure.png" "${TMPDIR:-/tmp}/tcs-web-page-failure.png" 2>/dev/null &&
-      echo "(screenshot: ${TMPDIR:-/tmp}/tcs-web-page-failure.png)" >&2
+    # TCS_TEST_ARTIFACTS=DIR keeps a screenshot of the page as it was when the test failed.
+    if [[ -n ${TCS_TEST_ARTIFACTS:-} && -n $WD_SESSION ]] && mkdir -p "$TCS_TEST_ARTIFACTS" &&
+      wd_screenshot "$TCS_TEST_ARTIFACTS/web.page_in_chromium-failure.png" 2>/dev/null; then
+      echo "(screenshot: $TCS_TEST_ARTIFACTS/web.page_in_chromium-failure.png)" >&2
+    fi
     for log in "$work"/*.log; do
       [[ -f $log ]] || continue
       echo "---- $(basename "$log") (last 30 lines)" >&2
