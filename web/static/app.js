@@ -307,7 +307,8 @@
     tr.dataset.running = String(!!svc.running);
     tr.className = `entry sym-${svc.symbol} kind-${svc.kind}`;
     tr.tabIndex = 0;
-    tr.setAttribute('aria-selected', String(state.selected === svc.id));
+    if (state.selected === svc.id) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
 
     const idCell = h('th', { scope: 'row', class: 'col-id' },
       h('span', { class: 'indent', style: `--depth:${svc.depth}` }),
@@ -513,6 +514,24 @@
     for (const row of state.rows.values()) {
       if (!row.tr.hidden) tickRow(row, now);
     }
+    const svc = state.selected && state.services.get(state.selected);
+    if (svc) {
+      const hbField = el.detailsBody.querySelector('#details-service dd[data-field="heartbeat"]');
+      const upField = el.detailsBody.querySelector('#details-service dd[data-field="uptime"]');
+      const k = keyTimes(svc, now);
+      if (hbField) setText(hbField, k.heartbeat ?? '—');
+      if (upField) setText(upField, k.uptime ?? '—');
+    }
+  }
+
+  /** The details panel's live heartbeat and uptime texts. */
+  function keyTimes(svc, now) {
+    const hb = parseTime(svc.last_heartbeat);
+    const started = svc.running ? parseTime(svc.started_at) : null;
+    return {
+      heartbeat: hb === null ? svc.heartbeat : `${svc.heartbeat}, ${formatDuration((now - hb) / 1000)} ago`,
+      uptime: started === null ? null : formatDuration((now - started) / 1000),
+    };
   }
 
   function showLive(text) {
@@ -637,10 +656,10 @@
   function openDetails(id) {
     if (!state.services.has(id)) return;
     const prev = state.selected && state.rows.get(state.selected);
-    if (prev) prev.tr.setAttribute('aria-selected', 'false');
+    if (prev) prev.tr.removeAttribute('aria-current');
     state.selected = id;
     const row = state.rows.get(id);
-    if (row) row.tr.setAttribute('aria-selected', 'true');
+    if (row) row.tr.setAttribute('aria-current', 'true');
     el.details.hidden = false;
     el.details.dataset.id = id;
     setText(el.detailsTitle, id);
@@ -674,7 +693,7 @@
 
   function closeDetails() {
     const row = state.selected && state.rows.get(state.selected);
-    if (row) row.tr.setAttribute('aria-selected', 'false');
+    if (row) row.tr.removeAttribute('aria-current');
     state.selected = null;
     el.details.hidden = true;
     el.detailsBody.replaceChildren();
@@ -716,14 +735,12 @@
     const svc = state.services.get(id);
     const box = document.getElementById('details-service');
     if (!svc || !box) return;
-    const now = serverNow();
-    const hb = parseTime(svc.last_heartbeat);
-    const started = svc.running ? parseTime(svc.started_at) : null;
+    const times = keyTimes(svc, serverNow());
     const key = {
       status: `${(SYMBOLS[svc.symbol] || { glyph: '?' }).glyph} ${svc.status}`,
       message: svc.message,
-      heartbeat: hb === null ? svc.heartbeat : `${svc.heartbeat}, ${formatDuration((now - hb) / 1000)} ago`,
-      uptime: started === null ? null : formatDuration((now - started) / 1000),
+      heartbeat: times.heartbeat,
+      uptime: times.uptime,
       'pid@host': svc.pid === null && svc.hostname === null ? null : `${svc.pid ?? '?'}@${svc.hostname ?? '?'}`,
       parent: svc.parent,
       declared: svc.declared,
@@ -885,6 +902,16 @@
       if (id) openDetails(id);
     });
     el.body.addEventListener('keydown', (ev) => {
+      if ((ev.key === 'ArrowDown' || ev.key === 'ArrowUp') && ev.target.matches('tr.entry')) {
+        let next = ev.target;
+        do next = ev.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling;
+        while (next && (next.hidden || !next.matches('tr.entry')));
+        if (next) {
+          ev.preventDefault();
+          next.focus();
+        }
+        return;
+      }
       if (ev.key !== 'Enter' || ev.target.closest('button')) return;
       const id = rowFromEvent(ev);
       if (id) {
