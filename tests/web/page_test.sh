@@ -7,7 +7,8 @@
 #   page_test.sh TCS_WEB HELLO_WORLD STATIC_DIR
 #
 # Checks: every service is listed with its status; a service stopped with SIGTERM turns its row
-# to stopped without a reload; the filter and the "show stopped" toggle hide rows; the details
+# to stopped without a reload; the filter and the "show stopped" toggle hide rows; registry
+# events (published as a supervisor would) reach the timeline and the badges; the details
 # panel loads (details, health checks, journal or its error); with control disabled there is no
 # control button at all; #banner appears when tcs-web dies and goes away when it is back; with
 # tcs-web's lost NATS connection is shown; with control enabled a wrong password and a refused
@@ -25,6 +26,8 @@ STATIC_DIR=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/web/webdriver.sh
 source "$here/webdriver.sh"
+# shellcheck source=tests/web/registry.sh
+source "$here/registry.sh"
 
 if ! wd_available; then
   echo "SKIP: chromium, chromium-driver, curl or jq not installed (scripts/setup.sh installs them)"
@@ -201,6 +204,18 @@ wd_js 'const c = document.getElementById("show-stopped"); c.click(); return c.ch
 wd_wait_js 5 "return $(row hello_world.gamma).hidden && !$(row hello_world.alpha).hidden" || fail "the stopped row is still shown"
 wd_js 'document.getElementById("show-stopped").click(); return true' >/dev/null
 wd_wait_js 5 "return !$(row hello_world.gamma).hidden" || fail "the stopped row did not come back"
+
+step "registry events reach the timeline (newest first) and the row's badges"
+# No supervisor runs here: publish what one would (tests/web/registry.sh).
+registry_event "$nats_port" crashed hello_world.beta '"status":"error","exit_code":1,"restart_policy":"on-failure","will_restart":true,"result":"exit-code"' ||
+  fail "cannot publish a registry event"
+registry_event "$nats_port" restarting hello_world.beta '"status":"startup","restart_attempt":1,"max_restarts":3' ||
+  fail "cannot publish a registry event"
+wd_wait_js 15 'const l = document.querySelectorAll("#timeline li.timeline-event[data-id=\"hello_world.beta\"]"); return l.length >= 2 && l[0].dataset.event === "restarting" && l[1].dataset.event === "crashed"' ||
+  fail "the registry events are not in #timeline newest first: $(wd_js 'return Array.from(document.querySelectorAll("#timeline li")).map(l => l.dataset.id + " " + l.dataset.event)')"
+wd_wait_js 10 "const r = $(row hello_world.beta), c = r.querySelector('.badge.crash'), b = r.querySelector('.restart-restarting'); return !!c && !c.hidden && /exit 1/.test(c.textContent) && !!b && b.textContent === '⟳ 1/3'" ||
+  fail "beta's row lacks the crash or restart badge: $(wd_js "return $(row hello_world.beta).querySelector('.col-badges').textContent")"
+echo "   beta's badges: $(wd_js "return $(row hello_world.beta).querySelector('.col-badges').textContent")"
 
 step "the details panel: fields, details, health checks, journal"
 wd_js "const r = $(row hello_world.alpha); r.focus(); r.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); return true" >/dev/null
