@@ -7,7 +7,8 @@
 #   registry_event PORT restarting cam.main '"status":"startup","restart_attempt":1,"max_restarts":3'
 #
 # The event-specific keys are given as a JSON fragment (ASCII); the common keys (event,
-# service_id, timestamp = now, runner_id) and the envelope's meta are added here.
+# service_id, timestamp, parent, runner_id) and the envelope's meta are added here.
+# nats_message publishes any other message (a launcher's status or heartbeat) the same way.
 
 # nats_pub PORT SUBJECT PAYLOAD: one core publish to nats-server on 127.0.0.1:PORT, confirmed by a
 # PING/PONG round trip; fails on -ERR or no answer.
@@ -32,19 +33,31 @@ nats_pub() {
   return "$ok"
 }
 
-# wire_now: the protocol's timestamp of now, [Y, M, D, h, m, s, µs] (UTC).
-wire_now() {
-  local y mo d hh mm ss us
-  read -r y mo d hh mm ss us < <(date -u '+%Y %m %d %H %M %S %6N')
+# wire_time [SECONDS_AGO]: the protocol's timestamp of now (or that long ago),
+# [Y, M, D, h, m, s, µs] (UTC).
+wire_time() {
+  local ago=${1:-0} y mo d hh mm ss us now
+  now=$(date -u '+%s %6N')
+  read -r y mo d hh mm ss < <(date -u -d "@$((${now% *} - ago))" '+%Y %m %d %H %M %S')
+  us=${now#* }
   printf '[%d,%d,%d,%d,%d,%d,%d]' "$y" "$((10#$mo))" "$((10#$d))" "$((10#$hh))" "$((10#$mm))" "$((10#$ss))" "$((10#$us))"
 }
 
-# registry_event PORT EVENT SERVICE_ID JSON-KEYS [PREFIX]: publishes <PREFIX>.registry.EVENT.SERVICE_ID.
+# nats_message PORT SUBJECT DATA-JSON: publishes DATA in the protocol's envelope ({data, meta}).
+nats_message() {
+  local meta
+  meta="{\"id\":\"msg-$RANDOM\",\"sender\":\"Messenger_regtest001\",\"ts\":$(wire_time),\"trace_level\":10,\"message_type\":\"\",\"tags\":[]}"
+  nats_pub "$1" "$2" "{\"data\":$3,\"meta\":$meta}"
+}
+
+# registry_event PORT EVENT SERVICE_ID JSON-KEYS: publishes $REGISTRY_PREFIX.registry.EVENT.SERVICE_ID
+# (prefix default svc). The event's timestamp is now, or $REGISTRY_AGO seconds ago. With
+# $REGISTRY_LAUNCHER set (a launcher id) the service runs under launcher.<that id>.
 registry_event() {
-  local port=$1 event=$2 id=$3 keys=$4 prefix=${5:-svc} ts meta type
-  ts=$(wire_now)
+  local port=$1 event=$2 id=$3 keys=$4 ts type parent=
+  ts=$(wire_time "${REGISTRY_AGO:-0}")
   type=${id%%.*}
-  meta="{\"id\":\"msg-$RANDOM\",\"sender\":\"Messenger_regtest001\",\"ts\":$ts,\"trace_level\":10,\"message_type\":\"\",\"tags\":[]}"
-  nats_pub "$port" "$prefix.registry.$event.$id" \
-    "{\"data\":{\"event\":\"$event\",\"service_id\":\"$id\",\"timestamp\":$ts,$keys,\"runner_id\":\"test.$type\"},\"meta\":$meta}"
+  [[ -n ${REGISTRY_LAUNCHER:-} ]] && parent=",\"parent\":\"launcher.$REGISTRY_LAUNCHER\""
+  nats_message "$port" "${REGISTRY_PREFIX:-svc}.registry.$event.$id" \
+    "{\"event\":\"$event\",\"service_id\":\"$id\",\"timestamp\":$ts,$keys$parent,\"runner_id\":\"${REGISTRY_LAUNCHER:-test}.$type\"}"
 }

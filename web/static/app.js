@@ -390,6 +390,7 @@
     if (v === null || v === undefined) return '—';
     if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
     if (typeof v === 'object') return JSON.stringify(v);
+    if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return formatTime(v);
     return String(v);
   }
 
@@ -662,7 +663,8 @@
     if (row) row.tr.setAttribute('aria-current', 'true');
     el.details.hidden = false;
     el.details.dataset.id = id;
-    setText(el.detailsTitle, id);
+    // Break long ids only after their dots.
+    el.detailsTitle.replaceChildren(...id.split('.').flatMap((part, i) => (i ? ['.', document.createElement('wbr'), part] : [part])));
     const svc = state.services.get(id);
     const logsBox = h('pre', { id: 'logs', class: 'logs', tabindex: '0', 'aria-label': `Journal of ${id}` });
     el.detailsBody.replaceChildren(
