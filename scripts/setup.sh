@@ -11,7 +11,7 @@ PACKAGES=(
   clang-16 libclang-rt-16-dev
   # libraries (Debian 12 versions are the supported ones)
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
-  libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev
+  libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev libcpp-httplib-dev
   # runtime peers for the integration and system tiers
   nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux jq
   # development mode (scripts/dev.sh): a session bus for every user manager, logind sessions
