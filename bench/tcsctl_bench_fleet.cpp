@@ -4,6 +4,7 @@
 //
 //   tcsctl_bench_fleet seed NATS_URL SERVICES LAUNCHERS
 //   tcsctl_bench_fleet beat NATS_URL SERVICES LAUNCHERS INTERVAL_S
+//   tcsctl_bench_fleet change NATS_URL SERVICES LAUNCHERS RATE_PER_S
 //
 // Services are `hello_world.b00000` …, spread round-robin over the launchers `launcher.host00` …
 // (their parent). Every message is the protocol's (tcs::protocol::encode), as tcs-supervisor and
@@ -17,6 +18,9 @@
 // beat: core-publishes the heartbeat of every service and launcher once per INTERVAL_S, spread
 //   evenly (1,000 services every 10 s: 101 heartbeats/s), until SIGINT/SIGTERM; then prints
 //   `<heartbeats> <cpu_seconds>`.
+// change: core-publishes RATE status changes per second (bench/web_bench.sh), each to another
+//   service (stride through the fleet), with the message `bench <epoch ms>` — a page showing it
+//   can tell how long the change took to reach its DOM — until SIGINT/SIGTERM; prints `<changes>`.
 #include <nats/nats.h>
 #include <sys/resource.h>
 
@@ -203,14 +207,50 @@ int beat(natsConnection* nc, int services, int launchers, double intervalSeconds
   return 0;
 }
 
+int change(natsConnection* nc, int services, int launchers, double rate) {
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+  const auto members = fleet(services, launchers);
+  p::MetaGenerator meta("tcsctl_bench_fleet");
+  const auto step =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  auto next = std::chrono::steady_clock::now();
+  std::uint64_t sent = 0;
+  while (!stop) {
+    // Services only (launchers come first in the list), 7919 apart: consecutive changes hit
+    // rows far from each other.
+    const auto& m = members[static_cast<std::size_t>(launchers) +
+                            static_cast<std::size_t>((sent * 7919) % static_cast<std::uint64_t>(services))];
+    p::StatusUpdate st;
+    st.name = m.name;
+    st.status = tcs::Status::Ok;
+    st.timestamp = p::now();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.timestamp.time_since_epoch()).count();
+    st.message = "bench " + std::to_string(ms);
+    st.parent = m.parent;
+    st.pid = kPid;
+    st.hostname = kHost;
+    const auto body = p::encode(st, meta.next());
+    const auto subject = p::statusSubject("svc", m.name);
+    check(natsConnection_Publish(nc, subject.c_str(), body.data(), static_cast<int>(body.size())), "publish");
+    check(natsConnection_Flush(nc), "flush");
+    ++sent;
+    next += step;
+    std::this_thread::sleep_until(next);
+  }
+  std::printf("%llu\n", static_cast<unsigned long long>(sent));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (!((mode == "seed" && argc == 5) || (mode == "beat" && argc == 6))) {
+  if (!((mode == "seed" && argc == 5) || ((mode == "beat" || mode == "change") && argc == 6))) {
     std::fprintf(stderr,
                  "usage: tcsctl_bench_fleet seed NATS_URL SERVICES LAUNCHERS\n"
-                 "       tcsctl_bench_fleet beat NATS_URL SERVICES LAUNCHERS INTERVAL_S\n");
+                 "       tcsctl_bench_fleet beat NATS_URL SERVICES LAUNCHERS INTERVAL_S\n"
+                 "       tcsctl_bench_fleet change NATS_URL SERVICES LAUNCHERS RATE_PER_S\n");
     return 2;
   }
   const int services = std::atoi(argv[3]);
@@ -221,7 +261,9 @@ int main(int argc, char** argv) {
   }
   natsConnection* nc = nullptr;
   check(natsConnection_ConnectTo(&nc, argv[2]), "connect");
-  const int rc = mode == "seed" ? seed(nc, services, launchers) : beat(nc, services, launchers, std::atof(argv[5]));
+  const int rc = mode == "seed"   ? seed(nc, services, launchers)
+                 : mode == "beat" ? beat(nc, services, launchers, std::atof(argv[5]))
+                                  : change(nc, services, launchers, std::atof(argv[5]));
   natsConnection_Destroy(nc);
   nats_Close();
   return rc;

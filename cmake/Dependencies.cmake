@@ -17,6 +17,9 @@ find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # OpenSSL::Crypto (libnats l
 find_package(sdbus-c++ 1.2 REQUIRED)               # SDBusCpp::sdbus-c++
 find_package(nlohmann_json 3 REQUIRED)             # nlohmann_json::nlohmann_json
 find_package(CLI11 2 REQUIRED)                     # CLI11::CLI11
+# cpp-httplib (tcs-web): Debian builds it as a shared library with a pkg-config file.
+pkg_check_modules(cpphttplib REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib>=0.11)
+add_library(httplib::httplib ALIAS PkgConfig::cpphttplib)
 
 if(TCS_BUILD_TESTS)
   find_package(GTest REQUIRED)                     # GTest::gtest_main, GTest::gmock

@@ -11,7 +11,7 @@ PACKAGES=(
   clang-16 libclang-rt-16-dev
   # libraries (Debian 12 versions are the supported ones)
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
-  libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev
+  libsystemd-dev libsdbus-c++-dev libnats-dev libssl-dev libcpp-httplib-dev
   # runtime peers for the integration and system tiers
   nats-server openssl systemd systemd-container dbus polkitd iproute2 util-linux jq
   # the web page's browser test (tests/web, scripts/web-screenshot.sh): headless Chromium + WebDriver

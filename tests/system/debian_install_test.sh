@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 # system tier: the Debian packages (debian/, built by scripts/build-debs.sh) installed with apt
 # into a throwaway systemd 252 container, as on a telescope host:
-#   install → users created, tcs-supervisor enabled and active, tcs.target neither enabled nor
-#   started, nothing failed; the shipped /etc/tcs/services.yaml configures nothing; the
+#   install → users created, tcs-supervisor and tcs-web enabled and active (tcs-web serving the
+#   page, read-only), tcs.target neither enabled nor started, nothing failed; the shipped /etc/tcs/services.yaml configures nothing; the
 #   autopkgtests debian/tests/{smoke,consumer} pass (find_package(tcs) and pkg-config);
 #   a config naming hello_world and two tutorial services → daemon-reload (the generator) →
 #   systemctl enable --now tcs.target → every instance active; journalctl -u shows records;
-#   tcsctl shows the fleet under the host's launcher; tcs-unitgen --check of a broken config
+#   tcsctl shows the fleet under the host's launcher, tcs-web's /api/services the same ids; tcs-unitgen --check of a broken config
 #   exits 1 naming file:line and changes nothing;
 #   remove → no tcs process, no tcs unit loaded or failed; purge → the file system (/etc, /usr,
 #   /var/lib, the generator output) and the unit list are as before the install, and no file
@@ -31,7 +31,7 @@ DEB_DIR=${TCS_DEB_DIR:-$SOURCE_DIR/build-deb}
 VERSION=$(dpkg-parsechangelog -l "$SOURCE_DIR/debian/changelog" -S Version) ||
   tcs_fail "cannot read the version of $SOURCE_DIR/debian/changelog"
 ARCH=$(dpkg --print-architecture)
-PACKAGES=(libtcs1 libtcs-dev tcs tcs-examples)
+PACKAGES=(libtcs1 libtcs-dev tcs tcs-examples tcs-web)
 DEBS=()
 for p in "${PACKAGES[@]}"; do
   f="${p}_${VERSION}_${ARCH}.deb"
@@ -91,6 +91,14 @@ tcs_wait_until 30 "tcs-supervisor to be active" sup_active || {
 tcs_expect_eq "tcs-supervisor is enabled" enabled "$(cx systemctl is-enabled tcs-supervisor.service)"
 tcs_expect_eq "tcs.target is not enabled by the install" disabled "$(cx systemctl is-enabled tcs.target)"
 tcs_expect_eq "tcs.target is not started by the install" inactive "$(cx systemctl is-active tcs.target)"
+web_active() { [[ "$(cx systemctl is-active tcs-web.service)" == active ]]; }
+tcs_wait_until 30 "tcs-web to be active" web_active || {
+  cx systemctl status --no-pager tcs-web.service >&2
+  tcs_fail "tcs-web is not active after the install"
+}
+tcs_expect_eq "tcs-web is enabled" enabled "$(cx systemctl is-enabled tcs-web.service)"
+tcs_check "tcs-web serves the page on 127.0.0.1:8470" tcs_sh 'curl -sf http://127.0.0.1:8470/ | grep -qi "<html"'
+tcs_expect_eq "tcs-web is read-only by default" false "$(cx curl -s http://127.0.0.1:8470/api/config | jq -r .control)"
 tcs_check "the shipped config is a conffile" \
   tcs_sh 'dpkg-query -W -f="\${Conffiles}" tcs | grep -q "^ /etc/tcs/services.yaml "'
 tcs_check "the shipped config is valid" cx tcs-unitgen --check /etc/tcs/services.yaml
@@ -199,6 +207,12 @@ tcs_expect_eq "the external service runs the registry's binary" /opt/observatory
   "$(cx systemctl show -P ExecStart "tcs@$EXT_TYPE:main.service" | sed -n 's/.*path=\([^ ;]*\).*/\1/p')"
 tcs_check "tcsctl logs reaches the external service's journal" tcs_sh \
   "tcsctl logs $EXT_TYPE.main -n 3 | grep -q 'following the dome'"
+# tcs-web (started before NATS had anything) shows the same fleet as tcsctl --json.
+web_ids() { cx curl -s 'http://127.0.0.1:8470/api/services?all=1' | jq -c '[.services[].id] | sort'; }
+ctl_ids() { cx tcsctl --json --all | jq -c '[.services[].id] | sort'; }
+same_fleet() { [[ "$(web_ids)" == "$(ctl_ids)" ]] && web_ids | grep -q "$EXT_TYPE.main"; }
+tcs_wait_until 30 "tcs-web to list the fleet tcsctl lists" same_fleet ||
+  tcs_fail "tcs-web lists $(web_ids), tcsctl $(ctl_ids)"
 
 # A broken config: --check names file:line and nothing changes.
 tcs_sh 'printf "services:\n  - type: hello_world\n    variant: [oops\n" >/tmp/broken.yaml'
@@ -214,14 +228,15 @@ if ! cx env DEBIAN_FRONTEND=noninteractive apt-get remove -y "${PACKAGES[@]}" >"
   cat "$TCS_TEST_TMPDIR/remove.log" >&2
   tcs_fail "apt-get remove failed"
 fi
-no_tcs_processes() { ! cx pgrep -u tcs,tcs-supervisor >/dev/null; }
+no_tcs_processes() { ! cx pgrep -u tcs,tcs-supervisor >/dev/null && ! cx pgrep -x tcs-web >/dev/null; }
 tcs_wait_until 30 "every tcs process to end" no_tcs_processes || {
   cx ps -o pid,user,args -u tcs,tcs-supervisor >&2
+  cx pgrep -a -x tcs-web >&2
   tcs_fail "tcs processes are left running after remove"
 }
 # Only a reference may remain: the operator's `systemctl enable tcs.target` link is kept until
 # purge (Debian keeps a removed service's enablement), so tcs.target may show as not-found.
-loaded=$(cx systemctl list-units --all --plain --no-legend --no-pager 'tcs@*' 'tcs.target' 'tcs-supervisor.service' |
+loaded=$(cx systemctl list-units --all --plain --no-legend --no-pager 'tcs@*' 'tcs.target' 'tcs-supervisor.service' 'tcs-web.service' |
   awk '!($2 == "not-found" && $3 == "inactive")')
 [[ -z "$loaded" ]] || tcs_fail "tcs units still loaded or active after remove: $loaded"
 failed=$(cx systemctl --failed --plain --no-legend --no-pager)
