@@ -246,7 +246,7 @@
       case 'failed': {
         const f = svc.last_failure;
         const why = f && f.reason ? f.reason.replace(/_/g, ' ') : 'restarting given up';
-        return h('span', { class: 'badge restart-failed', title: `Failed: ${why}` }, `✗ failed (${r.count})`);
+        return h('span', { class: 'badge restart-failed', title: `Restarting given up: ${why}` }, `✗ ${r.count}/${max}`);
       }
       case 'recovered':
         return h('span', { class: 'badge restart-recovered', title: `Recovered after ${r.count} restart(s)` },
@@ -415,6 +415,7 @@
       showLive(`Unexpected document schema ${doc && doc.schema}`);
       return;
     }
+    const renderStart = performance.now();
     setOffset(doc.taken_at);
     state.services = new Map();
     state.rows = new Map();
@@ -428,6 +429,12 @@
       frag.append(row.tr, ...row.childRows);
     }
     el.body.replaceChildren(frag);
+    // For benchmarks and tests (bench/web_bench.sh): ms from navigation start to the first whole
+    // fleet in the DOM, and how long the newest full render took.
+    const metrics = window.tcsMetrics || (window.tcsMetrics = { firstRender: null, lastRender: null, renders: 0 });
+    if (metrics.firstRender === null) metrics.firstRender = Math.round(performance.now());
+    metrics.lastRender = Math.round(performance.now() - renderStart);
+    metrics.renders++;
     state.lastDoc = { taken_at: doc.taken_at, jetstream: doc.jetstream, notes: doc.notes || [], prefix: doc.prefix };
     applyFilter();
     updateSummary();
