@@ -140,7 +140,7 @@ wd_quit
 # ---- control enabled: the operator password as a credential -----------------------------------
 write_config true
 install_config "$CONFIG"
-tcs_check "the operator password file" tcs_sh 'umask 077; printf "%s\n" "$1" >/etc/tcs/web-operator-password' sh "$PASSWORD"
+tcs_check "the operator password file" tcs_sh 'umask 077; printf "%s\n" "$1" >/etc/tcs/web-operator-password' "$PASSWORD"
 tcs_check "the LoadCredential= drop-in" tcs_sh 'mkdir -p /etc/systemd/system/tcs-web.service.d && printf "[Service]\nLoadCredential=operator-password:/etc/tcs/web-operator-password\n" >/etc/systemd/system/tcs-web.service.d/control.conf'
 tcs_check "daemon-reload" tcs_exec systemctl daemon-reload
 tcs_check "restart tcs-web" tcs_exec timeout 30 systemctl restart tcs-web.service

@@ -12,7 +12,9 @@
 #   wd_quit                           # deletes the session, stops chromedriver by its PID
 #
 # Every function returns non-zero (and says why on stderr) when the WebDriver call fails.
-# Variables: WD_CHROMEDRIVER, WD_CHROMIUM (binaries), WD_WINDOW (WxH, default 1600,1000).
+# Variables: WD_CHROMEDRIVER, WD_CHROMIUM (binaries), WD_WINDOW (WxH, default 1600,1000),
+# WD_EXEC (an array: a command prefix for chromedriver and every request, e.g.
+# `WD_EXEC=(nsenter -t PID -n --)` to drive a browser inside a container's network namespace).
 
 WD_CHROMEDRIVER=${WD_CHROMEDRIVER:-/usr/bin/chromedriver}
 WD_CHROMIUM=${WD_CHROMIUM:-/usr/bin/chromium}
@@ -22,6 +24,7 @@ WD_PORT=
 WD_URL=
 WD_SESSION=
 WD_DIR=
+[[ -v WD_EXEC ]] || WD_EXEC=()
 
 # Succeeds when everything needed to drive a browser is installed.
 wd_available() {
@@ -33,7 +36,8 @@ wd_free_port() {
   local port tries
   for ((tries = 0; tries < 50; tries++)); do
     port=$((20000 + RANDOM % 40000))
-    if ! (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    # shellcheck disable=SC2016 # $1 expands in the inner shell
+    if ! "${WD_EXEC[@]}" bash -c ': >"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null; then
       echo "$port"
       return 0
     fi
@@ -47,7 +51,7 @@ _wd() {
   local method=$1 path=$2 body=${3:-} out
   local -a args=(-sS --max-time 60 -X "$method" -H 'Content-Type: application/json')
   [[ -n $body ]] && args+=(--data-binary "$body")
-  if ! out=$(curl "${args[@]}" "$WD_URL$path"); then
+  if ! out=$("${WD_EXEC[@]}" curl "${args[@]}" "$WD_URL$path"); then
     echo "webdriver: $method $path: no answer from chromedriver" >&2
     return 1
   fi
@@ -66,12 +70,12 @@ wd_start() {
   for ((attempt = 0; attempt < 5; attempt++)); do
     WD_PORT=$(wd_free_port) || return 1
     WD_URL="http://127.0.0.1:$WD_PORT"
-    "$WD_CHROMEDRIVER" --port="$WD_PORT" --allowed-ips=127.0.0.1 --log-path="$WD_DIR/chromedriver.log" \
+    "${WD_EXEC[@]}" "$WD_CHROMEDRIVER" --port="$WD_PORT" --allowed-ips=127.0.0.1 --log-path="$WD_DIR/chromedriver.log" \
       </dev/null >>"$WD_DIR/chromedriver.out" 2>&1 &
     WD_PID=$!
     deadline=$((SECONDS + 20))
     while ((SECONDS < deadline)); do
-      if curl -sf --max-time 2 "$WD_URL/status" 2>/dev/null | jq -e '.value.ready == true' >/dev/null 2>&1; then
+      if "${WD_EXEC[@]}" curl -sf --max-time 2 "$WD_URL/status" 2>/dev/null | jq -e '.value.ready == true' >/dev/null 2>&1; then
         break 2
       fi
       if ! kill -0 "$WD_PID" 2>/dev/null; then break; fi  # died (port taken?): another port
@@ -163,7 +167,7 @@ wd_browser_log() {
 # wd_quit: ends the session and stops chromedriver (by its PID only). Safe to call twice.
 wd_quit() {
   if [[ -n $WD_SESSION && -n $WD_PID ]]; then
-    curl -sS --max-time 10 -X DELETE "$WD_URL/session/$WD_SESSION" >/dev/null 2>&1 || true
+    "${WD_EXEC[@]}" curl -sS --max-time 10 -X DELETE "$WD_URL/session/$WD_SESSION" >/dev/null 2>&1 || true
   fi
   WD_SESSION=
   _wd_stop_driver
