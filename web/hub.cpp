@@ -19,12 +19,28 @@ std::string exitText(int code) {
   return code < 0 ? fmt::format("signal {}", -code) : fmt::format("exit code {}", code);
 }
 
-// The row without what changes with the clock alone.
-std::string compareKey(const Json& row) {
-  Json copy = row;
-  copy.erase("heartbeat_age_seconds");
-  copy.erase("uptime_seconds");
-  return copy.dump();
+// The row's text, and the hash of the row without what changes with the clock alone.
+std::pair<std::uint64_t, std::string> render(const FleetRow& row, p::Timestamp now) {
+  Json json = ctl::serviceJson(row, now);
+  std::string text = json.dump();
+  json.erase("heartbeat_age_seconds");
+  json.erase("uptime_seconds");
+  return {std::hash<std::string>{}(json.dump()), std::move(text)};
+}
+
+// `[a,b,…]` of JSON texts.
+std::string joinArray(const std::vector<const std::string*>& items) {
+  std::size_t size = 2;
+  for (const auto* i : items) size += i->size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += '[';
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (k) out += ',';
+    out += *items[k];
+  }
+  out += ']';
+  return out;
 }
 
 TimelineEvent fromRegistry(const p::RegistryEvent& e) {
@@ -174,10 +190,9 @@ void FleetHub::renderAllLocked(const FleetView& view, p::Timestamp now) {
   rows_.clear();
   order_.clear();
   for (const auto& row : listing.rows) {
-    Json json = ctl::serviceJson(row, now);
-    std::string key = compareKey(json);
+    auto [key, text] = render(row, now);
     order_.push_back(row.entry->id);
-    rows_[row.entry->id] = Row{std::move(key), std::move(json)};
+    rows_[row.entry->id] = Row{key, std::move(text)};
   }
   summary_ = Json{{"listed", listing.listedCount}, {"running", listing.runningCount}};
   prefix_ = view.prefix();
@@ -203,7 +218,7 @@ bool FleetHub::flush(const FleetView& view, p::Timestamp now, bool everything) {
   const auto listing = view.list(now, FleetQuery{.all = true, .filter = {}});
   std::vector<std::string> order;
   order.reserve(listing.rows.size());
-  Json changed = Json::array();
+  std::vector<const std::string*> changed;
   std::set<std::string, std::less<>> seen;
   for (const auto& row : listing.rows) {
     const std::string& id = row.entry->id;
@@ -211,14 +226,11 @@ bool FleetHub::flush(const FleetView& view, p::Timestamp now, bool everything) {
     seen.insert(id);
     auto it = rows_.find(id);
     if (it != rows_.end() && !everything && !touched_.contains(id)) continue;
-    Json json = ctl::serviceJson(row, now);
-    std::string key = compareKey(json);
-    if (it != rows_.end() && it->second.key == key) {
-      it->second.json = std::move(json);  // fresh ages for the next full document
-      continue;
-    }
-    changed.push_back(json);
-    rows_[id] = Row{std::move(key), std::move(json)};
+    auto [key, text] = render(row, now);
+    if (it == rows_.end()) it = rows_.emplace(id, Row{}).first;
+    const bool same = it->second.key == key && !it->second.text.empty();
+    it->second = Row{key, std::move(text)};  // fresh ages for the next full document
+    if (!same) changed.push_back(&it->second.text);
   }
   Json removed = Json::array();
   for (auto it = rows_.begin(); it != rows_.end();) {
@@ -236,13 +248,11 @@ bool FleetHub::flush(const FleetView& view, p::Timestamp now, bool everything) {
   takenAt_ = now;
   if (changed.empty() && removed.empty() && !reordered && !summaryChanged) return false;
   summary_ = summary;
-  Json data{{"taken_at", ctl::isoTime(now)},
-            {"summary", summary},
-            {"services", std::move(changed)},
-            {"removed", std::move(removed)},
-            {"order", reordered ? Json(order) : Json(nullptr)}};
+  std::string data = R"({"taken_at":)" + Json(ctl::isoTime(now)).dump() + R"(,"summary":)" + summary.dump() +
+                     R"(,"services":)" + joinArray(changed) + R"(,"removed":)" + removed.dump() + R"(,"order":)" +
+                     (reordered ? Json(order).dump() : std::string("null")) + "}";
   if (reordered) order_ = std::move(order);
-  broadcastLocked(SseMessage{0, "changes", data.dump()});
+  broadcastLocked(SseMessage{0, "changes", std::move(data)});
   return true;
 }
 
@@ -282,19 +292,23 @@ std::string FleetHub::fleetDocument() const {
 }
 
 SseMessage FleetHub::fleetMessageLocked() {
-  Json services = Json::array();
+  std::vector<const std::string*> services;
+  services.reserve(order_.size());
   for (const auto& id : order_) {
     auto it = rows_.find(id);
-    if (it != rows_.end()) services.push_back(it->second.json);
+    if (it != rows_.end()) services.push_back(&it->second.text);
   }
-  Json doc{{"schema", ctl::kFleetSchema},
-           {"taken_at", ctl::isoTime(takenAt_)},
-           {"prefix", prefix_},
-           {"jetstream", meta_.jetstream},
-           {"notes", meta_.notes},
-           {"summary", summary_.is_null() ? Json{{"listed", 0}, {"running", 0}} : summary_},
-           {"services", std::move(services)}};
-  return SseMessage{nextId_++, "fleet", doc.dump()};
+  // The document's head as tcs.fleet/1 orders it, then the rows as rendered.
+  Json head{
+      {"schema", ctl::kFleetSchema}, {"taken_at", ctl::isoTime(takenAt_)},
+      {"prefix", prefix_},           {"jetstream", meta_.jetstream},
+      {"notes", meta_.notes},        {"summary", summary_.is_null() ? Json{{"listed", 0}, {"running", 0}} : summary_}};
+  std::string doc = head.dump();
+  doc.pop_back();  // the closing brace
+  doc += R"(,"services":)";
+  doc += joinArray(services);
+  doc += '}';
+  return SseMessage{nextId_++, "fleet", std::move(doc)};
 }
 
 SseMessage FleetHub::natsMessageLocked() {

@@ -133,8 +133,8 @@ class FleetHub {
  private:
   friend class Subscription;
   struct Row {
-    std::string key;  ///< the row without its ages: what decides "changed"
-    nlohmann::ordered_json json;
+    std::uint64_t key = 0;  ///< hash of the row without its ages: what decides "changed"
+    std::string text;       ///< the row's compact JSON (1,000 rows: ~0.8 MB, a tenth of a JSON tree)
   };
   SseMessage fleetMessageLocked();
   SseMessage natsMessageLocked();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // tcs-web: the fleet on a page (doc/web.md). This file is the command line and the wiring:
 // config → NATS → the control client following the fleet (NatsFleetSource) → the hub → HTTP.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -35,6 +37,9 @@ namespace web = tcs::web;
 using namespace std::chrono_literals;
 
 int run(int argc, char** argv) {
+  // Two malloc arenas instead of one per busy thread (the HTTP pool has 24): a daemon that
+  // renders a 1 MB document now and then should give the memory back, not keep it per thread.
+  mallopt(M_ARENA_MAX, 2);
   std::string configPath;
   std::string listen;
   std::string staticDir = TCS_WEB_STATIC_DIR;

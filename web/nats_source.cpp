@@ -2,6 +2,7 @@
 #include "nats_source.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include "tcs/error.hpp"
 #include "tcs/protocol/codec.hpp"
@@ -70,6 +71,7 @@ void NatsFleetSource::pump() {
           hub_.flush(s.view, p::now(), full);
         }
       });
+      if (full) malloc_trim(0);  // the documents of page loads are freed: give the pages back
     } catch (const std::exception&) {
       // not following yet (start-up) or stopping: nothing to hand over
     }

@@ -41,7 +41,7 @@ struct ServerOptions {
   std::string version;
   /** @brief Keep-alive comment interval of the event stream. */
   std::chrono::milliseconds keepAlive{std::chrono::seconds(15)};
-  std::size_t threads = 64;  ///< an open event stream holds one
+  std::size_t threads = 24;  ///< an open event stream holds one (HubLimits::subscribers: 16)
 };
 
 class WebServer {
