@@ -68,7 +68,7 @@ fi
 VERSION=$(dpkg-parsechangelog -l debian/changelog -S Version)
 ARCH=$(dpkg --print-architecture)
 DEBS=()
-for p in libtcs1 libtcs-dev tcs tcs-examples; do
+for p in libtcs1 libtcs-dev tcs tcs-examples tcs-web; do
   f=${p}_${VERSION}_${ARCH}.deb
   [[ -f $DEB_DIR/$f ]] || fail "$DEB_DIR/$f is missing (run without --no-build)"
   DEBS+=("/opt/tcs-debs/$f")
@@ -89,14 +89,14 @@ cx() { tcs_exec "$@"; }
 # as Docker-built images do); a telescope host has no such file. Only the overlay changes.
 cx rm -f /usr/sbin/policy-rc.d
 
-step "apt install ./libtcs1 ./libtcs-dev ./tcs ./tcs-examples (nats-server comes as the Recommends)"
+step "apt install ./libtcs1 ./libtcs-dev ./tcs ./tcs-examples ./tcs-web (nats-server comes as the Recommends)"
 if ! cx env DEBIAN_FRONTEND=noninteractive apt-get install -y "${DEBS[@]}" >"$TCS_TEST_TMPDIR/install.log" 2>&1; then
   tail -n 30 "$TCS_TEST_TMPDIR/install.log" >&2
   fail "apt-get install of the packages failed (log: $TCS_TEST_TMPDIR/install.log)"
 fi
 grep -E '^(Setting up|Created symlink)' "$TCS_TEST_TMPDIR/install.log"
 # shellcheck disable=SC2016 # dpkg-query's format, not the shell's
-cx dpkg-query -W -f='${Package} ${Version} ${Status}\n' libtcs1 libtcs-dev tcs tcs-examples nats-server
+cx dpkg-query -W -f='${Package} ${Version} ${Status}\n' libtcs1 libtcs-dev tcs tcs-examples tcs-web nats-server
 sup_active() { [[ "$(cx systemctl is-active tcs-supervisor.service)" == active ]]; }
 tcs_wait_until 30 "tcs-supervisor" sup_active || fail "tcs-supervisor is not active after the install"
 echo "tcs-supervisor.service: $(cx systemctl is-enabled tcs-supervisor) and $(cx systemctl is-active tcs-supervisor)," \
@@ -204,6 +204,12 @@ cx tcsctl --width 120 examples.basic
 cx tcsctl --detailed examples.basic
 step "tcsctl restart examples.basic.tutorial (through the host's supervisor, after systemd's job)"
 cx tcsctl restart examples.basic.tutorial || fail "tcsctl restart failed"
+step "tcs-web: the same fleet on a page (http://127.0.0.1:8470/ inside the host; doc/web.md)"
+cx curl -s 'http://127.0.0.1:8470/api/services?all=1' |
+  jq -r '"\(.summary.listed) entries, \(.summary.running) running", (.services[] | select(.id | startswith("examples.basic")) |
+    "\(.id): \(.status), restart \(.restart.state) \(.restart.count), last crash \(.last_crash.result // "none")")' ||
+  fail "tcs-web does not answer"
+cx curl -s http://127.0.0.1:8470/api/timeline | jq -r '.events[-3:][] | "\(.time) \(.event) \(.id): \(.message)"'
 step "Refused: tcsctl stop ssh.service (not in the fleet), and the supervisor's own refusal over NATS"
 cx tcsctl stop ssh.service || echo "(exit code $?)"
 rpc "svc.rpc.launcher.$LAUNCHER.v1.stop.ssh.service" | pretty
