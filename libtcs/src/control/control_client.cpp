@@ -295,6 +295,11 @@ NatsMessage ServiceControlClient::Impl::call(const std::string& launcher, const 
         throw ControlError(
             ControlError::Kind::Unreachable, "",
             fmt::format("no supervisor answers for {} ({}): is its tcs-supervisor running?", launcher, subject));
+      case NatsError::Kind::NotPermitted:
+        throw ControlError(ControlError::Kind::NotPermitted, "",
+                           fmt::format("{} (the NATS server refused it: are these a viewer's credentials? control "
+                                       "verbs need an operator's)",
+                                       e.what()));
       case NatsError::Kind::Timeout:
         throw ControlError(ControlError::Kind::Unreachable, "",
                            fmt::format("{} did not answer within {} ({})", launcher, seconds(timeout), subject));

@@ -194,7 +194,7 @@ int runBootstrapped(Bootstrapped& process, const ServiceFactory& factory) {
           return exit_code::kOk;
         }
         const bool permanent = e.kind() == NatsError::Kind::Config || e.kind() == NatsError::Kind::AuthFailed ||
-                               e.kind() == NatsError::Kind::Tls;
+                               e.kind() == NatsError::Kind::NotPermitted || e.kind() == NatsError::Kind::Tls;
         log::critical("{}", e.what());
         notifier->notify(fmt::format("STATUS=failed: NATS: {}", e.what()));
         // Wrong credentials or certificates will not fix themselves: no restart (exit 78).
