@@ -250,4 +250,16 @@ TEST_F(ANatsService, CannotCallItsSupervisorsControlRpc) {
   EXPECT_FALSE(systemdWasAsked("stop tcs@hello_world:main.service"));
 }
 
+TEST_F(ANatsService, CredentialsListingTheFleetGetANoteInsteadOfAHang) {
+  const auto start = Clock::now();
+  const auto o = tcsctlAs("SERVICE_HELLO_WORLD_MAIN", {"--all"});
+  EXPECT_LT(Clock::now() - start, 15s);
+  // The table's notes: which request the server refused, instead of "JetStream is not enabled".
+  EXPECT_THAT(o.out,
+              HasSubstr("not permitted to read JetStream: Permissions Violation for Publish to \"$JS.API.INFO\""))
+      << o.out << o.err;
+  EXPECT_THAT(o.out, Not(HasSubstr("JetStream is not enabled")));
+  EXPECT_THAT(o.out, Not(HasSubstr("hello_world.main")));
+}
+
 }  // namespace

@@ -396,6 +396,7 @@ void NatsConnection::Impl::recordViolation(natsConnection* conn) {
   std::string lower = text;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   Violation v;
+  v.text = text.empty() ? "Permissions Violation" : text;
   std::size_t at = lower.find("publish to \"");
   if (at != std::string::npos) {
     at += std::string_view("publish to \"").size();
@@ -564,6 +565,15 @@ std::string NatsConnection::lastError() const {
   if (!impl_->nc) return {};
   (void)natsConnection_GetLastError(impl_->nc.get(), &text);
   return text ? std::string(text) : std::string();
+}
+
+std::uint64_t NatsConnection::permissionViolations() const noexcept {
+  return impl_->violationSequence();
+}
+
+std::string NatsConnection::lastPermissionViolation() const {
+  std::lock_guard lock(impl_->violationsMutex);
+  return impl_->violations.empty() ? std::string() : impl_->violations.back().text;
 }
 
 std::string NatsConnection::connectedUrl() const {

@@ -53,6 +53,7 @@ struct TCS_LOCAL NatsConnection::Impl {
     std::uint64_t sequence = 0;
     bool publish = true;  ///< false: a subscription
     std::string subject;
+    std::string text;  ///< the server's
   };
   /** @brief Records the violation nats.c's last error describes (the asynchronous error handler). */
   void recordViolation(natsConnection* conn);
