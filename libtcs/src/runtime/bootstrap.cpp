@@ -95,6 +95,7 @@ std::variant<Bootstrapped, int> bootstrap(const CommandLine& commandLine) {
       if (const auto* svc = loaded.config.find(type, variant)) {
         options.settings = svc->settings;
         configLevel = svc->logLevel;
+        if (svc->nats) process.nats = *svc->nats;  // its own credentials (issue 17)
       } else {
         // Errors elsewhere in the file are other services' business; only ours stop us.
         if (const auto* own = loaded.rejectedEntry(type, variant)) {
