@@ -350,6 +350,41 @@ TEST_F(MonitorOverNats, ConnectsWithTheConfigsUserAndPasswordAndFailsClearlyWith
   EXPECT_THAT(tcs::test::readFile(dir_ / ("stderr-" + std::to_string(spawned_) + ".txt")), HasSubstr("uthorization"));
 }
 
+// A service's own credentials (services[].nats, issue 17) replace the top-level section's: the
+// server knows only the service's user, with permissions for its own subjects.
+TEST_F(MonitorOverNats, ConnectsAServiceWithTheCredentialsOfItsOwnEntry) {
+  NatsServerOptions o;
+  o.extraConfig =
+      "authorization {\n  users: [\n"
+      "    {user: sniffer, password: sniff}\n"
+      "    {user: hello, password: pw-hello, permissions: {\n"
+      "      publish: {allow: [\"svc.status.hello_world.it\", \"svc.heartbeat.hello_world.it\", "
+      "\"$JS.API.STREAM.NAMES\"]}\n"
+      "      subscribe: {allow: [\"svc.rpc.hello_world.it.v1.>\", \"_INBOX.>\"]}\n"
+      "      allow_responses: true}}\n"
+      "  ]\n}\n";
+  startServer(o);
+  auto sniffConfig = natsConfig();
+  sniffConfig.user = "sniffer";
+  sniffConfig.password = "sniff";
+  sniff(sniffConfig);
+  dir_.write("shared.pw", "not-a-user-of-this-server\n");
+  dir_.write("hello.pw", "pw-hello\n");
+  const auto cfg = dir_.write(
+      "services.yaml", fmt::format("nats: {{host: 127.0.0.1, port: {}, required: true, user: shared, password_file: "
+                                   "shared.pw}}\nregistry:\n  hello_world: ~\nservices:\n  - type: hello_world\n"
+                                   "    variant: it\n    interval: 0.2\n"
+                                   "    nats: {{user: hello, password_file: hello.pw}}\n",
+                                   server_->port()));
+  auto service = spawn(kHelloWorld, cfg);
+  const std::string id = "hello_world.it";
+  ASSERT_TRUE(waitUntil([&] { return !heartbeats(id).empty(); }, 20s)) << service->stderrText();
+  // Its RPC answers too (subscribed and replying with its own user's rights).
+  EXPECT_EQ(health(id).data.status, Status::Ok);
+  service->signal(SIGTERM);
+  ASSERT_TRUE(service->wait());
+}
+
 // The password changes on the server while services run: nats.c gives up after two refusals. A
 // service with `required: true` ends with a failure (systemd restarts it, and the new process
 // reads the credentials again); one with `required: false` runs on without NATS.

@@ -365,6 +365,61 @@ TEST_F(ANatsConnection, FailsARequestWithoutResponderAtOnce) {
   EXPECT_LT(Clock::now() - start, 2s);
 }
 
+// The server answers a forbidden publish or subscription with an asynchronous -ERR only: a
+// request fails with NotPermitted at once instead of running into its timeout (issue 17).
+TEST_F(ANatsConnection, FailsARequestItsUserMayNotPublishAtOnceAsNotPermitted) {
+  NatsServerOptions o;
+  o.extraConfig =
+      "authorization {\n  users: [\n"
+      "    {user: all, password: a}\n"
+      "    {user: narrow, password: n, permissions: {publish: {allow: [\"allowed.>\"]}, "
+      "subscribe: {allow: [\"_INBOX.>\"]}}}\n"
+      "    {user: noinbox, password: x, permissions: {publish: {allow: [\"rpc.>\"]}, "
+      "subscribe: {deny: [\"_INBOX.>\"]}}}\n"
+      "  ]\n}\n";
+  auto& server = startServer(o);
+  auto as = [&](const char* user, const char* password) {
+    auto config = configFor(server.port());
+    config.user = user;
+    config.password = password;
+    return std::make_unique<NatsConnection>(config, fastOptions());
+  };
+  auto responder = as("all", "a");
+  auto sub = responder->subscribe("rpc.>", [&](const NatsMessage& m) { responder->respond(m.reply, "pong"); });
+  ASSERT_TRUE(responder->flush(2s));
+
+  auto narrow = as("narrow", "n");
+  const auto start = Clock::now();
+  try {
+    (void)narrow->request("rpc.stop", "?", 30s);
+    FAIL() << "the server passed a forbidden request on";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::NotPermitted) << e.what();
+    EXPECT_EQ(std::string(e.what()), "not permitted: the NATS user may not publish to rpc.stop");
+  }
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_EQ(narrow->permissionViolations(), 1u);
+  EXPECT_EQ(narrow->lastPermissionViolation(), "Permissions Violation for Publish to \"rpc.stop\"");
+
+  auto noInbox = as("noinbox", "x");
+  const auto start2 = Clock::now();
+  try {
+    (void)noInbox->request("rpc.health", "?", 30s);
+    FAIL() << "a reply reached an inbox its user may not subscribe to";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::NotPermitted) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("may not subscribe to the reply inbox _INBOX."));
+  }
+  EXPECT_LT(Clock::now() - start2, 5s);
+  // An earlier violation does not fail the connection's later, permitted requests.
+  try {
+    (void)narrow->request("allowed.nobody", "?", 5s);
+    FAIL() << "got a reply from nobody";
+  } catch (const NatsError& e) {
+    EXPECT_EQ(e.kind(), NatsError::Kind::NoResponders) << e.what();
+  }
+}
+
 // --- persistent publishing -----------------------------------------------------------------------
 
 TEST_F(ANatsConnection, StoresPersistentPublishesInACapturingStream) {

@@ -810,6 +810,67 @@ TEST(ConfigNats, ReadsAuthenticationKeysAndResolvesFilesBesideTheConfig) {
   EXPECT_EQ(n.tlsKey, fs::path("/etc/tcs/client.key"));
 }
 
+TEST(ConfigNats, GivesAServiceItsOwnCredentialsOverTheTopLevelConnection) {
+  const auto r = parseYaml(
+      "nats:\n"
+      "  servers: [nats://nats1:4222]\n"
+      "  subject_prefix: obs\n"
+      "  user: shared\n"
+      "  password_file: secrets/shared.pw\n"
+      "  tls: {ca: ca.pem}\n"
+      "services:\n"
+      "  - type: hello_world\n"
+      "    variant: main\n"
+      "    nats: {nkey_seed_file: secrets/hello_world.main.nk}\n"
+      "  - {type: hello_world, variant: other}\n",
+      {}, "/etc/tcs/services.yaml");
+  ASSERT_TRUE(r.ok()) << joined(errors(r));
+  const auto* own = r.config.find("hello_world", "main");
+  ASSERT_NE(own, nullptr);
+  ASSERT_TRUE(own->nats.has_value());
+  EXPECT_EQ(own->nats->nkeySeedFile, fs::path("/etc/tcs/secrets/hello_world.main.nk"));
+  EXPECT_FALSE(own->nats->user || own->nats->passwordFile || own->nats->credsFile || own->nats->tokenFile)
+      << "the top-level credentials are replaced, not merged";
+  EXPECT_EQ(own->nats->servers, std::vector<std::string>{"nats://nats1:4222"});
+  EXPECT_EQ(own->nats->subjectPrefix, "obs");
+  EXPECT_EQ(own->nats->tlsCa, fs::path("/etc/tcs/ca.pem"));
+  EXPECT_TRUE(own->nats->required);
+  const auto* other = r.config.find("hello_world", "other");
+  ASSERT_NE(other, nullptr);
+  EXPECT_FALSE(other->nats.has_value());
+  EXPECT_EQ(r.config.nats().user, "shared");
+}
+
+TEST(ConfigNats, RejectsAServicesConnectionKeysAndInlineSecretsNamingLineAndKey) {
+  const auto r = parseYaml(
+      "nats: {host: n}\n"
+      "services:\n"
+      "  - type: a\n"
+      "    nats:\n"
+      "      host: elsewhere\n"
+      "      password: s3cret\n"
+      "      user: a\n"
+      "      nkey_seed_fil: a.nk\n");
+  EXPECT_THAT(joined(errors(r)),
+              AllOf(HasSubstr("services.yaml:5:13: error: services[0].nats.host: 'host' cannot be set per service"),
+                    HasSubstr("services.yaml:6:17: error: services[0].nats.password: give password_file instead"),
+                    HasSubstr("services.yaml:8:22: error: services[0].nats.nkey_seed_fil: unknown key "
+                              "'nkey_seed_fil'")));
+  EXPECT_EQ(r.config.find("a", "dev"), nullptr) << "the entry is rejected";
+}
+
+TEST(ConfigNats, RejectsAServicesCredentialsWithoutATopLevelSectionOrWithoutAny) {
+  EXPECT_THAT(joined(errors(parseYaml("services:\n  - type: a\n    nats: {creds_file: a.creds}\n"))),
+              HasSubstr("services.yaml:3:11: error: services[0].nats: a service's own nats: credentials need the "
+                        "top-level nats: section"));
+  EXPECT_THAT(joined(errors(parseYaml("nats: {}\nservices:\n  - type: a\n    nats: {user: ~}\n"))),
+              HasSubstr("services[0].nats: no credentials"));
+  EXPECT_THAT(joined(errors(parseYaml("nats: {}\nservices:\n  - type: a\n    nats: {password_file: p}\n"))),
+              HasSubstr("services[0].nats: password_file needs a user"));
+  EXPECT_THAT(joined(errors(parseYaml("nats: {}\nservices:\n  - type: a\n    nats: secret.nk\n"))),
+              HasSubstr("services[0].nats: expected a mapping of credentials"));
+}
+
 TEST(ConfigNats, ReadsInlineSecretsAndExpandsThemFromTheEnvironment) {
   const auto r =
       parseYaml("nats:\n  user: tcs\n  password: \"${NATS_PASSWORD}\"\n  token: abc\n", {{"NATS_PASSWORD", "s3cret"}});

@@ -43,6 +43,26 @@ using tcs::toString;
 inline constexpr double kDefaultWatchdogSec = 30.0;
 
 /** @brief One configured service instance, validated. */
+/** @brief The `nats:` section (connection only; used by the NATS layer). */
+struct TCS_API NatsConfig {
+  bool present = false;  ///< whether the file had a `nats:` section at all
+  std::string host = "localhost";
+  int port = 4222;
+  std::vector<std::string> servers;  ///< `nats.servers`, overrides host/port when given
+  bool required = true;              ///< default true when the section exists
+  std::string subjectPrefix = "svc";
+  std::optional<std::string> user;
+  std::optional<std::string> password;
+  std::optional<std::filesystem::path> passwordFile;
+  std::optional<std::string> token;
+  std::optional<std::filesystem::path> tokenFile;
+  std::optional<std::filesystem::path> credsFile;
+  std::optional<std::filesystem::path> nkeySeedFile;
+  std::optional<std::filesystem::path> tlsCa;
+  std::optional<std::filesystem::path> tlsCert;
+  std::optional<std::filesystem::path> tlsKey;
+};
+
 struct TCS_API ServiceConfig {
   std::string type;
   std::string variant;
@@ -73,6 +93,13 @@ struct TCS_API ServiceConfig {
   std::optional<std::string> description;
 
   Settings settings;  ///< the merged entry (globals under it, env overrides under both)
+  /**
+   * @brief The connection this service makes when its entry has a `nats:` key of its own: the
+   * top-level `nats:` section with its credentials replaced by the entry's (`user`,
+   * `password_file`, `token_file`, `creds_file`, `nkey_seed_file`). nullopt: the top-level
+   * section as it is.
+   */
+  std::optional<NatsConfig> nats;
 };
 
 /**
@@ -89,26 +116,6 @@ struct TCS_API ServiceKeyInfo {
 };
 /** @brief Every key a service entry gives a meaning to (keys not listed are service settings). */
 TCS_API const std::vector<ServiceKeyInfo>& serviceKeys();
-
-/** @brief The `nats:` section (connection only; used by the NATS layer). */
-struct TCS_API NatsConfig {
-  bool present = false;  ///< whether the file had a `nats:` section at all
-  std::string host = "localhost";
-  int port = 4222;
-  std::vector<std::string> servers;  ///< `nats.servers`, overrides host/port when given
-  bool required = true;              ///< default true when the section exists
-  std::string subjectPrefix = "svc";
-  std::optional<std::string> user;
-  std::optional<std::string> password;
-  std::optional<std::filesystem::path> passwordFile;
-  std::optional<std::string> token;
-  std::optional<std::filesystem::path> tokenFile;
-  std::optional<std::filesystem::path> credsFile;
-  std::optional<std::filesystem::path> nkeySeedFile;
-  std::optional<std::filesystem::path> tlsCa;
-  std::optional<std::filesystem::path> tlsCert;
-  std::optional<std::filesystem::path> tlsKey;
-};
 
 /** @brief A problem found while loading, located in the file. */
 struct TCS_API Diagnostic {

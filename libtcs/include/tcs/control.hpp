@@ -51,11 +51,12 @@ namespace tcs::control {
 class TCS_API ControlError : public Error {
  public:
   enum class Kind {
-    NotFound,     ///< no record of that service or launcher in the fleet
-    NoLauncher,   ///< the service has no managing supervisor (started outside tcs-supervisor)
-    Unreachable,  ///< no answer: NATS down, no supervisor listening, or the bound passed
-    Refused,      ///< the supervisor answered with an error (code() is its `error`)
-    BadReply,     ///< the answer is not the protocol's
+    NotFound,      ///< no record of that service or launcher in the fleet
+    NoLauncher,    ///< the service has no managing supervisor (started outside tcs-supervisor)
+    Unreachable,   ///< no answer: NATS down, no supervisor listening, or the bound passed
+    Refused,       ///< the supervisor answered with an error (code() is its `error`)
+    BadReply,      ///< the answer is not the protocol's
+    NotPermitted,  ///< NATS refused the request: the user's permissions forbid the subject (a viewer's credentials)
   };
   ControlError(Kind kind, std::string code, const std::string& message);
   Kind kind() const noexcept;
@@ -190,7 +191,7 @@ class TCS_API ServiceControlClient {
   /** @} */
 
   /** @name Control (the owning supervisor's RPC) @{
-   *  @throws ControlError (NotFound, NoLauncher, Unreachable, Refused, BadReply) */
+   *  @throws ControlError (NotFound, NoLauncher, Unreachable, NotPermitted, Refused, BadReply) */
   protocol::LauncherActionReply start(std::string_view serviceId, std::chrono::milliseconds timeout = kActionTimeout);
   protocol::LauncherActionReply stop(std::string_view serviceId, std::chrono::milliseconds timeout = kActionTimeout);
   protocol::LauncherActionReply restart(std::string_view serviceId, std::chrono::milliseconds timeout = kActionTimeout);

@@ -65,7 +65,8 @@ class TCS_API NatsError : public Error {
     NoResponders,
     AuthFailed,  ///< the server rejected the credentials
     Tls,
-    InvalidArgument
+    InvalidArgument,
+    NotPermitted  ///< the server's permissions for this user forbid the subject (publish or subscribe)
   };
   /** @param[in] status - nats.c's natsStatus value (0 when the error is not nats.c's) */
   NatsError(Kind kind, int status, const std::string& what) : Error(what), kind_(kind), status_(status) {}

@@ -32,7 +32,9 @@
  * taken from `password_file`/`token_file` when given.
  *
  * Errors are tcs::NatsError (see NatsError::Kind); wrong credentials and TLS problems are never
- * retried: they throw at once in both modes.
+ * retried: they throw at once in both modes. A request the user's permissions forbid (the
+ * publish, or the subscription to its reply inbox) fails at once with NatsError::Kind::NotPermitted;
+ * a forbidden publish is dropped by the server and only counted (permissionViolations()).
  */
 namespace tcs {
 
@@ -240,6 +242,13 @@ class TCS_API NatsConnection final : public INatsTransport {
   /** @return the URLs tried, in order (`nats.servers`, or `nats://host:port`) */
   const std::vector<std::string>& servers() const noexcept;
   NatsStats stats() const;
+  /**
+   * @brief How many permissions violations the server reported on this connection: a publish
+   * or subscription its user may not make (`-ERR 'Permissions Violation for …'`, asynchronous).
+   */
+  std::uint64_t permissionViolations() const noexcept;
+  /** @return the server's text of the last one (`Permissions Violation for Publish to "…"`), empty when none */
+  std::string lastPermissionViolation() const;
 
  private:
   friend class JetStreamAdmin;   // tcs/jetstream.hpp: stream administration over this connection

@@ -114,6 +114,7 @@ class Loader {
   void loadTopLevel(const Value& root, Config& config) {
     globals_ = readGlobals(root);
     readNats(root.find("nats"), config.nats_, diagnostics_, options_.environment, file_);
+    nats_ = &config.nats_;
     registry_ = readRegistry(root.find("registry"), diagnostics_, file_);
 
     const Value* services = root.find("services");
@@ -249,7 +250,7 @@ class Loader {
 
   // Every validated key of the table, in table order, from where its scope says.
   void applyServiceKeys(const Value& entry, const Value& merged, ServiceConfig& s) {
-    KeyContext context{diagnostics_, s.index, refs_};
+    KeyContext context{diagnostics_, s.index, refs_, file_, *nats_};
     for (const auto& key : serviceKeyTable()) {
       if (!key.validate) continue;
       const Value* v = (key.scope == KeyScope::Entry ? entry : merged).find(key.info.name);
@@ -363,6 +364,7 @@ class Loader {
   const LoadOptions& options_;
   Value globals_;
   Registry registry_;
+  const NatsConfig* nats_ = nullptr;  // the config's, once loadTopLevel has read it
   std::vector<Reference> refs_;
   std::vector<RejectedService> rejected_;
 };

@@ -4,8 +4,12 @@
 #include "service_keys.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <iterator>
 #include <optional>
 #include <regex>
 
@@ -251,6 +255,81 @@ void description(KeyContext& c, const Value& v, ServiceConfig& s) {
     s.description = *str;
 }
 
+// A service's own NATS credentials: the top-level connection with them in place of its own.
+void nats(KeyContext& c, const Value& v, ServiceConfig& s) {
+  static constexpr std::string_view kCredentials[] = {"user", "password_file", "token_file", "creds_file",
+                                                      "nkey_seed_file"};
+  static constexpr std::string_view kConnection[] = {"host",           "port",           "servers", "required",
+                                                     "subject_prefix", "config_subject", "tls"};
+  if (v.kind() != Kind::Mapping) {
+    c.diagnostics.error(v, fmt::format("expected a mapping of credentials ({}), got {}", fmt::join(kCredentials, ", "),
+                                       Value::kindName(v.kind())));
+    return;
+  }
+  if (!c.nats.present) {
+    c.diagnostics.error(v, "a service's own nats: credentials need the top-level nats: section (the connection)");
+    return;
+  }
+  NatsConfig own = c.nats;
+  own.user.reset();
+  own.password.reset();
+  own.passwordFile.reset();
+  own.token.reset();
+  own.tokenFile.reset();
+  own.credsFile.reset();
+  own.nkeySeedFile.reset();
+  bool ok = true;
+  for (const auto& [key, value] : v.entries()) {
+    const auto is = [&](const auto& list) {
+      return std::find(std::begin(list), std::end(list), key) != std::end(list);
+    };
+    if (is(kCredentials)) {
+      if (value.isNull()) continue;
+      if (value.kind() != Kind::String || value.stringValue().empty()) {
+        c.diagnostics.error(value, fmt::format("expected a non-empty string, got {}", value.describe()));
+        ok = false;
+        continue;
+      }
+      if (key == "user") {
+        own.user = value.stringValue();
+        continue;
+      }
+      std::filesystem::path path{value.stringValue()};
+      if (path.is_relative()) path = c.file.parent_path() / path;
+      path = path.lexically_normal();
+      if (key == "password_file") own.passwordFile = path;
+      if (key == "token_file") own.tokenFile = path;
+      if (key == "creds_file") own.credsFile = path;
+      if (key == "nkey_seed_file") own.nkeySeedFile = path;
+    } else if (key == "password" || key == "token") {
+      c.diagnostics.error(value, fmt::format("give {0}_file instead: services.yaml is readable by every user, a "
+                                             "secret does not belong in it",
+                                             key));
+      ok = false;
+    } else if (is(kConnection)) {
+      c.diagnostics.error(value, fmt::format("'{}' cannot be set per service: a service's nats: holds only its "
+                                             "credentials ({}); the connection is the top-level nats: section's",
+                                             key, fmt::join(kCredentials, ", ")));
+      ok = false;
+    } else {
+      c.diagnostics.error(
+          value, fmt::format("unknown key '{}' (a service's nats: takes {})", key, fmt::join(kCredentials, ", ")));
+      ok = false;
+    }
+  }
+  if (own.passwordFile && !own.user) {
+    c.diagnostics.error(v, "password_file needs a user");
+    ok = false;
+  }
+  if (ok && !own.user && !own.tokenFile && !own.credsFile && !own.nkeySeedFile) {
+    c.diagnostics.error(v, fmt::format("no credentials: give {} (or leave nats: out to use the top-level "
+                                       "section's)",
+                                       fmt::join(kCredentials, ", ")));
+    ok = false;
+  }
+  if (ok) s.nats = std::move(own);
+}
+
 void obsoleteModule(KeyContext& c, const Value& v, ServiceConfig&) {
   c.diagnostics.warn(v.mark(), v.path(),
                      "'module' is ignored since upstream 1.0; map the type to an executable under 'registry:'");
@@ -312,6 +391,12 @@ const ServiceKey kServiceKeys[] = {
     {{"nice", "integer", "—", "tcs: `Nice=`, -20 (highest priority) to 19"}, Merged, nice},
     {{"io_weight", "integer", "—", "tcs: `IOWeight=`, 1 to 10000 (systemd's default 100)"}, Merged, ioWeight},
     {{"description", "string", "`tcs service <id>`", "tcs: `Description=`"}, Merged, description},
+    {{"nats", "mapping", "—",
+      "tcs: this service's own NATS credentials (`user` + `password_file`, `token_file`, `creds_file` or "
+      "`nkey_seed_file`), used instead of the top-level `nats:` section's; the connection stays the top-level "
+      "section's ([security.md](security.md#nats-permissions-per-role))"},
+     Entry,
+     nats},
     {{"module", "any", "—", "obsolete since upstream 1.0; ignored with a warning"}, Entry, obsoleteModule},
     {{"stop_timeout", "seconds", "20",
       "tcs, runtime: seconds the runtime gives `stop()`/`run()` to end before it gives up (exit 1); 0 < s ≤ 3600"},

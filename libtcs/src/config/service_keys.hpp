@@ -4,6 +4,7 @@
 // doc/config.md ("Service entry"), whose rows are the public half (ServiceKeyInfo) verbatim.
 #pragma once
 
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ struct KeyContext {
   Diagnostics& diagnostics;
   int index;                           ///< of the service being loaded
   std::vector<Reference>& references;  ///< ids named by `after`/`requires`
+  const std::filesystem::path& file;   ///< the config file (relative paths resolve beside it)
+  const NatsConfig& nats;              ///< the top-level `nats:` section, read before the services
 };
 
 /** Checks one non-null value and stores it into the service; reports problems, never throws. */

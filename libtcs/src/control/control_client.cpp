@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -132,10 +133,23 @@ void ServiceControlClient::Impl::readStored(
   };
   JetStreamReader reader(nats);
   snap.streams.clear();
+  const auto violationsBefore = nats.permissionViolations();
+  // A read the user's permissions forbid ends in the server's -ERR and a time-out: say which.
+  const auto refused = [&]() -> std::optional<std::string> {
+    if (nats.permissionViolations() == violationsBefore) return std::nullopt;
+    return fmt::format(
+        "not permitted to read JetStream: {} (the NATS user's permissions; a viewer needs the $JS.API requests of "
+        "doc/security.md): only live messages are shown",
+        nats.lastPermissionViolation());
+  };
   snap.jetstream = nats.connected() && reader.available(std::min(left(), milliseconds(std::chrono::seconds(2))));
   if (!nats.connected()) {
     snap.notes.push_back(
         fmt::format("not connected to NATS ({}): nothing could be read", fmt::join(nats.servers(), ", ")));
+    return;
+  }
+  if (!snap.jetstream && refused()) {
+    snap.notes.push_back(*refused());
     return;
   }
   if (!snap.jetstream) {
@@ -156,7 +170,14 @@ void ServiceControlClient::Impl::readStored(
       case StreamReadOutcome::NoStream:
         snap.notes.push_back(fmt::format("no JetStream stream stores {}: only its live messages are shown", filter));
         break;
-      default: snap.notes.push_back(report.read.error); break;
+      default:
+        if (const auto why = refused()) {
+          snap.notes.push_back(*why);
+          snap.streams.push_back(std::move(report));
+          return;
+        }
+        snap.notes.push_back(report.read.error);
+        break;
     }
     snap.streams.push_back(std::move(report));
   }
@@ -295,6 +316,11 @@ NatsMessage ServiceControlClient::Impl::call(const std::string& launcher, const 
         throw ControlError(
             ControlError::Kind::Unreachable, "",
             fmt::format("no supervisor answers for {} ({}): is its tcs-supervisor running?", launcher, subject));
+      case NatsError::Kind::NotPermitted:
+        throw ControlError(ControlError::Kind::NotPermitted, "",
+                           fmt::format("{} (the NATS server refused it: are these a viewer's credentials? control "
+                                       "verbs need an operator's)",
+                                       e.what()));
       case NatsError::Kind::Timeout:
         throw ControlError(ControlError::Kind::Unreachable, "",
                            fmt::format("{} did not answer within {} ({})", launcher, seconds(timeout), subject));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -377,9 +378,54 @@ void NatsConnection::Impl::onClosed(natsConnection* conn, void* closure) {
   self->closeDone.notify_all();
 }
 
-void NatsConnection::Impl::onAsyncError(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
+void NatsConnection::Impl::onAsyncError(natsConnection* conn, natsSubscription*, natsStatus status, void* closure) {
   auto* self = static_cast<Impl*>(closure);
+  if (status == NATS_NOT_PERMITTED) {
+    self->recordViolation(conn);
+    return;
+  }
   if (self->asyncErrorWarning.allow()) log::warning("NATS: {}", natsStatus_GetText(status));
+}
+
+void NatsConnection::Impl::recordViolation(natsConnection* conn) {
+  // nats.c keeps the server's text as the connection's last error, e.g.
+  // `Permissions Violation for Publish to "svc.rpc.launcher.a.v1.stop.x"`.
+  const char* raw = nullptr;
+  (void)natsConnection_GetLastError(conn, &raw);
+  const std::string text = raw ? raw : "";
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  Violation v;
+  v.text = text.empty() ? "Permissions Violation" : text;
+  std::size_t at = lower.find("publish to \"");
+  if (at != std::string::npos) {
+    at += std::string_view("publish to \"").size();
+  } else if (at = lower.find("subscription to \""); at != std::string::npos) {
+    v.publish = false;
+    at += std::string_view("subscription to \"").size();
+  }
+  if (at != std::string::npos) {
+    const auto end = text.find('"', at);
+    v.subject = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  {
+    std::lock_guard lock(violationsMutex);
+    v.sequence = violationCount.load() + 1;
+    violations.push_back(v);
+    if (violations.size() > 32) violations.pop_front();
+    violationCount.store(v.sequence);
+  }
+  if (asyncErrorWarning.allow()) log::warning("NATS: {}", text.empty() ? "permissions violation" : text);
+}
+
+std::optional<NatsConnection::Impl::Violation> NatsConnection::Impl::violationAfter(std::uint64_t since,
+                                                                                    std::string_view subject,
+                                                                                    std::string_view inbox) const {
+  if (violationCount.load() <= since) return std::nullopt;
+  std::lock_guard lock(violationsMutex);
+  for (const auto& v : violations)
+    if (v.sequence > since && v.subject == (v.publish ? subject : inbox)) return v;
+  return std::nullopt;
 }
 
 int64_t NatsConnection::Impl::reconnectDelay(natsConnection*, int attempts, void* closure) {
@@ -443,16 +489,56 @@ NatsMessage NatsConnection::request(std::string_view subject, std::string_view d
   if (!connected())
     throw NatsError(NatsError::Kind::NotConnected, NATS_CONNECTION_DISCONNECTED,
                     fmt::format("cannot send a request on '{}': not connected to NATS", subject));
+  // A reply inbox of its own, read in short slices: the server refuses a publish (or the inbox's
+  // subscription) the user has no permission for with an asynchronous -ERR only, and nats.c's
+  // natsConnection_Request would wait its whole timeout for a reply that cannot come.
+  auto& impl = *impl_;
+  const auto deadline = Clock::now() + std::max(timeout, milliseconds(1));
+  const auto violationsBefore = impl.violationSequence();
+  const auto reconnectsBefore = impl.reconnects.load();
+  natsInbox* rawInbox = nullptr;
+  throwIfFailed(natsInbox_Create(&rawInbox), "cannot create a NATS reply inbox");
+  const InboxPtr inbox(rawInbox);
+  natsSubscription* rawSub = nullptr;
+  throwIfFailed(natsConnection_SubscribeSync(&rawSub, impl.nc.get(), rawInbox),
+                fmt::format("request on '{}' failed: cannot subscribe to its reply inbox", subject));
+  const SubscriptionPtr sub(rawSub);
+  (void)natsSubscription_AutoUnsubscribe(rawSub, 1);
   const SubjectCString subj(subject);
-  natsMsg* raw = nullptr;
-  const natsStatus status = natsConnection_Request(&raw, impl_->nc.get(), subj.c_str(), data.data(), size,
-                                                   std::max<milliseconds::rep>(1, timeout.count()));
-  const MsgPtr reply(raw);
-  throwIfFailed(status, fmt::format("request on '{}' failed", subject));
-  const char* replyData = natsMsg_GetData(raw);
-  return NatsMessage{
-      natsMsg_GetSubject(raw), "",
-      replyData ? std::string(replyData, static_cast<std::size_t>(natsMsg_GetDataLength(raw))) : std::string()};
+  throwIfFailed(natsConnection_PublishRequest(impl.nc.get(), subj.c_str(), rawInbox, data.data(), size),
+                fmt::format("request on '{}' failed", subject));
+  if (!impl.options.sendAsap) (void)natsConnection_FlushTimeout(impl.nc.get(), 1);  // write it now
+  for (;;) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now());
+    natsMsg* raw = nullptr;
+    const natsStatus status =
+        natsSubscription_NextMsg(&raw, rawSub, std::clamp<milliseconds::rep>(left.count(), 1, 10));
+    const MsgPtr reply(raw);
+    if (status == NATS_OK) {
+      if (natsMsg_IsNoResponders(raw))
+        throw NatsError(NatsError::Kind::NoResponders, NATS_NO_RESPONDERS,
+                        fmt::format("request on '{}' failed: {}", subject, natsStatus_GetText(NATS_NO_RESPONDERS)));
+      const char* replyData = natsMsg_GetData(raw);
+      return NatsMessage{
+          natsMsg_GetSubject(raw), "",
+          replyData ? std::string(replyData, static_cast<std::size_t>(natsMsg_GetDataLength(raw))) : std::string()};
+    }
+    if (const auto v = impl.violationAfter(violationsBefore, subject, rawInbox))
+      throw NatsError(NatsError::Kind::NotPermitted, NATS_NOT_PERMITTED,
+                      v->publish ? fmt::format("not permitted: the NATS user may not publish to {}", subject)
+                                 : fmt::format("not permitted: the NATS user may not subscribe to the reply inbox {} "
+                                               "of a request on '{}'",
+                                               v->subject, subject));
+    if (status != NATS_TIMEOUT) throwIfFailed(status, fmt::format("request on '{}' failed", subject));
+    if (natsConnection_Status(impl.nc.get()) != NATS_CONN_STATUS_CONNECTED ||
+        impl.reconnects.load() != reconnectsBefore)
+      throw NatsError(
+          NatsError::Kind::NotConnected, NATS_CONNECTION_DISCONNECTED,
+          fmt::format("request on '{}' failed: the NATS connection was lost while waiting for the reply", subject));
+    if (Clock::now() >= deadline)
+      throw NatsError(NatsError::Kind::Timeout, NATS_TIMEOUT,
+                      fmt::format("request on '{}' failed: {}", subject, natsStatus_GetText(NATS_TIMEOUT)));
+  }
 }
 
 NatsSubscription NatsConnection::subscribe(std::string_view subject, MessageHandler handler) {
@@ -479,6 +565,15 @@ std::string NatsConnection::lastError() const {
   if (!impl_->nc) return {};
   (void)natsConnection_GetLastError(impl_->nc.get(), &text);
   return text ? std::string(text) : std::string();
+}
+
+std::uint64_t NatsConnection::permissionViolations() const noexcept {
+  return impl_->violationSequence();
+}
+
+std::string NatsConnection::lastPermissionViolation() const {
+  std::lock_guard lock(impl_->violationsMutex);
+  return impl_->violations.empty() ? std::string() : impl_->violations.back().text;
 }
 
 std::string NatsConnection::connectedUrl() const {

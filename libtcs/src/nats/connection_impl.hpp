@@ -10,8 +10,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,20 @@ struct TCS_LOCAL NatsConnection::Impl {
   static void onAsyncError(natsConnection* nc, natsSubscription* sub, natsStatus status, void* closure);
   static int64_t reconnectDelay(natsConnection* nc, int attempts, void* closure);
 
+  /** @brief A permissions violation the server reported (`-ERR 'Permissions Violation for …'`). */
+  struct Violation {
+    std::uint64_t sequence = 0;
+    bool publish = true;  ///< false: a subscription
+    std::string subject;
+    std::string text;  ///< the server's
+  };
+  /** @brief Records the violation nats.c's last error describes (the asynchronous error handler). */
+  void recordViolation(natsConnection* conn);
+  /** @return the number of violations recorded so far (a request compares it before and after). */
+  std::uint64_t violationSequence() const { return violationCount.load(); }
+  /** @return a violation recorded after @p since for publishing to @p subject or subscribing to @p inbox */
+  std::optional<Violation> violationAfter(std::uint64_t since, std::string_view subject, std::string_view inbox) const;
+
   NatsOptions options;
   NatsEvents events;
   std::vector<std::string> urls;
@@ -71,6 +88,10 @@ struct TCS_LOCAL NatsConnection::Impl {
   std::atomic<std::uint64_t> reconnects{0};
   detail::RateLimit dropWarning{std::chrono::seconds(10)};
   detail::RateLimit asyncErrorWarning{std::chrono::seconds(10)};
+
+  mutable std::mutex violationsMutex;
+  std::deque<Violation> violations;  ///< the last few, newest last
+  std::atomic<std::uint64_t> violationCount{0};
 };
 
 }  // namespace tcs

@@ -13,8 +13,8 @@ NatsError::Kind kindOf(natsStatus status) noexcept {
   switch (status) {
     case NATS_TIMEOUT: return NatsError::Kind::Timeout;
     case NATS_NO_RESPONDERS: return NatsError::Kind::NoResponders;
-    case NATS_CONNECTION_AUTH_FAILED:
-    case NATS_NOT_PERMITTED: return NatsError::Kind::AuthFailed;
+    case NATS_CONNECTION_AUTH_FAILED: return NatsError::Kind::AuthFailed;
+    case NATS_NOT_PERMITTED: return NatsError::Kind::NotPermitted;
     case NATS_SSL_ERROR:
     case NATS_SECURE_CONNECTION_WANTED:
     case NATS_SECURE_CONNECTION_REQUIRED: return NatsError::Kind::Tls;

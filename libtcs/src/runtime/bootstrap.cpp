@@ -95,6 +95,7 @@ std::variant<Bootstrapped, int> bootstrap(const CommandLine& commandLine) {
       if (const auto* svc = loaded.config.find(type, variant)) {
         options.settings = svc->settings;
         configLevel = svc->logLevel;
+        if (svc->nats) process.nats = *svc->nats;  // its own credentials (issue 17)
       } else {
         // Errors elsewhere in the file are other services' business; only ours stop us.
         if (const auto* own = loaded.rejectedEntry(type, variant)) {
@@ -194,7 +195,7 @@ int runBootstrapped(Bootstrapped& process, const ServiceFactory& factory) {
           return exit_code::kOk;
         }
         const bool permanent = e.kind() == NatsError::Kind::Config || e.kind() == NatsError::Kind::AuthFailed ||
-                               e.kind() == NatsError::Kind::Tls;
+                               e.kind() == NatsError::Kind::NotPermitted || e.kind() == NatsError::Kind::Tls;
         log::critical("{}", e.what());
         notifier->notify(fmt::format("STATUS=failed: NATS: {}", e.what()));
         // Wrong credentials or certificates will not fix themselves: no restart (exit 78).
