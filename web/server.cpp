@@ -95,6 +95,8 @@ void sendControlError(httplib::Response& res, const control::ControlError& e) {
     case K::Unreachable: return sendError(res, 504, "unreachable", e.what());
     case K::Refused: return sendError(res, 502, e.code().empty() ? "refused" : e.code(), e.what());
     case K::BadReply: return sendError(res, 502, "bad_reply", e.what());
+    case K::NotPermitted:  // tcs-web's NATS user (a viewer's credentials) may not do it
+      return sendError(res, 403, "not_permitted", e.what());
   }
   sendError(res, 502, "error", e.what());
 }
