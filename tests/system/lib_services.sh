@@ -168,3 +168,22 @@ start_nats_and_sniffer() {
     "$tool" sub nats://127.0.0.1:4222 'svc.>' "$file" "$@"
   tcs_wait_until 10 "the sniffer to subscribe" tcs_exec test -f "$file" || tcs_fail "the sniffer did not subscribe"
 }
+
+# cgroup_setup_failed UNIT — true when UNIT's last start failed because systemd could not set up
+# its cgroup (exit status 219/CGROUP) inside a cgroup v1 container. Under nspawn on a cgroup v1
+# host the kernel sometimes has not removed a killed process's cgroup yet when systemd creates
+# the next one (seen in CI and here); a cgroup v2 host does not do this. Callers restart the unit
+# once, saying so, rather than failing on the environment.
+cgroup_setup_failed() {
+  [[ "$(tcs_exec stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]] &&
+    [[ "$(tcs_exec systemctl show -P ExecMainStatus "$1")" == 219 ]] &&
+    [[ "$(tcs_exec systemctl show -P ActiveState "$1")" == failed ]]
+}
+
+# restart_after_cgroup_failure UNIT — if cgroup_setup_failed UNIT: log it, reset-failed, start.
+restart_after_cgroup_failure() {
+  cgroup_setup_failed "$1" || return 1
+  tcs_log "cgroup v1 environment: systemd could not set up $1's cgroup (219/CGROUP); starting it again"
+  tcs_exec systemctl reset-failed "$1"
+  tcs_exec timeout 60 systemctl start "$1"
+}

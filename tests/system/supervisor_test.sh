@@ -75,7 +75,12 @@ has_event() { (($(count_events "$1" "$2") >= ${3:-1})); }
 rpc() { tcs_exec "$TOOL" req "$NATS" "svc.rpc.launcher.$LAUNCHER.v1.$1" "${2:-}" "${3:-30000}"; }
 # kill_victim — SIGKILL the victim's current main process, once it runs (it may still be waiting
 # to restart from the previous kill: MainPID 0 then, and `kill -9 0` would hit our own group).
-victim_running() { unit_in tcs@hello_world:victim.service ActiveState active && unit_at_least tcs@hello_world:victim.service MainPID 1; }
+victim_running() {
+  unit_in tcs@hello_world:victim.service ActiveState active && unit_at_least tcs@hello_world:victim.service MainPID 1 &&
+    return 0
+  restart_after_cgroup_failure tcs@hello_world:victim.service
+  return 1
+}
 kill_victim() {
   tcs_wait_until 10 "hello_world.victim to run" victim_running || tcs_fail "hello_world.victim does not run"
   local pid
@@ -113,6 +118,11 @@ tcs_wait_until 10 "launcher status ok" ok_status || tcs_fail "the launcher's sta
 
 # ---- RPC start → reply with the pid; kill -9 → crashed/restarting/start/ready ---------------------
 reply=$(rpc start.hello_world.victim) || tcs_fail "RPC start failed"
+if [[ "$(jq -r .data.error <<<"$reply")" == action_failed ]] && cgroup_setup_failed tcs@hello_world:victim.service; then
+  tcs_log "cgroup v1 environment: the first start failed with 219/CGROUP; asking again"
+  tcs_exec systemctl reset-failed tcs@hello_world:victim.service
+  reply=$(rpc start.hello_world.victim) || tcs_fail "RPC start failed"
+fi
 tcs_log "start reply: $reply"
 tcs_expect_eq "start result" started "$(jq -r .data.result <<<"$reply")"
 pid=$(jq -r .data.pid <<<"$reply")
