@@ -16,14 +16,14 @@
  * @file
  * The fleet as tcs-web sees it: libtcs's control client following the three streams (the same
  * snapshot + follow code as `tcsctl -f`), a subscription to the registry events for the
- * timeline, and a thread that hands the hub what changed at most every 100 ms.
+ * timeline, and a thread that hands the hub what changed at most every 250 ms.
  */
 namespace tcs::web {
 
 class NatsFleetSource : public FleetSource {
  public:
   struct Options {
-    std::chrono::milliseconds flushEvery{100};        ///< coalescing of `changes` events
+    std::chrono::milliseconds flushEvery{250};        ///< coalescing of `changes` events
     std::chrono::milliseconds fullCheckEvery{10000};  ///< compare every row (belt and braces)
     std::chrono::milliseconds healthTimeout{3000};
     std::size_t timeline = 200;
