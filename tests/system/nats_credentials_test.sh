@@ -11,7 +11,8 @@
 # they are READY only once connected) and their status arrives on NATS; the service logged at
 # DEBUG that it used the systemd credential; the credential is in /run/credentials/<unit>/.
 # The no-auth user the sniffer connects as may not publish svc.>: a status on NATS proves the
-# instance authenticated as its own user.
+# instance authenticated as its own user. A third instance whose LoadCredential= an admin drop-in
+# clears (an empty assignment) fails to start: its user cannot read the file.
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
@@ -47,6 +48,10 @@ services:
     log_level: DEBUG
     nats: {user: hello, password_file: /etc/tcs/hello.password}
   - type: hello_world
+    variant: bare         # its generated LoadCredential= cleared by an admin drop-in
+    interval: 1
+    nats: {user: hello, password_file: /etc/tcs/hello.password}
+  - type: hello_world
     variant: nk
     interval: 1
     log_level: DEBUG
@@ -66,6 +71,7 @@ authorization {
 }
 EOF
 PW=tcs@hello_world:pw.service
+BARE=tcs@hello_world:bare.service
 NK=tcs@hello_world:nk.service
 
 services_boot_container
@@ -127,6 +133,18 @@ tcs_log "both instances publish their status on NATS"
 wait_unit_journal 10 "$PW" "nats.password_file: using the systemd credential '/run/credentials/$PW/nats.password'"
 wait_unit_journal 10 "$NK" "nats.nkey_seed_file: using the systemd credential '/run/credentials/$NK/nats.nkey'"
 tcs_expect_eq "the delivered password" "$PASSWORD" "$(tcs_exec cat "/run/credentials/$PW/nats.password")"
+
+# ---- without the credential: an empty LoadCredential= in a later drop-in clears the generated
+# one (security.md's recipe for LoadCredentialEncrypted=), and the tcs user cannot read the file.
+tcs_check "an admin drop-in clearing LoadCredential=" tcs_sh \
+  'mkdir -p "/etc/systemd/system/$1.d" && printf "[Service]\nLoadCredential=\n" >"/etc/systemd/system/$1.d/60-no-credential.conf"' "$BARE"
+tcs_check "daemon-reload" tcs_exec systemctl daemon-reload
+tcs_expect_eq "$BARE LoadCredential after the empty assignment" 'a(ss) 0' "$(load_credential "$BARE")"
+if tcs_exec timeout 60 systemctl start "$BARE" >/dev/null 2>&1; then
+  tcs_fail "$BARE started without its credential"
+fi
+wait_unit_journal 10 "$BARE" "cannot read nats.password_file '/etc/tcs/hello.password': Permission denied"
+tcs_log "without LoadCredential= the service cannot read the file and fails to start"
 
 for unit in "$PW" "$NK"; do
   tcs_check "systemctl stop $unit" tcs_exec timeout 60 systemctl stop "$unit"
