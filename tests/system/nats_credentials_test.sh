@@ -12,7 +12,8 @@
 # DEBUG that it used the systemd credential; the credential is in /run/credentials/<unit>/.
 # The no-auth user the sniffer connects as may not publish svc.>: a status on NATS proves the
 # instance authenticated as its own user. A third instance whose LoadCredential= an admin drop-in
-# clears (an empty assignment) fails to start: its user cannot read the file.
+# clears (an empty assignment) fails to start: its user cannot read the file; one whose credential
+# file does not exist is refused by systemd (status=243/CREDENTIALS).
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
@@ -52,6 +53,10 @@ services:
     interval: 1
     nats: {user: hello, password_file: /etc/tcs/hello.password}
   - type: hello_world
+    variant: missing      # a credential file that does not exist: systemd refuses the start
+    interval: 1
+    nats: {user: hello, password_file: /etc/tcs/missing.password}
+  - type: hello_world
     variant: nk
     interval: 1
     log_level: DEBUG
@@ -72,6 +77,7 @@ authorization {
 EOF
 PW=tcs@hello_world:pw.service
 BARE=tcs@hello_world:bare.service
+MISSING=tcs@hello_world:missing.service
 NK=tcs@hello_world:nk.service
 
 services_boot_container
@@ -145,6 +151,13 @@ if tcs_exec timeout 60 systemctl start "$BARE" >/dev/null 2>&1; then
 fi
 wait_unit_journal 10 "$BARE" "cannot read nats.password_file '/etc/tcs/hello.password': Permission denied"
 tcs_log "without LoadCredential= the service cannot read the file and fails to start"
+
+# ---- a missing credential file: systemd refuses the start before the service runs --------------
+if tcs_exec timeout 60 systemctl start "$MISSING" >/dev/null 2>&1; then
+  tcs_fail "$MISSING started without its credential file"
+fi
+wait_unit_journal 10 "$MISSING" "status=243/CREDENTIALS"
+tcs_log "a missing credential file: $(unit_journal "$MISSING" | grep -m1 -i credential)"
 
 for unit in "$PW" "$NK"; do
   tcs_check "systemctl stop $unit" tcs_exec timeout 60 systemctl stop "$unit"
