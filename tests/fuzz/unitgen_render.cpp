@@ -55,8 +55,14 @@ std::string describe(const std::vector<Directive>& ds) {
   return out;
 }
 
+// The secret files the service's connection names (its own nats: or the top-level one).
+std::vector<config::NatsCredentialFile> credentialsOf(const config::Config& cfg, const config::ServiceConfig& s) {
+  return config::natsCredentialFiles(s.nats ? *s.nats : cfg.nats());
+}
+
 // The directives render() means to write for @p s, in order; values are checked apart.
-std::vector<Directive> expectedDirectives(const config::ServiceConfig& s, unitgen::Mode mode) {
+std::vector<Directive> expectedDirectives(const config::Config& cfg, const config::ServiceConfig& s,
+                                          unitgen::Mode mode) {
   std::vector<Directive> out;
   const auto add = [&out](const char* section, const char* key) { out.push_back({section, key, {}}); };
   add("Unit", "Description");
@@ -84,6 +90,7 @@ std::vector<Directive> expectedDirectives(const config::ServiceConfig& s, unitge
   if (s.tasksMax) add("Service", "TasksMax");
   if (s.nice) add("Service", "Nice");
   if (s.ioWeight) add("Service", "IOWeight");
+  for (std::size_t i = 0; i < credentialsOf(cfg, s).size(); ++i) add("Service", "LoadCredential");
   return out;
 }
 
@@ -105,10 +112,13 @@ void checkEnvironment(const std::string& value, const std::string& assignment, b
   check(text == assignment, "an Environment= assignment reads back as configured", value + "\n  want: " + assignment);
 }
 
-void checkDropIn(const config::ServiceConfig& s, const std::string& text, unitgen::Mode mode) {
+void checkDropIn(const config::Config& cfg, const config::ServiceConfig& s, const std::string& text,
+                 unitgen::Mode mode) {
   const auto file = tcs::fuzz::parseUnitFile(text);
   check(file.error.empty(), "systemd reads every line of a drop-in", file.error + "\n" + text);
-  const auto want = expectedDirectives(s, mode);
+  const auto want = expectedDirectives(cfg, s, mode);
+  const auto credentials = credentialsOf(cfg, s);
+  std::size_t credential = 0;
   check(sameKeys(file.directives, want), "a drop-in holds exactly the intended directives",
         "got:\n  " + describe(file.directives) + "\nwant:\n  " + describe(want) + "\ntext:\n" + text);
 
@@ -180,6 +190,18 @@ void checkDropIn(const config::ServiceConfig& s, const std::string& text, unitge
       check(s.nice && d.value == std::to_string(*s.nice), "Nice= is the configured value", d.value);
     } else if (k == "IOWeight") {
       check(s.ioWeight && d.value == std::to_string(*s.ioWeight), "IOWeight= is the configured value", d.value);
+    } else if (k == "LoadCredential") {
+      // ID:PATH, the path taken verbatim after the first ':' with specifiers expanded.
+      std::string value;
+      for (std::size_t i = 0; i < d.value.size(); ++i) {
+        value += d.value[i];
+        if (d.value[i] == '%' && i + 1 < d.value.size() && d.value[i + 1] == '%') ++i;
+      }
+      const auto& c = credentials.at(credential++);
+      const std::string expected = std::string(c.credential) + ":" + c.path.string();
+      check(value == expected, "LoadCredential= is the credential's name and absolute path",
+            d.value + "\n  want: " + expected);
+      check(c.path.is_absolute(), "a credential's path is absolute", c.path.string());
     }
   }
 }
@@ -198,7 +220,7 @@ void checkRender(const config::Config& cfg, unitgen::Mode mode) {
     const auto dropIn = set.find(s.unitName() + ".d/" + std::string(unitgen::kDropInName));
     check(dropIn != set.end() && dropIn->second.kind == unitgen::Entry::Kind::File, "every service has its drop-in",
           s.unitName());
-    checkDropIn(s, dropIn->second.content, mode);
+    checkDropIn(cfg, s, dropIn->second.content, mode);
     const auto link = set.find("tcs.target.wants/" + s.unitName());
     check((link != set.end()) == s.enabled, "exactly the enabled services are wanted by tcs.target", s.unitName());
     if (link != set.end())

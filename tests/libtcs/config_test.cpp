@@ -810,6 +810,36 @@ TEST(ConfigNats, ReadsAuthenticationKeysAndResolvesFilesBesideTheConfig) {
   EXPECT_EQ(n.tlsKey, fs::path("/etc/tcs/client.key"));
 }
 
+TEST(ConfigNats, RejectsACredentialPathWithAControlCharacterOrTrailingWhitespace) {
+  // unitgen writes each credential file into a LoadCredential= line: a newline would end it.
+  const auto r = parseYaml(
+      "nats:\n"
+      "  creds_file: \"/etc/tcs/a\\nExecStartPre=/bin/evil\"\n"
+      "services:\n"
+      "  - type: hello_world\n"
+      "    variant: main\n"
+      "    nats: {nkey_seed_file: \"/etc/tcs/b\\rc.nk\"}\n",
+      {}, "/etc/tcs/services.yaml");
+  const auto all = joined(errors(r));
+  EXPECT_NE(all.find("nats.creds_file"), std::string::npos) << all;
+  EXPECT_NE(all.find("services[0].nats.nkey_seed_file"), std::string::npos) << all;
+  EXPECT_NE(all.find("contains a control character"), std::string::npos) << all;
+  EXPECT_FALSE(r.config.nats().credsFile.has_value());
+  EXPECT_EQ(r.config.find("hello_world", "main"), nullptr);
+
+  // …and a LoadCredential= value loses its trailing whitespace.
+  const auto t = parseYaml(
+      "nats:\n"
+      "  token_file: \"/etc/tcs/token \"\n"
+      "services:\n"
+      "  - {type: hello_world, variant: main, nats: {creds_file: \"x.creds\\t\"}}\n",
+      {}, "/etc/tcs/services.yaml");
+  const auto trailing = joined(errors(t));
+  EXPECT_NE(trailing.find("nats.token_file: path '/etc/tcs/token ' ends in whitespace"), std::string::npos) << trailing;
+  EXPECT_NE(trailing.find("services[0].nats.creds_file"), std::string::npos) << trailing;
+  EXPECT_EQ(t.config.find("hello_world", "main"), nullptr);
+}
+
 TEST(ConfigNats, GivesAServiceItsOwnCredentialsOverTheTopLevelConnection) {
   const auto r = parseYaml(
       "nats:\n"

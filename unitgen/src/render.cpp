@@ -130,6 +130,11 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   if (s.tasksMax) line("TasksMax", *s.tasksMax);
   if (s.nice) line("Nice", std::to_string(*s.nice));
   if (s.ioWeight) line("IOWeight", std::to_string(*s.ioWeight));
+  // The service's NATS secrets, read by the manager (as root) and handed to the service in
+  // $CREDENTIALS_DIRECTORY: the files in /etc can stay unreadable to the service's user.
+  // LoadCredential= takes the path verbatim after the first ':' (no quotes), expanding specifiers.
+  for (const auto& file : config::natsCredentialFiles(s.nats ? *s.nats : config.nats()))
+    line("LoadCredential", fmt::format("{}:{}", file.credential, escapeSpecifiers(file.path.string())));
   return out;
 }
 

@@ -63,6 +63,21 @@ struct TCS_API NatsConfig {
   std::optional<std::filesystem::path> tlsKey;
 };
 
+/**
+ * @brief A secret file of a NATS connection and the name systemd hands it over under.
+ *
+ * tcs-unitgen writes `LoadCredential=<credential>:<path>` into a service's drop-in for each; the
+ * NATS layer reads `$CREDENTIALS_DIRECTORY/<credential>` instead of @ref path when it is there
+ * (doc/security.md, "Secrets: NATS credentials through LoadCredential=").
+ */
+struct TCS_API NatsCredentialFile {
+  std::string_view credential;  ///< `nats.creds`, `nats.nkey`, `nats.password`, `nats.token`, `nats.tls-key`
+  std::string_view key;         ///< the config key: `creds_file`, …, `tls.key`
+  std::filesystem::path path;   ///< as configured (absolute once loaded)
+};
+/** @brief The secret files @p nats names, in a fixed order (creds, nkey, password, token, TLS key). */
+TCS_API std::vector<NatsCredentialFile> natsCredentialFiles(const NatsConfig& nats);
+
 struct TCS_API ServiceConfig {
   std::string type;
   std::string variant;

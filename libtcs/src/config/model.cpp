@@ -19,6 +19,20 @@ std::string ServiceConfig::yamlPath() const {
   return fmt::format("services[{}]", index);
 }
 
+std::vector<NatsCredentialFile> natsCredentialFiles(const NatsConfig& nats) {
+  std::vector<NatsCredentialFile> files;
+  auto add = [&](std::string_view credential, std::string_view key, const std::optional<std::filesystem::path>& path) {
+    if (path) files.push_back({credential, key, *path});
+  };
+  add("nats.creds", "creds_file", nats.credsFile);
+  add("nats.nkey", "nkey_seed_file", nats.nkeySeedFile);
+  add("nats.password", "password_file", nats.passwordFile);
+  add("nats.token", "token_file", nats.tokenFile);
+  // The CA and the certificate are public; the key is the secret half.
+  add("nats.tls-key", "tls.key", nats.tlsKey);
+  return files;
+}
+
 std::string Diagnostic::format() const {
   std::string out = file;
   if (mark.line > 0) out += fmt::format(":{}:{}", mark.line, mark.column);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include "scalars.hpp"
@@ -39,6 +40,14 @@ class SectionReader {
   std::optional<std::filesystem::path> optPath(const Value& section, std::string_view key) {
     auto s = optString(section, key);
     if (!s) return std::nullopt;
+    // unitgen writes the secret files into LoadCredential= lines, which end at a newline and
+    // lose trailing whitespace.
+    if (hasControlChars(*s) || (!s->empty() && std::isspace(static_cast<unsigned char>(s->back())))) {
+      d_.error(*section.find(key),
+               fmt::format("path {} {}", section.find(key)->describe(),
+                           hasControlChars(*s) ? "contains a control character" : "ends in whitespace"));
+      return std::nullopt;
+    }
     std::filesystem::path p{*s};
     if (p.is_relative()) p = file_.parent_path() / p;
     return p.lexically_normal();

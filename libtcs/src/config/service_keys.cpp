@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <iterator>
@@ -292,6 +293,16 @@ void nats(KeyContext& c, const Value& v, ServiceConfig& s) {
       }
       if (key == "user") {
         own.user = value.stringValue();
+        continue;
+      }
+      // unitgen writes the file into a LoadCredential= line, which ends at a newline and loses
+      // trailing whitespace.
+      if (hasControlChars(value.stringValue()) ||
+          std::isspace(static_cast<unsigned char>(value.stringValue().back()))) {
+        c.diagnostics.error(value, fmt::format("path {} {}", value.describe(),
+                                               hasControlChars(value.stringValue()) ? "contains a control character"
+                                                                                    : "ends in whitespace"));
+        ok = false;
         continue;
       }
       std::filesystem::path path{value.stringValue()};

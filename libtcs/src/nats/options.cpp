@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,7 @@
 
 #include "nkey.hpp"
 #include "status.hpp"
+#include "tcs/log.hpp"
 
 namespace tcs::detail {
 namespace {
@@ -65,8 +67,36 @@ std::string readSecretFile(const std::filesystem::path& path, std::string_view k
   return content;
 }
 
-OptionsPtr buildNatsOptions(const config::NatsConfig& config, const NatsOptions& tuning,
+config::NatsConfig withSystemdCredentials(config::NatsConfig config,
+                                          const std::filesystem::path& credentialsDirectory) {
+  if (credentialsDirectory.empty()) return config;
+  for (const auto& file : config::natsCredentialFiles(config)) {
+    std::optional<std::filesystem::path>* member = file.key == "creds_file"       ? &config.credsFile
+                                                   : file.key == "nkey_seed_file" ? &config.nkeySeedFile
+                                                   : file.key == "password_file"  ? &config.passwordFile
+                                                   : file.key == "token_file"     ? &config.tokenFile
+                                                   : file.key == "tls.key"        ? &config.tlsKey
+                                                                                  : nullptr;
+    if (!member) continue;
+    const auto delivered = credentialsDirectory / file.credential;
+    std::error_code error;
+    if (std::filesystem::is_regular_file(delivered, error)) {
+      log::debug("nats.{}: using the systemd credential '{}' instead of '{}'", file.key, delivered.string(),
+                 file.path.string());
+      *member = delivered;
+    } else {
+      log::debug("nats.{}: using '{}' ($CREDENTIALS_DIRECTORY holds no credential '{}')", file.key, file.path.string(),
+                 file.credential);
+    }
+  }
+  return config;
+}
+
+OptionsPtr buildNatsOptions(const config::NatsConfig& configured, const NatsOptions& tuning,
                             const std::vector<std::string>& urls, const NatsCallbacks& callbacks) {
+  // systemd's LoadCredential= (written by tcs-unitgen) hands the secret files over here.
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  const config::NatsConfig config = withSystemdCredentials(configured, credentials ? credentials : "");
   if (urls.empty()) throw configError("nats: no server given (nats.servers is empty)");
   if (config.credsFile && config.nkeySeedFile)
     throw configError("nats: give either creds_file or nkey_seed_file, not both");

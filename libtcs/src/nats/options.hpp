@@ -26,11 +26,20 @@ struct NatsCallbacks {
 };
 
 /**
- * @brief Builds the options (secrets read now, files checked for readability now).
+ * @brief Builds the options (secrets read now, files checked for readability now); secret files
+ * come from `$CREDENTIALS_DIRECTORY` when systemd delivered them (withSystemdCredentials()).
  * @throws NatsError Config naming the file or key at fault
  */
 OptionsPtr buildNatsOptions(const config::NatsConfig& config, const NatsOptions& tuning,
                             const std::vector<std::string>& urls, const NatsCallbacks& callbacks);
+
+/**
+ * @brief @p config with each secret file (config::natsCredentialFiles()) replaced by
+ * `<credentialsDirectory>/<credential>` where systemd put that credential (LoadCredential=,
+ * which tcs-unitgen writes); logs at DEBUG which file each key uses. An empty directory (the
+ * process has no `$CREDENTIALS_DIRECTORY`) leaves @p config as it is.
+ */
+config::NatsConfig withSystemdCredentials(config::NatsConfig config, const std::filesystem::path& credentialsDirectory);
 
 /**
  * @brief The content of a secret file, without trailing whitespace.
