@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,7 +37,13 @@ struct SseMessage {
   std::string data;  ///< JSON, one line (a newline would be split into several data: lines)
 };
 
-/** @return the event's wire form: `id: N\nevent: E\ndata: …\n\n` */
+/**
+ * @brief Writes the event's wire form (`id: N\nevent: E\ndata: …\n\n`) through @p write, a
+ *        large one-line data without copying it.
+ * @return false as soon as @p write returns false (the browser went away)
+ */
+bool writeSse(const SseMessage& message, const std::function<bool(std::string_view)>& write);
+/** @return writeSse()'s output as one string */
 std::string formatSse(const SseMessage& message);
 
 /** @brief One entry of the timeline: a registry event of a service. */

@@ -340,10 +340,14 @@ struct WebServer::Impl {
           }
           std::vector<SseMessage> batch;
           if (!subscription->next(batch, keepAlive)) return false;  // the hub closed: stop
-          std::string out;
-          for (const auto& m : batch) out += formatSse(m);
-          if (out.empty()) out = ": keep-alive\n\n";
-          return sink.write(out.data(), out.size());
+          if (batch.empty()) {
+            static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+            return sink.write(kKeepAlive.data(), kKeepAlive.size());
+          }
+          const auto write = [&sink](std::string_view piece) { return sink.write(piece.data(), piece.size()); };
+          for (const auto& m : batch)
+            if (!writeSse(m, write)) return false;
+          return true;
         },
         [this, subscription](bool) { hub.unsubscribe(subscription); });
   }

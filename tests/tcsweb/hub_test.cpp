@@ -133,6 +133,21 @@ TEST_F(AFleetHub, SendsTheNatsStateOnlyWhenItChanges) {
 TEST(ServerSentEvents, SplitDataLinesAndEndWithABlankLine) {
   EXPECT_EQ(tcs::web::formatSse({7, "fleet", "{\"a\":1}"}), "id: 7\nevent: fleet\ndata: {\"a\":1}\n\n");
   EXPECT_EQ(tcs::web::formatSse({8, "x", "one\ntwo"}), "id: 8\nevent: x\ndata: one\ndata: two\n\n");
+  // A large one-line event (the whole fleet) is written in pieces, not copied: the same bytes.
+  const std::string big(100 * 1024, 'x');
+  std::vector<std::size_t> pieces;
+  std::string wire;
+  EXPECT_TRUE(tcs::web::writeSse({9, "fleet", big}, [&](std::string_view p) {
+    pieces.push_back(p.size());
+    wire += p;
+    return true;
+  }));
+  EXPECT_EQ(wire, "id: 9\nevent: fleet\ndata: " + big + "\n\n");
+  EXPECT_EQ(pieces.size(), 3u);
+  // …and stops at the first refused write (the browser went away).
+  int calls = 0;
+  EXPECT_FALSE(tcs::web::writeSse({10, "fleet", big}, [&](std::string_view) { return ++calls > 1 && false; }));
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(TheTimeline, DescribesARegistryMessage) {
