@@ -13,7 +13,9 @@
 # The no-auth user the sniffer connects as may not publish svc.>: a status on NATS proves the
 # instance authenticated as its own user. A third instance whose LoadCredential= an admin drop-in
 # clears (an empty assignment) fails to start: its user cannot read the file; one whose credential
-# file does not exist is refused by systemd (status=243/CREDENTIALS).
+# file does not exist is refused by systemd (status=243/CREDENTIALS). The supervisor connects with
+# the top-level section's password file (0600 root:root too) through the generated
+# tcs-supervisor.service.d/50-tcs.conf: its launcher status on NATS proves it authenticated.
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
@@ -39,7 +41,7 @@ PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 CONFIG="$TCS_TEST_TMPDIR/services.yaml"
 cat >"$CONFIG" <<'EOF'
 # system test config (nats_credentials_test.sh)
-nats: {host: 127.0.0.1, port: 4222, required: true}
+nats: {host: 127.0.0.1, port: 4222, required: true, user: supervisor, password_file: /etc/tcs/supervisor.password}
 registry:
   hello_world: ~
 services:
@@ -71,6 +73,7 @@ authorization {
   users: [
     {user: sniffer, password: "sniffer-$PASSWORD", permissions: {publish: {deny: ["svc.>"]}}}
     {user: hello, password: "$PASSWORD"}
+    {user: supervisor, password: "supervisor-$PASSWORD"}
     {nkey: $PUBLIC}
   ]
 }
@@ -86,13 +89,18 @@ tcs_check "the password file, 0600 root:root" tcs_sh \
   'umask 077 && printf "%s\n" "$1" >/etc/tcs/hello.password && chown root:root /etc/tcs/hello.password' "$PASSWORD"
 tcs_check "the NKey seed file, 0600 root:root" tcs_sh \
   'umask 077 && printf "%s\n" "$1" >/etc/tcs/hello.nk && chown root:root /etc/tcs/hello.nk' "$SEED"
+tcs_check "the supervisor's password file, 0600 root:root" tcs_sh \
+  'umask 077 && printf "supervisor-%s\n" "$1" >/etc/tcs/supervisor.password && chown root:root /etc/tcs/supervisor.password' "$PASSWORD"
 tcs_expect_eq "hello.password mode" "600 root:root" "$(tcs_exec stat -c '%a %U:%G' /etc/tcs/hello.password)"
 tcs_expect_eq "hello.nk mode" "600 root:root" "$(tcs_exec stat -c '%a %U:%G' /etc/tcs/hello.nk)"
 tcs_check "the service user exists" tcs_exec id tcs
 for f in /etc/tcs/hello.password /etc/tcs/hello.nk; do
   if tcs_exec runuser -u tcs -- cat "$f" >/dev/null 2>&1; then tcs_fail "the tcs user can read $f"; fi
 done
-tcs_log "the tcs user cannot read /etc/tcs/hello.password nor /etc/tcs/hello.nk"
+if tcs_exec runuser -u tcs-supervisor -- cat /etc/tcs/supervisor.password >/dev/null 2>&1; then
+  tcs_fail "the tcs-supervisor user can read /etc/tcs/supervisor.password"
+fi
+tcs_log "the tcs user cannot read /etc/tcs/hello.password nor /etc/tcs/hello.nk; tcs-supervisor cannot read its own file"
 
 # ---- NATS with the two users, and a sniffer as the no-auth user -----------------------------------
 tcs_check "the nats-server config" tcs_sh 'cat >/etc/tcs-test-nats.conf' <"$NATS_CONF"
@@ -158,6 +166,18 @@ if tcs_exec timeout 60 systemctl start "$MISSING" >/dev/null 2>&1; then
 fi
 wait_unit_journal 10 "$MISSING" "status=243/CREDENTIALS"
 tcs_log "a missing credential file: $(unit_journal "$MISSING" | grep -m1 -i credential)"
+
+# ---- the supervisor: the top-level section's file through its generated drop-in ------------------
+tcs_expect_eq "tcs-supervisor LoadCredential" 'a(ss) 1 "nats.password" "/etc/tcs/supervisor.password"' \
+  "$(load_credential tcs-supervisor.service)"
+tcs_check "systemctl start tcs-supervisor" tcs_exec timeout 60 systemctl start tcs-supervisor.service
+LAUNCHER="$(tcs_exec hostname -s | tr -d '\r')-systemd-launcher"
+tcs_wait_until 20 "the supervisor's status on NATS" status_of "launcher.$LAUNCHER" || {
+  tcs_exec journalctl -u tcs-supervisor --no-pager | tail -n 20 >&2
+  tcs_fail "no status of launcher.$LAUNCHER arrived on NATS"
+}
+tcs_log "tcs-supervisor authenticated with its credential (launcher.$LAUNCHER publishes)"
+tcs_check "systemctl stop tcs-supervisor" tcs_exec timeout 60 systemctl stop tcs-supervisor.service
 
 for unit in "$PW" "$NK"; do
   tcs_check "systemctl stop $unit" tcs_exec timeout 60 systemctl stop "$unit"

@@ -60,11 +60,24 @@ TEST(WriteUnitSet, RemovesStaleOutputOfServicesThatAreGone) {
   EXPECT_TRUE(fs::exists(dir / "tcs@a:x.service.d/50-tcs.conf"));
 }
 
+TEST(WriteUnitSet, RemovesTheSupervisorDropInOnceTheConfigNamesNoSecret) {
+  TempDir dir;
+  UnitSet withSecret = twoServices();
+  withSecret["tcs-supervisor.service.d/50-tcs.conf"] = {Entry::Kind::File,
+                                                        kHeader + "[Service]\nLoadCredential=nats.creds:/x\n"};
+  writeUnitSet(withSecret, dir.path());
+  dir.write("tcs-supervisor.service.d/60-admin.conf", "[Service]\nNice=5\n");
+  const auto report = writeUnitSet(twoServices(), dir.path());
+  EXPECT_EQ(report.removed, (std::vector<std::string>{"tcs-supervisor.service.d/50-tcs.conf"}));
+  EXPECT_TRUE(fs::exists(dir / "tcs-supervisor.service.d/60-admin.conf"));
+}
+
 TEST(WriteUnitSet, NeverTouchesFilesItDidNotWrite) {
   TempDir dir;
   dir.write("tcs@a:z.service.d/50-tcs.conf", "[Service]\n# written by an admin\n");
   dir.write("tcs@a:z.service.d/90-local.conf", "[Service]\nNice=5\n");
   dir.write("other.service", "[Service]\n");
+  dir.write("tcs-supervisor.service.d/50-tcs.conf", "[Service]\n# written by an admin\n");
   fs::create_directories(dir / "tcs.target.wants");
   fs::create_symlink("/etc/systemd/system/custom.service", dir / "tcs.target.wants/custom.service");
   writeUnitSet(twoServices(), dir.path());
@@ -72,6 +85,7 @@ TEST(WriteUnitSet, NeverTouchesFilesItDidNotWrite) {
   EXPECT_TRUE(fs::exists(dir / "tcs@a:z.service.d/50-tcs.conf"));
   EXPECT_TRUE(fs::exists(dir / "tcs@a:z.service.d/90-local.conf"));
   EXPECT_TRUE(fs::exists(dir / "other.service"));
+  EXPECT_TRUE(fs::exists(dir / "tcs-supervisor.service.d/50-tcs.conf"));
   EXPECT_TRUE(fs::is_symlink(dir / "tcs.target.wants/custom.service"));
   EXPECT_FALSE(fs::exists(dir / "tcs@a:x.service.d"));
 }

@@ -27,8 +27,10 @@ constexpr const char* kUsage = R"(Usage: tcs-unitgen [OPTIONS] [CONFIG]
 
 Turn a tcs services.yaml into systemd units: for every configured service a drop-in
 tcs@<type>:<variant>.service.d/50-tcs.conf for the shipped template tcs@.service, and for
-every enabled one a tcs.target.wants/ link. Output is deterministic; files are replaced
-atomically and files of services removed from the config are deleted.
+every enabled one a tcs.target.wants/ link; when the top-level nats: section names credential
+files, tcs-supervisor.service.d/50-tcs.conf with their LoadCredential= lines. Output is
+deterministic; files are replaced atomically and files of services removed from the config are
+deleted.
 
 Arguments:
   CONFIG                 services.yaml to read (default: {config})

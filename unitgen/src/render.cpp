@@ -138,6 +138,21 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   return out;
 }
 
+// System mode: the top-level nats: secrets for tcs-supervisor.service, which runs as its own
+// unprivileged user and reads them from $CREDENTIALS_DIRECTORY like the services do — so the
+// files in /etc can stay root-only. Empty when the section names no credential file.
+std::string supervisorDropIn(const config::Config& config, const RenderOptions& options) {
+  const auto files = config::natsCredentialFiles(config.nats());
+  if (files.empty()) return {};
+  std::string out = fmt::format("{}{} from {} (the supervisor's NATS credentials).\n", kHeaderPrefix, options.generator,
+                                escapeSpecifiers(config.path().string()));
+  out += "# Do not edit: change the config's nats: section and run tcs-unitgen (or systemctl daemon-reload).\n";
+  out += "[Service]\n";
+  for (const auto& file : files)
+    out += fmt::format("LoadCredential={}:{}\n", file.credential, escapeSpecifiers(file.path.string()));
+  return out;
+}
+
 std::string replaceAll(std::string text, std::string_view from, std::string_view to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
@@ -170,6 +185,10 @@ UnitSet render(const config::Config& config, const RenderOptions& options) {
     const std::string unit = s.unitName();
     set[fmt::format("{}.d/{}", unit, kDropInName)] = {Entry::Kind::File, dropIn(config, s, options)};
     if (s.enabled) set["tcs.target.wants/" + unit] = {Entry::Kind::Symlink, options.templateUnit.string()};
+  }
+  if (options.mode == Mode::System) {
+    if (std::string text = supervisorDropIn(config, options); !text.empty())
+      set[fmt::format("{}.d/{}", kSupervisorUnit, kDropInName)] = {Entry::Kind::File, std::move(text)};
   }
   return set;
 }

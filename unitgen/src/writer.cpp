@@ -125,11 +125,13 @@ WriteReport writeUnitSet(const UnitSet& units, const fs::path& dir) {
   for (const auto& [tmp, dest] : pending)
     if (::rename(tmp.c_str(), dest.c_str()) != 0) throwErrno("cannot rename into place", dest);
 
-  // Phase 3: stale files of services that are no longer configured.
+  // Phase 3: stale files of services that are no longer configured (and the supervisor's
+  // credentials drop-in once the nats: section names no secret file).
   std::error_code ec;
   for (const auto& d : fs::directory_iterator(dir, ec)) {
     const std::string name = d.path().filename().string();
-    if (!d.is_directory() || !name.ends_with(".service.d") || !name.starts_with(unit_name::kTemplatePrefix)) continue;
+    const bool ours = name.starts_with(unit_name::kTemplatePrefix) || name == fmt::format("{}.d", kSupervisorUnit);
+    if (!d.is_directory() || !name.ends_with(".service.d") || !ours) continue;
     const std::string rel = fmt::format("{}/{}", name, kDropInName);
     const fs::path dropIn = d.path() / kDropInName;
     if (units.count(rel) || !fs::is_regular_file(dropIn) || !isOwnedDropIn(dropIn)) continue;
