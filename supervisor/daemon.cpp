@@ -56,7 +56,8 @@ void Daemon::ensureStreams() {
   // now, and — when a stream was just created — the `declared` events again (the first ones went
   // out at start, possibly before any stream captured them, and tcsctl --all reads them back).
   bool created = false;
-  for (const auto& spec : protocolStreams(options_, supervisor_->prefix())) {
+  for (auto spec : protocolStreams(options_, supervisor_->prefix())) {
+    spec.replicas = supervisor_->streamReplicas();  // nats.stream_replicas; raised on existing streams, never shrunk
     try {
       const auto outcome = parts_.nats->ensureStream(spec);
       created = created || outcome == StreamOutcome::Created;

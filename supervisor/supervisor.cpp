@@ -44,7 +44,7 @@ namespace {
 bool sameConnection(const config::NatsConfig& a, const config::NatsConfig& b) {
   const auto fields = [](const config::NatsConfig& n) {
     return std::tie(n.present, n.host, n.port, n.servers, n.subjectPrefix, n.user, n.password, n.passwordFile, n.token,
-                    n.tokenFile, n.credsFile, n.nkeySeedFile, n.tlsCa, n.tlsCert, n.tlsKey);
+                    n.tokenFile, n.credsFile, n.nkeySeedFile, n.tlsCa, n.tlsCert, n.tlsKey, n.streamReplicas);
   };
   return fields(a) == fields(b);
 }
@@ -96,6 +96,7 @@ void Supervisor::applyConfig(config::LoadResult loaded, bool initial) {
   if (initial) {
     prefix_ = loaded.config.nats().subjectPrefix;
     natsAtStart_ = loaded.config.nats();
+    streamReplicas_ = natsAtStart_.streamReplicas;
   }
   for (const auto& svc : loaded.config.services()) {
     auto it = services_.find(svc.id());

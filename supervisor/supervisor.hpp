@@ -94,6 +94,8 @@ class Supervisor {
   const std::string& launcherId() const noexcept { return options_.launcherId; }
   std::string launcherName() const;
   const std::string& prefix() const noexcept { return prefix_; }
+  /** @brief `nats.stream_replicas` as the process started with it (the streams' replicas). */
+  int streamReplicas() const noexcept { return streamReplicas_; }
   Monitor& monitor() noexcept { return *monitor_; }
   /** @return false after the bus connection was lost and not yet re-established */
   bool systemdConnected() const;
@@ -131,6 +133,7 @@ class Supervisor {
   IJournal* journal_;
   std::string prefix_{protocol::kDefaultPrefix};
   config::NatsConfig natsAtStart_;  // what the process connected with; a reload cannot change it
+  int streamReplicas_ = 1;          // natsAtStart_'s, readable without the lock
 
   mutable std::mutex mutex_;
   std::condition_variable jobsDone_;

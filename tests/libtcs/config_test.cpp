@@ -784,6 +784,32 @@ TEST(ConfigNats, ValidatesTheSubjectPrefixAsNatsTokens) {
                                      "dot-separated NATS tokens without spaces, '*' or '>'"));
 }
 
+TEST(ConfigNats, ReadsStreamReplicasOneByDefault) {
+  auto r = parseYaml("nats:\n  host: a\n");
+  EXPECT_TRUE(r.ok()) << joined(errors(r));
+  EXPECT_EQ(r.config.nats().streamReplicas, 1);
+  for (int n = 1; n <= 5; ++n) {
+    r = parseYaml("nats:\n  stream_replicas: " + std::to_string(n) + "\n");
+    EXPECT_TRUE(r.ok()) << n << joined(errors(r));
+    EXPECT_EQ(r.config.nats().streamReplicas, n);
+  }
+  EXPECT_EQ(parseYaml("").config.nats().streamReplicas, 1);
+}
+
+TEST(ConfigNats, RefusesStreamReplicasOutsideOneToFiveNamingFileLineAndKey) {
+  for (const std::string value : {"0", "6", "-1", "3.0", "\"3\"", "three", "true"}) {
+    const auto r = parseYaml("nats:\n  stream_replicas: " + value + "\n");
+    ASSERT_EQ(r.errorCount(), 1u) << value;
+    EXPECT_THAT(errors(r)[0], StartsWith("services.yaml:2:20: error: nats.stream_replicas: invalid stream_replicas "))
+        << value;
+    EXPECT_THAT(errors(r)[0], HasSubstr("(expected an integer 1-5, JetStream's range)")) << value;
+    EXPECT_EQ(r.config.nats().streamReplicas, 1) << value;
+  }
+  EXPECT_THAT(errors(parseYaml("nats:\n  stream_replicas: 7\n")),
+              ElementsAre("services.yaml:2:20: error: nats.stream_replicas: invalid stream_replicas 7 (expected an "
+                          "integer 1-5, JetStream's range)"));
+}
+
 TEST(ConfigNats, ReadsAuthenticationKeysAndResolvesFilesBesideTheConfig) {
   const auto r = parseYaml(
       "nats:\n"

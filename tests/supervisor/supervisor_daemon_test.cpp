@@ -60,9 +60,14 @@ class FakeNatsLink : public INatsLink {
   StreamOutcome ensureStream(const StreamSpec& spec) override {
     std::lock_guard lock(mutex_);
     ensured_.push_back(spec.name);
+    replicas_.push_back(spec.replicas);
     return outcome;
   }
   std::string lastError() const override { return error; }
+  std::vector<int> replicas() {
+    std::lock_guard lock(mutex_);
+    return replicas_;
+  }
   std::vector<std::string> ensured() {
     std::lock_guard lock(mutex_);
     return ensured_;
@@ -75,6 +80,7 @@ class FakeNatsLink : public INatsLink {
  private:
   std::mutex mutex_;
   std::vector<std::string> ensured_;
+  std::vector<int> replicas_;
 };
 
 constexpr const char* kConfig = R"(nats: {host: 127.0.0.1, port: 4222}
@@ -163,6 +169,20 @@ TEST_F(ADaemon, EnsuresTheProtocolStreamsWhenNatsConnectsAndAgainOnEveryReconnec
   send(SIGTERM);
   EXPECT_EQ(exitStatus(), exit_code::kOk);
   EXPECT_EQ(link.ensured().size(), 6U);
+}
+
+TEST_F(ADaemon, EnsuresTheStreamsWithOneReplicaByDefault) {
+  start();
+  ASSERT_TRUE(waitUntil([&] { return link.ensured().size() == 3; }, 5s));
+  EXPECT_THAT(link.replicas(), ElementsAre(1, 1, 1));
+}
+
+TEST_F(ADaemon, EnsuresTheStreamsWithTheConfiguredStreamReplicas) {
+  configPath = dir.write(
+      "services.yaml", std::string(kConfig).replace(0, 35, "nats: {host: 127.0.0.1, port: 4222, stream_replicas: 3}"));
+  start();
+  ASSERT_TRUE(waitUntil([&] { return link.ensured().size() == 3; }, 5s));
+  EXPECT_THAT(link.replicas(), ElementsAre(3, 3, 3));
 }
 
 TEST_F(ADaemon, EnsuresNoStreamWhileNatsIsDisconnected) {

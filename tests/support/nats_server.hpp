@@ -60,6 +60,15 @@ struct NatsServerOptions {
   std::optional<std::string> token;    ///< `authorization { token }`
   std::vector<std::string> nkeyUsers;  ///< public user NKeys allowed in
   std::string extraConfig;             ///< appended to the config file as is
+  std::string serverName;              ///< `server_name` ("" = the server's generated id)
+  int monitorPort = 0;                 ///< `http` monitoring port on 127.0.0.1 (/varz, /jsz); 0 = none
+  /** @brief `cluster {}`: a route port of its own and the other nodes' route URLs (nats_cluster.hpp). */
+  struct Cluster {
+    std::string name;
+    int port = 0;
+    std::vector<std::string> routes;  ///< `nats-route://127.0.0.1:<port>` of the other nodes
+  };
+  std::optional<Cluster> cluster;
   std::chrono::milliseconds startTimeout{std::chrono::seconds(15)};
 };
 
@@ -158,6 +167,38 @@ class NatsServer {
   std::filesystem::path logPath() const { return dir_ / "nats-server.log"; }
   std::string log() const { return readFile(logPath()); }
 
+  /**
+   * @brief GET @p path on the monitoring port (NatsServerOptions::monitorPort), bounded by 2 s.
+   * @return the response body; "" when the server does not answer
+   */
+  std::string monitor(std::string_view path) const {
+    if (options_.monitorPort <= 0) return {};
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return {};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(options_.monitorPort));
+    std::string response;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      const std::string request = "GET " + std::string(path) + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+      if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        char buffer[4096];
+        while (std::chrono::steady_clock::now() < deadline) {
+          pollfd p{fd, POLLIN, 0};
+          if (::poll(&p, 1, 200) != 1) continue;
+          const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+          if (n <= 0) break;  // HTTP/1.0: the server closes after the body
+          response.append(buffer, static_cast<std::size_t>(n));
+        }
+      }
+    }
+    ::close(fd);
+    const auto body = response.find("\r\n\r\n");
+    return body == std::string::npos ? std::string{} : response.substr(body + 4);
+  }
+
   /** @return a TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). */
   static int freePort() {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -188,6 +229,14 @@ class NatsServer {
 
   std::filesystem::path writeConfig() const {
     std::string text = "listen: " + quoted("127.0.0.1:" + std::to_string(port_)) + "\n";
+    if (!options_.serverName.empty()) text += "server_name: " + quoted(options_.serverName) + "\n";
+    if (options_.monitorPort > 0) text += "http: " + quoted("127.0.0.1:" + std::to_string(options_.monitorPort)) + "\n";
+    if (options_.cluster) {
+      text += "cluster {\n  name: " + quoted(options_.cluster->name) +
+              "\n  listen: " + quoted("127.0.0.1:" + std::to_string(options_.cluster->port)) + "\n  routes: [\n";
+      for (const auto& r : options_.cluster->routes) text += "    " + quoted(r) + "\n";
+      text += "  ]\n}\n";
+    }
     if (options_.jetstream) text += "jetstream {\n  store_dir: " + quoted((dir_ / "jetstream").string()) + "\n}\n";
     if (options_.user || options_.token) {
       text += "authorization {\n";

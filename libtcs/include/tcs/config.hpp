@@ -51,6 +51,8 @@ struct TCS_API NatsConfig {
   std::vector<std::string> servers;  ///< `nats.servers`, overrides host/port when given
   bool required = true;              ///< default true when the section exists
   std::string subjectPrefix = "svc";
+  /// `nats.stream_replicas` (1-5): the replicas of the JetStream streams tcs-supervisor creates
+  int streamReplicas = 1;
   std::optional<std::string> user;
   std::optional<std::string> password;
   std::optional<std::filesystem::path> passwordFile;

@@ -29,13 +29,14 @@ struct TCS_API StreamSpec {
   std::chrono::seconds maxAge{0};       ///< 0 = no limit
   std::int64_t maxBytes = -1;           ///< -1 = no limit
   std::int64_t maxMsgsPerSubject = -1;  ///< -1 = no limit
+  int replicas = 1;                     ///< copies on a clustered JetStream (1-5; `nats.stream_replicas`)
 };
 
 /** @brief What JetStreamAdmin::ensureStream() did. */
 enum class StreamOutcome {
   Created,
   Unchanged,          ///< it existed and captures the subject with limits at least as generous
-  Widened,            ///< it existed; a missing subject was added or a tighter limit raised
+  Widened,            ///< it existed; a missing subject was added, a tighter limit or fewer replicas raised
   CapturedElsewhere,  ///< it did not exist, and another stream already captures the subject
   Unavailable         ///< JetStream is not enabled on the server (or not reachable)
 };
@@ -50,7 +51,12 @@ class TCS_API JetStreamAdmin {
 
   /**
    * @brief Makes sure a stream captures @p spec's subject: creates it, or widens an existing one
-   * (adds the subject, raises a tighter limit). Never deletes, shrinks or purges a stream.
+   * (adds the subject, raises a tighter limit, raises fewer replicas to @p spec's). Never deletes,
+   * shrinks or purges a stream: one with more replicas keeps them.
+   *
+   * Replicas the server cannot give are logged (warning) and not fatal: a server without
+   * clustering creates the stream with one; a raise the cluster refuses (too few servers up)
+   * leaves the stream as it was, and the next call tries again.
    * Afterwards the connection's publishPersistent() knows a stream captures the subject (no
    * JetStream lookup before its first publish).
    * @throws NatsError for other failures (e.g. the subject overlaps another stream)

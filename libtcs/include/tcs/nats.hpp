@@ -64,6 +64,13 @@ struct TCS_API NatsOptions {
   std::size_t persistentQueueCapacity = 1024;
   /** @brief After a subject fell back to core publishing, how long until JetStream is tried again. */
   std::chrono::milliseconds coreFallbackRecheck{std::chrono::seconds(30)};
+  /**
+   * @brief How long publishPersistent keeps one message for a stream that captures its subject
+   * while the connection or the stream is failing over (no ack, no responders, disconnected):
+   * the message is sent again with the same `Nats-Msg-Id`, so the stream stores it once.
+   * Within JetStream's duplicate window (2 min by default). Afterwards: core, as without a stream.
+   */
+  std::chrono::milliseconds persistentRetryWindow{std::chrono::seconds(30)};
   /** @brief The destructor's bound for sending what is still queued. */
   std::chrono::milliseconds closeFlushTimeout{std::chrono::seconds(1)};
   /**

@@ -18,8 +18,9 @@ namespace {
 using Kind = Value::Kind;
 
 constexpr std::string_view kNatsKeys[] = {
-    "host",     "port",          "servers", "required",   "subject_prefix", "config_subject", "user",
-    "password", "password_file", "token",   "token_file", "creds_file",     "nkey_seed_file", "tls"};
+    "host",           "port",       "servers",        "required",      "subject_prefix",
+    "config_subject", "user",       "password",       "password_file", "token",
+    "token_file",     "creds_file", "nkey_seed_file", "tls",           "stream_replicas"};
 constexpr std::string_view kTlsKeys[] = {"ca", "cert", "key"};
 
 /** Reads one section's values, reporting to one Diagnostics. */
@@ -74,7 +75,7 @@ class SectionReader {
     }
   }
 
-  // host, port, servers, required, subject_prefix, config_subject
+  // host, port, servers, required, subject_prefix, stream_replicas, config_subject
   void natsServer(const Value* section, NatsConfig& nats) {
     if (auto h = optString(*section, "host")) {
       if (h->empty() || hasControlChars(*h) || h->find(' ') != std::string::npos)
@@ -114,6 +115,14 @@ class SectionReader {
                              section->find("subject_prefix")->describe()));
       else
         nats.subjectPrefix = *prefix;
+    }
+    if (const Value* n = section->find("stream_replicas"); n && !n->isNull()) {
+      // JetStream allows 1-5 replicas; a string is refused like `required`'s (no quoting).
+      if (n->kind() != Kind::Int || n->intValue() < 1 || n->intValue() > 5)
+        d_.error(*n,
+                 fmt::format("invalid stream_replicas {} (expected an integer 1-5, JetStream's range)", n->describe()));
+      else
+        nats.streamReplicas = static_cast<int>(n->intValue());
     }
     if (const Value* c = section->find("config_subject"); c && !c->isNull())
       d_.warn(c->mark(), c->path(), "config_subject is not implemented (upstream only logs a placeholder); ignored");

@@ -261,7 +261,7 @@ void nats(KeyContext& c, const Value& v, ServiceConfig& s) {
   static constexpr std::string_view kCredentials[] = {"user", "password_file", "token_file", "creds_file",
                                                       "nkey_seed_file"};
   static constexpr std::string_view kConnection[] = {"host",           "port",           "servers", "required",
-                                                     "subject_prefix", "config_subject", "tls"};
+                                                     "subject_prefix", "config_subject", "tls",     "stream_replicas"};
   if (v.kind() != Kind::Mapping) {
     c.diagnostics.error(v, fmt::format("expected a mapping of credentials ({}), got {}", fmt::join(kCredentials, ", "),
                                        Value::kindName(v.kind())));

@@ -16,6 +16,7 @@
 #include "connection_impl.hpp"
 #include "handles.hpp"
 #include "status.hpp"
+#include "tcs/log.hpp"
 
 namespace tcs {
 
@@ -32,6 +33,11 @@ bool tighter(std::int64_t have, std::int64_t want) {
 
 StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
   if (js == nullptr) return StreamOutcome::Unavailable;
+  // The context's wait is the publish ack's (300 ms); creating or re-replicating a clustered
+  // stream takes a round of the cluster's consensus: a bound of its own.
+  jsOptions api;
+  jsOptions_Init(&api);
+  api.Wait = 5000;
   jsErrCode code{};
   const auto failure = [&](natsStatus st, std::string_view what) {
     return NatsError(NatsError::Kind::Other, st,
@@ -39,7 +45,7 @@ StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
                                  spec.subject, natsStatus_GetText(st), static_cast<int>(code)));
   };
   jsStreamInfo* raw = nullptr;
-  natsStatus st = js_GetStreamInfo(&raw, js, spec.name.c_str(), nullptr, &code);
+  natsStatus st = js_GetStreamInfo(&raw, js, spec.name.c_str(), &api, &code);
   StreamInfoPtr info(raw);
   if (st == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
     jsStreamConfig cfg;
@@ -54,10 +60,23 @@ StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
     cfg.MaxAge = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count();
     cfg.MaxBytes = spec.maxBytes;
     cfg.MaxMsgsPerSubject = spec.maxMsgsPerSubject;
+    cfg.Replicas = std::max(spec.replicas, 1);
     jsStreamInfo* created = nullptr;
     code = {};
-    st = js_AddStream(&created, js, &cfg, nullptr, &code);
+    st = js_AddStream(&created, js, &cfg, &api, &code);
     StreamInfoPtr createdGuard(created);
+    if (st != NATS_OK && code == JSStreamReplicasNotSupportedErr && cfg.Replicas > 1) {
+      // A server without clustering: one copy is all it has.
+      log::warning(
+          "JetStream stream {}: {} replicas are not supported by a server without clustering; created "
+          "with 1",
+          spec.name, cfg.Replicas);
+      cfg.Replicas = 1;
+      jsStreamInfo* single = nullptr;
+      code = {};
+      st = js_AddStream(&single, js, &cfg, &api, &code);
+      StreamInfoPtr singleGuard(single);
+    }
     // An operator's own stream (e.g. one on `<P>.>`) already captures the subject: fine.
     if (code == JSStreamSubjectOverlapErr) return StreamOutcome::CapturedElsewhere;
     if (st != NATS_OK) throw failure(st, "create");
@@ -83,12 +102,30 @@ StreamOutcome ensureStreamIn(jsCtx* js, const StreamSpec& spec) {
   raise(cfg.MaxAge, std::chrono::duration_cast<std::chrono::nanoseconds>(spec.maxAge).count());
   raise(cfg.MaxBytes, spec.maxBytes);
   raise(cfg.MaxMsgsPerSubject, spec.maxMsgsPerSubject);
-  if (!change) return StreamOutcome::Unchanged;
-  jsStreamInfo* after = nullptr;
-  st = js_UpdateStream(&after, js, &cfg, nullptr, &code);
-  StreamInfoPtr afterGuard(after);
-  if (st != NATS_OK) throw failure(st, "widen");
-  return StreamOutcome::Widened;
+  if (change) {
+    jsStreamInfo* after = nullptr;
+    st = js_UpdateStream(&after, js, &cfg, &api, &code);
+    StreamInfoPtr afterGuard(after);
+    if (st != NATS_OK) throw failure(st, "widen");
+  }
+  // Fewer replicas than wanted: raised on their own (the cluster may refuse, e.g. with too few
+  // servers up; the limits above stay widened). More are kept: never shrunk.
+  if (cfg.Replicas < spec.replicas) {
+    const auto have = cfg.Replicas;
+    cfg.Replicas = spec.replicas;
+    jsStreamInfo* after = nullptr;
+    code = {};
+    st = js_UpdateStream(&after, js, &cfg, &api, &code);
+    StreamInfoPtr afterGuard(after);
+    if (st == NATS_OK) {
+      log::info("JetStream stream {}: replicas raised from {} to {}", spec.name, have, spec.replicas);
+      return StreamOutcome::Widened;
+    }
+    const char* why = nats_GetLastError(nullptr);
+    log::warning("JetStream stream {} keeps {} replicas: raising them to {} failed: {} (JetStream error {})", spec.name,
+                 have, spec.replicas, why != nullptr ? why : natsStatus_GetText(st), static_cast<int>(code));
+  }
+  return change ? StreamOutcome::Widened : StreamOutcome::Unchanged;
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "persistent_publisher.hpp"
 
+#include <fmt/format.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <utility>
 
 #include "handles.hpp"
@@ -44,7 +46,16 @@ bool RateLimit::allow() noexcept {
 
 PersistentPublisher::PersistentPublisher(natsConnection* nc, jsCtx* js, const NatsOptions& options,
                                          const std::atomic<bool>* up)
-    : nc_(nc), js_(js), up_(up), options_(options), worker_([this] {
+    : nc_(nc),
+      js_(js),
+      up_(up),
+      options_(options),
+      idPrefix_([] {
+        std::random_device random;  // getrandom(2)
+        const std::uint64_t r = (std::uint64_t{random()} << 32) | random();
+        return fmt::format("{:016x}", r);
+      }()),
+      worker_([this] {
         ::pthread_setname_np(::pthread_self(), "tcs-publisher");  // for top -H, perf, gdb
         run();
       }) {}
@@ -55,6 +66,7 @@ PersistentPublisher::~PersistentPublisher() {
     stop_ = true;
   }
   wake_.notify_all();
+  stopping_.notify_all();
   worker_.join();
   counters_.dropped += queue_.size();
 }
@@ -179,12 +191,6 @@ void PersistentPublisher::sendCore(const char* subject, std::string_view data) {
 
 void PersistentPublisher::send(const Item& item) {
   const auto now = Clock::now();
-  // While disconnected a JetStream publish could only wait out its ack timeout; a core publish goes
-  // to the reconnect buffer and reaches the stream after the reconnect.
-  if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED || coreOnly(item.subject, now)) {
-    sendCore(item.subject.c_str(), item.data);
-    return;
-  }
   bool known = false;
   {
     std::lock_guard lock(mutex_);
@@ -192,51 +198,128 @@ void PersistentPublisher::send(const Item& item) {
     known = std::any_of(capturedFilters_.begin(), capturedFilters_.end(),
                         [&](const std::string& f) { return subjectCovers(f, item.subject); });
   }
-  // Ask JetStream first whether a stream captures the subject: with none, a core subscriber
-  // (a live monitor) would get the publish and nobody would ack it, so the publish would wait
-  // out the whole ack timeout, holding up every message behind it.
-  if (!known && !streamed_.contains(item.subject)) {
-    if (const auto captured = streamCaptures(item.subject); captured && !*captured) {
-      fallBack(item.subject, now);
+  known = known || streamed_.contains(item.subject);
+  if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) {
+    // A subject no stream is known to capture goes to the reconnect buffer at once. One a stream
+    // captures waits for the reconnect (bounded per outage): sent as core into the buffer, it
+    // would reach a cluster whose stream may have no leader yet, and be lost.
+    if (!known || coreOnly(item.subject, now)) {
+      sendCore(item.subject.c_str(), item.data);
+      return;
+    }
+    if (!disconnectedSince_) disconnectedSince_ = now;
+    if (!waitConnected(*disconnectedSince_ + options_.persistentRetryWindow)) {
       sendCore(item.subject.c_str(), item.data);
       return;
     }
   }
+  disconnectedSince_.reset();
+  if (coreOnly(item.subject, now)) {
+    sendCore(item.subject.c_str(), item.data);
+    return;
+  }
+  // Ask JetStream first whether a stream captures the subject: with none, a core subscriber
+  // (a live monitor) would get the publish and nobody would ack it, so the publish would wait
+  // out the whole ack timeout, holding up every message behind it.
+  bool captured = known;
+  if (!known) {
+    const auto answer = streamCaptures(item.subject);
+    if (answer && !*answer) {
+      fallBack(item.subject, now);
+      sendCore(item.subject.c_str(), item.data);
+      return;
+    }
+    captured = !answer || *answer;  // no answer (JetStream failing over): as if captured
+  }
+  sendToStream(item, captured, now);
+}
+
+void PersistentPublisher::sendToStream(const Item& item, bool captured, Clock::time_point now) {
+  const std::string id = nextMessageId();
   jsPubOptions pubOptions;
   jsPubOptions_Init(&pubOptions);
   pubOptions.MaxWait = options_.persistentAckTimeout.count();
-  jsPubAck* ack = nullptr;
-  jsErrCode errorCode{};
-  const natsStatus status = js_Publish(&ack, js_, item.subject.c_str(), item.data.data(),
-                                       static_cast<int>(item.data.size()), &pubOptions, &errorCode);
-  const PubAckPtr ackGuard(ack);
-  switch (status) {
-    case NATS_OK:
+  pubOptions.MsgId = id.c_str();
+  const auto deadline = now + options_.persistentRetryWindow;
+  auto backoff = std::chrono::milliseconds(50);
+  for (;;) {
+    jsPubAck* ack = nullptr;
+    jsErrCode errorCode{};
+    const natsStatus status = js_Publish(&ack, js_, item.subject.c_str(), item.data.data(),
+                                         static_cast<int>(item.data.size()), &pubOptions, &errorCode);
+    const PubAckPtr ackGuard(ack);
+    if (status == NATS_OK) {
       ++counters_.acked;
       if (streamed_.size() >= 4096) streamed_.clear();  // the bound only guards against unique subjects
       streamed_.insert(item.subject);
       return;
-    case NATS_NO_RESPONDERS:
-      // Nobody received it: no stream captures the subject (or JetStream is off).
-      forgetCaptured(item.subject);
-      fallBack(item.subject, now);
-      sendCore(item.subject.c_str(), item.data);
-      return;
-    case NATS_TIMEOUT:
-      // The server has the message (a core subscriber may have got it); publishing it again would
-      // deliver it twice.
-      forgetCaptured(item.subject);
-      fallBack(item.subject, now);
-      ++counters_.unacked;
-      return;
-    case NATS_CONNECTION_DISCONNECTED: ++counters_.unacked; return;
-    default: {
-      const auto total = ++counters_.dropped;
+    }
+    // A failover? No ack (the server may have it: the same id makes a second copy a duplicate),
+    // nobody listening (the stream has no leader yet), or the connection dropped under the publish.
+    bool retry = captured && Clock::now() < deadline &&
+                 (status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS || status == NATS_CONNECTION_DISCONNECTED);
+    if (retry && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+      // … unless JetStream says for certain that no stream captures the subject (deleted).
+      const auto answer = streamCaptures(item.subject);
+      retry = !answer || *answer;
+    }
+    if (retry) {
+      ++counters_.retried;
       if (errorWarning_.allow())
-        log::warning("NATS JetStream publish on '{}' failed: {} (JetStream error {}); message dropped ({} so far)",
-                     item.subject, natsStatus_GetText(status), static_cast<int>(errorCode), total);
+        log::warning("NATS JetStream publish on '{}': {}; sending it again (failover?)", item.subject,
+                     natsStatus_GetText(status));
+      if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED ? !waitConnected(deadline) : !pause(backoff))
+        retry = false;
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+      if (retry) continue;
+      if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) {
+        // Still disconnected at the window's end: the reconnect buffer, as without a stream.
+        sendCore(item.subject.c_str(), item.data);
+        return;
+      }
+    }
+    switch (status) {
+      case NATS_NO_RESPONDERS:
+        // Nobody received it: no stream captures the subject (or JetStream is off).
+        forgetCaptured(item.subject);
+        fallBack(item.subject, now);
+        sendCore(item.subject.c_str(), item.data);
+        return;
+      case NATS_TIMEOUT:
+        // The server has the message (a core subscriber may have got it); publishing it again would
+        // deliver it twice.
+        forgetCaptured(item.subject);
+        fallBack(item.subject, now);
+        ++counters_.unacked;
+        return;
+      case NATS_CONNECTION_DISCONNECTED: ++counters_.unacked; return;
+      default: {
+        const auto total = ++counters_.dropped;
+        if (errorWarning_.allow())
+          log::warning("NATS JetStream publish on '{}' failed: {} (JetStream error {}); message dropped ({} so far)",
+                       item.subject, natsStatus_GetText(status), static_cast<int>(errorCode), total);
+        return;
+      }
     }
   }
+}
+
+bool PersistentPublisher::waitConnected(Clock::time_point deadline) {
+  for (;;) {
+    const auto st = natsConnection_Status(nc_);
+    if (st == NATS_CONN_STATUS_CONNECTED) return true;
+    if (st == NATS_CONN_STATUS_CLOSED || Clock::now() >= deadline) return false;
+    if (!pause(std::chrono::milliseconds(20))) return false;
+  }
+}
+
+bool PersistentPublisher::pause(std::chrono::milliseconds pause) {
+  std::unique_lock lock(mutex_);
+  return !stopping_.wait_for(lock, pause, [this] { return stop_; });
+}
+
+std::string PersistentPublisher::nextMessageId() {
+  return fmt::format("{}-{}", idPrefix_, ++nextId_);
 }
 
 void PersistentPublisher::forgetCaptured(const std::string& subject) {

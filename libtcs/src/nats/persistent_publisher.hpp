@@ -46,6 +46,15 @@ class RateLimit {
  * messages for NatsOptions::coreFallbackRecheck, or until the next reconnect. A stream captures core
  * messages on its subjects as well, so the fallback loses nothing that a stream would keep; it
  * only loses the ack.
+ *
+ * Failover (a cluster node dies; a stream has no leader for a few seconds): a message for a
+ * subject a stream captures (ensureStream() said so, a stream acked it before, or JetStream
+ * does not answer whether one does) is not sent as core — a stream without a leader would not
+ * store it — but kept at the head of the queue for NatsOptions::persistentRetryWindow: while
+ * disconnected it waits for the reconnect, and a publish without an ack or without responders
+ * is sent again (backing off) with the same `Nats-Msg-Id` header, so that the stream's
+ * duplicate window stores it once however many tries reached it. Only a definite "no stream
+ * captures it" (`$JS.API.STREAM.NAMES`) ends the retries early. The order is kept.
  */
 /** @return whether the subject filter @p pattern (`*` one token, `>` the rest) captures all of @p subject */
 bool subjectCovers(std::string_view pattern, std::string_view subject);
@@ -57,6 +66,7 @@ class PersistentPublisher {
     std::atomic<std::uint64_t> core{0};
     std::atomic<std::uint64_t> unacked{0};
     std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::uint64_t> retried{0};  ///< JetStream publishes sent again (same Nats-Msg-Id)
   };
 
   /** @param up the connection's "connected" as its callbacks last said (outlives the publisher) */
@@ -93,6 +103,14 @@ class PersistentPublisher {
   std::optional<bool> streamCaptures(const std::string& subject);
   /** @brief The subject's stream went away (no ack): ask again next time. */
   void forgetCaptured(const std::string& subject);
+  /** @brief The publish after @p item's checks: JetStream with retries, else core. */
+  void sendToStream(const Item& item, bool captured, std::chrono::steady_clock::time_point now);
+  /** @return whether connected before @p deadline (false at once when closed or stopping) */
+  bool waitConnected(std::chrono::steady_clock::time_point deadline);
+  /** @brief Sleeps @p pause unless stopping. @return false when stopping */
+  bool pause(std::chrono::milliseconds pause);
+  /** @return a `Nats-Msg-Id` unique to this publisher's message */
+  std::string nextMessageId();
 
   natsConnection* nc_;
   jsCtx* js_;
@@ -105,6 +123,12 @@ class PersistentPublisher {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
+  std::condition_variable stopping_;  // wakes a retry's pause at stop
+  std::string idPrefix_;              // random, per publisher: Nats-Msg-Id = <idPrefix_>-<n>
+  std::uint64_t nextId_ = 0;          // the worker's
+  // Since when the worker has waited for a reconnect on behalf of captured subjects (the window
+  // is the outage's, not each message's: after it, the rest goes core at once). The worker's.
+  std::optional<std::chrono::steady_clock::time_point> disconnectedSince_;
   std::deque<Item> queue_;
   bool busy_ = false;
   int idleWaiters_ = 0;  // threads in waitIdle() (the fast path notifies only when there are some)

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+// tcs on a 3-node nats-server cluster with clustered JetStream (tests/support/nats_cluster.hpp),
+// all on loopback: the protocol's streams at `nats.stream_replicas` replicas (created, raised
+// from R1, never shrunk or deleted), and a node killed (SIGKILL) under a burst of status changes
+// and registry events — every one stored exactly once, and the control client's snapshot
+// answering throughout. Skipped without nats-server. No blind sleeps: polling with deadlines.
+#include "nats_cluster.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nats_server.hpp"
+#include "supervisor.hpp"
+#include "tcs/control.hpp"
+#include "tcs/jetstream.hpp"
+#include "tcs/monitor.hpp"
+#include "tcs/nats.hpp"
+#include "tcs/protocol.hpp"
+#include "temp_dir.hpp"
+#include "wait_until.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using tcs::StreamOutcome;
+using tcs::StreamSpec;
+using tcs::test::NatsCluster;
+using tcs::test::NatsServer;
+using tcs::test::TempDir;
+using tcs::test::waitUntil;
+namespace p = tcs::protocol;
+
+double millisecondsOf(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+/** What a stream looks like from the outside (a plain nats.c connection). */
+struct StreamState {
+  bool exists = false;
+  std::int64_t replicas = 0;  ///< configured
+  int peers = 0;              ///< current followers the leader reports
+  std::string leader;
+  std::uint64_t messages = 0;
+  std::uint64_t firstSeq = 0;
+  std::uint64_t lastSeq = 0;
+};
+
+/** A plain nats.c connection to the cluster: the test's independent view. */
+class RawCluster {
+ public:
+  explicit RawCluster(const std::vector<std::string>& urls) {
+    natsOptions* o = nullptr;
+    natsOptions_Create(&o);
+    std::vector<const char*> servers;
+    for (const auto& u : urls) servers.push_back(u.c_str());
+    natsOptions_SetServers(o, servers.data(), static_cast<int>(servers.size()));
+    natsOptions_SetMaxReconnect(o, -1);
+    natsOptions_SetReconnectWait(o, 100);
+    const natsStatus s = natsConnection_Connect(&nc_, o);
+    natsOptions_Destroy(o);
+    if (s != NATS_OK) throw std::runtime_error("raw connect failed");
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 2000;
+    if (natsConnection_JetStream(&js_, nc_, &jo) != NATS_OK) throw std::runtime_error("raw JetStream failed");
+  }
+  ~RawCluster() {
+    jsCtx_Destroy(js_);
+    natsConnection_Destroy(nc_);
+  }
+  RawCluster(const RawCluster&) = delete;
+  RawCluster& operator=(const RawCluster&) = delete;
+
+  void addStream(const char* name, const char* subject, int replicas) {
+    jsStreamConfig config;
+    jsStreamConfig_Init(&config);
+    config.Name = name;
+    const char* subjects[] = {subject};
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    config.Storage = js_FileStorage;
+    config.Replicas = replicas;
+    jsStreamInfo* info = nullptr;
+    jsErrCode code{};
+    const natsStatus s = js_AddStream(&info, js_, &config, nullptr, &code);
+    jsStreamInfo_Destroy(info);
+    if (s != NATS_OK) throw std::runtime_error(std::string("js_AddStream: ") + natsStatus_GetText(s));
+  }
+
+  void publish(const char* subject, const std::string& data) {
+    jsPubAck* ack = nullptr;
+    const natsStatus s = js_Publish(&ack, js_, subject, data.data(), static_cast<int>(data.size()), nullptr, nullptr);
+    jsPubAck_Destroy(ack);
+    if (s != NATS_OK) throw std::runtime_error(std::string("js_Publish: ") + natsStatus_GetText(s));
+  }
+
+  StreamState state(const char* stream) {
+    StreamState st;
+    jsStreamInfo* info = nullptr;
+    jsErrCode code{};
+    if (js_GetStreamInfo(&info, js_, stream, nullptr, &code) != NATS_OK) return st;
+    st.exists = true;
+    st.replicas = info->Config->Replicas;
+    st.messages = info->State.Msgs;
+    st.firstSeq = info->State.FirstSeq;
+    st.lastSeq = info->State.LastSeq;
+    if (info->Cluster != nullptr) {
+      st.leader = info->Cluster->Leader != nullptr ? info->Cluster->Leader : "";
+      for (int i = 0; i < info->Cluster->ReplicasLen; ++i)
+        if (info->Cluster->Replicas[i]->Current && !info->Cluster->Replicas[i]->Offline) ++st.peers;
+    }
+    jsStreamInfo_Destroy(info);
+    return st;
+  }
+
+  /** @return every stored message's data, in sequence order */
+  std::vector<std::string> messages(const char* stream) {
+    const auto st = state(stream);
+    std::vector<std::string> out;
+    for (auto seq = st.firstSeq; st.messages > 0 && seq <= st.lastSeq; ++seq) {
+      natsMsg* m = nullptr;
+      jsErrCode code{};
+      if (js_GetMsg(&m, js_, stream, seq, nullptr, &code) != NATS_OK) continue;
+      out.emplace_back(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+      natsMsg_Destroy(m);
+    }
+    return out;
+  }
+
+  /** @brief Asks the stream's leader to step down (a new one is elected among the others). */
+  bool stepDown(const std::string& stream) {
+    natsMsg* reply = nullptr;
+    const auto subject = "$JS.API.STREAM.LEADER.STEPDOWN." + stream;
+    const natsStatus s = natsConnection_Request(&reply, nc_, subject.c_str(), "", 0, 2000);
+    natsMsg_Destroy(reply);
+    return s == NATS_OK;
+  }
+
+ private:
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
+
+class ANatsCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TCS_SKIP_WITHOUT_NATS_SERVER();
+    cluster_ = std::make_unique<NatsCluster>(dir_.path() / "cluster", 3);
+    cluster_->start();
+  }
+
+  tcs::config::NatsConfig natsConfig() const {
+    tcs::config::NatsConfig c;
+    c.present = true;
+    c.servers = cluster_->urls();  // nats.servers: every node
+    return c;
+  }
+  std::unique_ptr<tcs::NatsConnection> connect(const std::string& name) const {
+    tcs::NatsOptions o;
+    o.name = name;
+    o.reconnectWaitMin = 100ms;
+    o.reconnectWaitMax = 100ms;
+    return std::make_unique<tcs::NatsConnection>(natsConfig(), o);
+  }
+  /// The supervisor's streams (protocolStreams) at @p replicas, as Daemon::ensureStreams makes them.
+  static std::vector<StreamSpec> protocolStreams(int replicas) {
+    auto specs = tcs::supervisor::protocolStreams(tcs::supervisor::SupervisorOptions{}, "svc");
+    for (auto& s : specs) s.replicas = replicas;
+    return specs;
+  }
+  static int portOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
+
+  TempDir dir_;
+  std::unique_ptr<NatsCluster> cluster_;
+};
+
+TEST_F(ANatsCluster, FormsWithAJetStreamMetaLeaderAndTakesAKilledNodeBack) {
+  EXPECT_GE(cluster_->metaLeader(), 0);
+  cluster_->node(2).kill();
+  EXPECT_TRUE(cluster_->waitFormed(20s)) << cluster_->logs();  // two of three keep a quorum
+  cluster_->restart(2);
+  EXPECT_TRUE(cluster_->node(2).running());
+  EXPECT_GE(cluster_->metaLeader(), 0);
+}
+
+TEST_F(ANatsCluster, CreatesTheProtocolStreamsWithThreeReplicas) {
+  auto nats = connect("supervisor");
+  tcs::JetStreamAdmin admin(*nats);
+  RawCluster raw(cluster_->urls());
+  for (const auto& spec : protocolStreams(3)) {
+    EXPECT_EQ(admin.ensureStream(spec), StreamOutcome::Created) << spec.name;
+    EXPECT_TRUE(waitUntil([&] { return raw.state(spec.name.c_str()).peers == 2; }, 20s)) << spec.name;
+    EXPECT_EQ(raw.state(spec.name.c_str()).replicas, 3) << spec.name;
+    EXPECT_EQ(admin.ensureStream(spec), StreamOutcome::Unchanged) << spec.name;
+  }
+}
+
+TEST_F(ANatsCluster, RaisesAnR1StreamToThreeReplicasKeepingItsMessagesAndNeverShrinksOrDeletesIt) {
+  RawCluster raw(cluster_->urls());
+  raw.addStream("svc_status", "svc.status.>", 1);
+  for (int i = 0; i < 10; ++i) raw.publish("svc.status.a", "before " + std::to_string(i));
+  ASSERT_EQ(raw.state("svc_status").replicas, 1);
+
+  auto nats = connect("supervisor");
+  tcs::JetStreamAdmin admin(*nats);
+  const auto spec = protocolStreams(3)[1];
+  ASSERT_EQ(spec.name, "svc_status");
+  EXPECT_EQ(admin.ensureStream(spec), StreamOutcome::Widened);
+  EXPECT_TRUE(waitUntil([&] { return raw.state("svc_status").peers == 2; }, 20s));
+  EXPECT_EQ(raw.state("svc_status").replicas, 3);
+  EXPECT_EQ(raw.state("svc_status").messages, 10u);
+
+  auto fewer = spec;
+  fewer.replicas = 1;
+  EXPECT_EQ(admin.ensureStream(fewer), StreamOutcome::Unchanged);  // never shrunk
+  EXPECT_EQ(raw.state("svc_status").replicas, 3);
+
+  auto impossible = spec;
+  impossible.replicas = 5;  // more than the cluster has: refused by the server, logged, kept as it is
+  EXPECT_EQ(admin.ensureStream(impossible), StreamOutcome::Unchanged);
+  const auto after = raw.state("svc_status");
+  EXPECT_TRUE(after.exists);
+  EXPECT_EQ(after.replicas, 3);
+  EXPECT_EQ(after.messages, 10u);
+  EXPECT_EQ(raw.messages("svc_status").front(), "before 0");
+}
+
+TEST(AStandaloneNatsServer, GetsItsStreamsWithOneReplicaWhenThreeAreConfigured) {
+  TCS_SKIP_WITHOUT_NATS_SERVER();
+  TempDir dir;
+  NatsServer server(dir.path() / "server");
+  server.start();
+  tcs::config::NatsConfig c;
+  c.present = true;
+  c.host = "127.0.0.1";
+  c.port = server.port();
+  tcs::NatsConnection nats(c, {});
+  StreamSpec spec{"svc_registry", "svc.registry.>", 0s, -1, 100};
+  spec.replicas = 3;
+  EXPECT_EQ(tcs::JetStreamAdmin(nats).ensureStream(spec), StreamOutcome::Created);
+  RawCluster raw({server.url()});
+  EXPECT_EQ(raw.state("svc_registry").replicas, 1);
+}
+
+// The point of the cluster: a node dies (SIGKILL) — the one the service is connected to, which
+// also leads every stream — in the middle of a burst, and nothing is lost or doubled.
+TEST_F(ANatsCluster, KeepsEveryStatusChangeAndRegistryEventExactlyOnceWhenANodeIsKilledMidBurst) {
+  auto supervisor = connect("supervisor");
+  tcs::JetStreamAdmin admin(*supervisor);
+  RawCluster raw(cluster_->urls());
+  for (const auto& spec : protocolStreams(3)) {
+    ASSERT_EQ(admin.ensureStream(spec), StreamOutcome::Created);
+    ASSERT_TRUE(waitUntil([&] { return raw.state(spec.name.c_str()).peers == 2; }, 20s)) << spec.name;
+  }
+  auto service = connect("test.burst");
+  ASSERT_TRUE(waitUntil([&] { return service->connected() && supervisor->connected(); }));
+  const int victim = cluster_->indexOfPort(portOf(service->connectedUrl()));
+  ASSERT_GE(victim, 0);
+  const auto victimName = NatsCluster::nodeName(victim);
+  // Move every stream's leader onto the victim (a step-down elects one of the others at random).
+  for (const auto& spec : protocolStreams(3)) {
+    waitUntil(
+        [&] {
+          const auto st = raw.state(spec.name.c_str());
+          if (st.leader == victimName) return true;
+          if (!st.leader.empty() && st.peers == 2) raw.stepDown(spec.name);
+          return false;
+        },
+        20s, 200ms);
+    std::cout << spec.name << " leader: " << raw.state(spec.name.c_str()).leader << " (victim " << victimName << ")\n";
+  }
+
+  tcs::MonitorOptions mo;
+  mo.name = "test.burst";
+  mo.parent = "launcher.vm-systemd-launcher";
+  tcs::Monitor monitor(mo, service.get());
+  ASSERT_TRUE(monitor.flush(5s));
+  ASSERT_TRUE(service->flush(10s));
+
+  // The reader: tcsctl's snapshot over its own connection, as often as it can.
+  auto reader = connect("tcsctl");
+  tcs::control::ServiceControlClient client(*reader, "svc");
+  std::atomic<bool> reading{true};
+  std::atomic<int> snapshots{0};
+  std::atomic<int> incomplete{0};
+  double worstSnapshotMs = 0;
+  std::thread readerThread([&] {
+    while (reading) {
+      const auto start = Clock::now();
+      tcs::control::SnapshotOptions so;
+      so.timeout = 5s;
+      so.liveWindow = 500ms;
+      const auto snap = client.snapshot(so);
+      worstSnapshotMs = std::max(worstSnapshotMs, millisecondsOf(Clock::now() - start));
+      ++snapshots;
+      if (!snap.notes.empty()) ++incomplete;
+    }
+  });
+
+  constexpr int kBurst = 300;
+  constexpr int kKillAt = 100;
+  const auto registryId = [](int i) { return "burst.s" + std::to_string(i); };
+  const auto burstStart = Clock::now();
+  for (int i = 0; i < kBurst; ++i) {
+    if (i == kKillAt) cluster_->node(victim).kill();
+    monitor.setStatus(i % 2 == 0 ? tcs::Status::Ok : tcs::Status::Busy, "step " + std::to_string(i));
+    p::RegistryEvent e;
+    e.serviceId = registryId(i);
+    e.timestamp = p::now();
+    e.specific = p::StartEvent{.status = tcs::Status::Startup, .hostname = "vm", .pid = 1000 + i};
+    e.parent = "launcher.vm-systemd-launcher";
+    e.runnerId = "vm-systemd-launcher.burst";
+    supervisor->publishPersistent(p::registrySubject("svc", p::RegistryEventType::Start, e.serviceId),
+                                  p::encode(e, p::processMetaGenerator().next()));
+    std::this_thread::sleep_for(10ms);  // pacing of the burst (about 100 changes/s), not a wait for a condition
+  }
+  ASSERT_TRUE(monitor.flush(60s));
+  const bool serviceFlushed = service->flush(60s);
+  const bool supervisorFlushed = supervisor->flush(60s);
+  const auto burstMs = millisecondsOf(Clock::now() - burstStart);
+  // The reader keeps going a little past the failover: one more snapshot after the flush.
+  const int before = snapshots;
+  waitUntil([&] { return snapshots > before; }, 20s);
+  reading = false;
+  readerThread.join();
+  EXPECT_TRUE(serviceFlushed);
+  EXPECT_TRUE(supervisorFlushed);
+
+  const auto count = [](const std::vector<std::string>& bodies, const std::string& needle) {
+    return std::count_if(bodies.begin(), bodies.end(),
+                         [&](const std::string& b) { return b.find(needle) != std::string::npos; });
+  };
+  const auto status = raw.messages("svc_status");
+  const auto registry = raw.messages("svc_registry");
+  int statusMissing = 0, statusDoubled = 0, registryMissing = 0, registryDoubled = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    const auto s = count(status, "\"message\":\"step " + std::to_string(i) + "\"");
+    const auto r = count(registry, "\"service_id\":\"" + registryId(i) + "\"");
+    statusMissing += s == 0;
+    statusDoubled += s > 1;
+    registryMissing += r == 0;
+    registryDoubled += r > 1;
+  }
+  const auto ss = service->stats();
+  const auto sv = supervisor->stats();
+  std::cout << "burst of " << kBurst << " status changes + " << kBurst << " registry events, node " << victimName
+            << " killed at " << kKillAt << ": " << burstMs << " ms until flushed; stored " << status.size()
+            << " status, " << registry.size() << " registry messages; missing " << statusMissing << "/"
+            << registryMissing << ", doubled " << statusDoubled << "/" << registryDoubled << "; service acked "
+            << ss.persistentAcked << " core " << ss.persistentCore << " unacked " << ss.persistentUnacked << " dropped "
+            << ss.persistentDropped << "; supervisor acked " << sv.persistentAcked << " core " << sv.persistentCore
+            << " unacked " << sv.persistentUnacked << " dropped " << sv.persistentDropped << "; reader: " << snapshots
+            << " snapshots (" << incomplete << " incomplete), worst " << worstSnapshotMs << " ms\n";
+  EXPECT_EQ(statusMissing, 0);
+  EXPECT_EQ(statusDoubled, 0);
+  EXPECT_EQ(registryMissing, 0);
+  EXPECT_EQ(registryDoubled, 0);
+  EXPECT_EQ(registry.size(), static_cast<std::size_t>(kBurst));
+  EXPECT_LT(worstSnapshotMs, 15000.0);  // bounded: the snapshot's own 5 s plus the live window, twice at worst
+  // The last snapshot shows the burst's end.
+  const auto entry = client.getService("test.burst");
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->message, "step " + std::to_string(kBurst - 1));
+
+  // The killed node comes back and catches up.
+  cluster_->restart(victim);
+  EXPECT_TRUE(waitUntil([&] { return raw.state("svc_registry").peers == 2; }, 30s));
+}
+
+}  // namespace
