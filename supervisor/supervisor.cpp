@@ -64,7 +64,8 @@ Supervisor::Supervisor(SupervisorOptions options, ISystemdManager& systemd, INat
   mo.name = p::launcherName(options_.launcherId);
   mo.subjectPrefix = prefix_;
   mo.heartbeatInterval = options_.heartbeatInterval;
-  mo.serveRpc = false;  // the launcher RPC is ours
+  mo.serveRpc = false;              // the launcher RPC is ours
+  mo.hostname = options_.hostname;  // the launcher reports the host it supervises
   monitor_ = std::make_unique<Monitor>(mo, nats_);
   monitor_->setStatus(Status::Startup, "Launcher starting");
 }
@@ -171,6 +172,7 @@ void Supervisor::start() {
                                          "too many requests in progress on this launcher; try again"));
     });
   }
+  watchDuplicates();
   log::info("supervising {} configured services as {} (prefix {})", serviceIds().size(), launcherName(), prefix_);
 }
 
@@ -193,7 +195,71 @@ void Supervisor::rpcWorker() {
   }
 }
 
+void Supervisor::watchDuplicates() {
+  if (!nats_) return;
+  const auto ids = serviceIds();
+  std::vector<NatsSubscription> subs;
+  for (const auto& id : ids) {
+    try {
+      subs.push_back(nats_->subscribe(p::statusSubject(prefix_, id), [this](const NatsMessage& m) { onWatched(m); }));
+      subs.push_back(
+          nats_->subscribe(p::heartbeatSubject(prefix_, id), [this](const NatsMessage& m) { onWatched(m); }));
+    } catch (const std::exception& e) {
+      log::warning("{}: cannot watch for a duplicate instance: {}", id, e.what());
+    }
+  }
+  std::lock_guard lock(duplicatesMutex_);
+  if (!duplicates_)
+    duplicates_ = std::make_unique<DuplicateDetector>(
+        DuplicateDetector::Options{options_.hostname, options_.launcherId, std::chrono::seconds(30)});
+  duplicates_->retain(ids);
+  std::swap(watch_, subs);
+  // The old subscriptions end when `subs` goes, after the lock: their callbacks take it.
+}
+
+void Supervisor::onWatched(const NatsMessage& m) {
+  std::optional<p::RegistryEvent> event;
+  try {
+    const auto subject = p::parseSubject(prefix_, m.subject);
+    std::uint32_t mainPid = 0;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = services_.find(subject.name);
+      if (it == services_.end()) return;  // no longer configured
+      mainPid = it->second.tracker->snapshot().mainPid;
+    }
+    const auto now = p::now();
+    std::lock_guard lock(duplicatesMutex_);
+    if (!duplicates_) return;
+    duplicates_->local(subject.name, mainPid, now);
+    if (subject.kind == p::SubjectKind::Status) {
+      const auto msg = p::decode<p::StatusUpdate>(m.data);
+      if (msg.data.name == subject.name) event = duplicates_->status(msg.data, msg.meta.sender, now);
+    } else if (subject.kind == p::SubjectKind::Heartbeat) {
+      const auto msg = p::decode<p::Heartbeat>(m.data);
+      if (msg.data.serviceId == subject.name) event = duplicates_->heartbeat(msg.data, msg.meta.sender, now);
+    }
+  } catch (const std::exception& e) {
+    log::debug("{}: not a message to judge duplicates by: {}", m.subject, e.what());
+    return;
+  }
+  if (!event) return;
+  std::string where;
+  for (const auto& h : std::get<p::DuplicateEvent>(event->specific).hosts)
+    where += fmt::format("{}{} (pid {})", where.empty() ? "" : ", ", h.hostname,
+                         h.pid ? std::to_string(*h.pid) : std::string{"?"});
+  log::warning("{} is running twice at once: {}; a service that drives hardware must run on one host only",
+               event->serviceId, where);
+  publish({*event});
+}
+
 void Supervisor::stop() {
+  std::vector<NatsSubscription> watched;
+  {
+    std::lock_guard lock(duplicatesMutex_);
+    std::swap(watch_, watched);
+  }
+  watched.clear();  // outside the lock: a callback in flight takes it
   rpc_.unsubscribe();
   {
     std::lock_guard lock(rpcMutex_);
@@ -607,6 +673,7 @@ p::LauncherReloadReply Supervisor::reload() {
     }
   }
   declareAll();
+  watchDuplicates();
   r.declared = serviceIds();
   r.timestamp = p::now();
   updateMonitorStatus();

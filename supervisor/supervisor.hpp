@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "duplicate_detector.hpp"
 #include "journal.hpp"
 #include "systemd_manager.hpp"
 #include "tcs/config.hpp"
@@ -119,6 +120,9 @@ class Supervisor {
   void onUnitNew(const UnitSignal& unit);
   void seedAll();
   void updateMonitorStatus();
+  /** @brief (Re)subscribes to the status and heartbeat subjects of every configured service. */
+  void watchDuplicates();
+  void onWatched(const NatsMessage& m);
 
   protocol::LauncherListReply list();
   std::string act(protocol::RpcCommand command, const std::string& serviceId);
@@ -155,6 +159,10 @@ class Supervisor {
   std::deque<NatsMessage> rpcQueue_;
   bool rpcStopping_ = false;
   std::vector<std::thread> rpcWorkers_;
+
+  std::mutex duplicatesMutex_;  // duplicates_, watch_
+  std::unique_ptr<DuplicateDetector> duplicates_;
+  std::vector<NatsSubscription> watch_;
 };
 
 }  // namespace tcs::supervisor

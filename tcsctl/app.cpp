@@ -66,6 +66,7 @@ struct Options {
   std::optional<int> port;
   std::optional<std::string> prefix;
   // tcs's additions.
+  std::vector<std::string> hostFilter;  ///< --host-filter, commas split
   bool json = false;
   bool follow = false;
   bool ascii = false;
@@ -154,7 +155,7 @@ FleetQuery queryFor(const Options& o) {
 }
 
 std::string renderFleet(const control::Snapshot& snap, const Options& o, const RenderStyle& style) {
-  const auto listing = snap.view.list(snap.takenAt, queryFor(o));
+  const auto listing = snap.view.list(snap.takenAt, queryFor(o), o.hostFilter);
   if (o.json) {
     FleetJsonMeta meta;
     meta.jetstream = snap.jetstream;
@@ -193,8 +194,13 @@ int list(const Options& o, Terminal& t) {
       if (e.kind == FleetEntryKind::Service) t.out << id << "\n";
     return exit_code::kOk;
   }
+  {
+    // The same id alive twice: said on stderr whatever the format (tcs addition).
+    const auto listing = snap.view.list(snap.takenAt, queryFor(o), o.hostFilter);
+    for (const auto& w : duplicateWarnings(snap.view, listing)) t.err << "tcsctl: " << w << "\n";
+  }
   if (o.json) {  // the text of renderFleet(), written as it is made
-    const auto listing = snap.view.list(snap.takenAt, queryFor(o));
+    const auto listing = snap.view.list(snap.takenAt, queryFor(o), o.hostFilter);
     writeFleetJson(t.out, snap.view, listing, snap.takenAt, {.jetstream = snap.jetstream, .notes = snap.notes});
     t.out << "\n";
     return exit_code::kOk;
@@ -307,6 +313,7 @@ int controlFailure(const ControlError& e, std::string_view what, std::ostream& e
   switch (e.kind()) {
     case ControlError::Kind::NotFound: return exit_code::kNotFound;
     case ControlError::Kind::Unreachable: return exit_code::kUnreachable;
+    case ControlError::Kind::Ambiguous: return exit_code::kUsage;
     default: return exit_code::kRefused;
   }
 }
@@ -339,7 +346,8 @@ int hosts(const Options& o, Terminal& t) {
   auto nats = connect(cfg, o);
   ServiceControlClient client(*nats, cfg.subjectPrefix, rulesFor(o));
   const auto snap = client.snapshot(snapshotOptions(o));
-  const auto list = ServiceControlClient::hosts(snap);
+  auto list = ServiceControlClient::hosts(snap);
+  std::erase_if(list, [&](const control::HostInfo& h) { return !snap.view.onHosts(h.entry, o.hostFilter); });
   if (o.json) {
     t.out << hostsJsonText(list, snap.takenAt, snap.jetstream, snap.notes) << "\n";
     return exit_code::kOk;
@@ -467,7 +475,8 @@ int run(const std::vector<std::string>& args, Terminal& t) {
       "registry, status and heartbeat streams; and start/stop/restart/reset-failed/reload/logs through the "
       "owning host's tcs-supervisor.\n\n"
       "Without a verb it lists the fleet, grouped launcher -> services -> children (upstream tcsctl's interface). "
-      "Exit codes: 0 ok, 1 usage or config error, 2 NATS or the supervisor unreachable, 3 refused or failed, "
+      "Exit codes: 0 ok, 1 usage or config error (or an id on two hosts: say HOST:SERVICE_ID), 2 NATS or the "
+      "supervisor unreachable, 3 refused or failed, "
       "4 service not found."};
   app.name("tcsctl");
   app.fallthrough();
@@ -484,6 +493,11 @@ int run(const std::vector<std::string>& args, Terminal& t) {
   app.add_option("--host", o.host, "NATS host (overrides the config's host and servers)");
   app.add_option("--port", o.port, "NATS port (overrides the config's)")->check(CLI::Range(1, 65535));
   app.add_option("--prefix", o.prefix, "subject prefix (default nats.subject_prefix, else svc)");
+  app.add_option("--host-filter", o.hostFilter,
+                 "only this host's launcher and services: a short or full hostname or a launcher id; repeat it or "
+                 "give a comma list (--host is the NATS server)")
+      ->delimiter(',')
+      ->take_all();
   app.add_flag("--json", o.json, "machine-readable output (schema tcs.fleet/1, doc/tcsctl.md)");
   app.add_flag("-f,--follow", o.follow, "keep the listing on screen and current until Ctrl-C");
   app.add_flag("--ascii", o.ascii, "ASCII symbols instead of Unicode (automatic when the locale is not UTF-8)");
@@ -508,7 +522,10 @@ int run(const std::vector<std::string>& args, Terminal& t) {
            {"restart", "restart a service and wait for systemd's job (up to 65 s)"},
            {"reset-failed", "clear a service's failed state and start-limit counter (up to 10 s)"}}) {
     auto* sub = app.add_subcommand(verb, what);
-    sub->add_option("SERVICE_ID", o.serviceId, "the service id, e.g. hello_world.main")->required();
+    sub->add_option("SERVICE_ID", o.serviceId,
+                    "the service id, e.g. hello_world.main; HOST:SERVICE_ID (tel1:hello_world.main) for the one on "
+                    "that host (a short hostname or launcher id) — needed when the id is on two hosts")
+        ->required();
     actions.push_back(sub);
   }
   auto* reloadCmd = app.add_subcommand(
@@ -518,7 +535,8 @@ int run(const std::vector<std::string>& args, Terminal& t) {
   auto* logsCmd = app.add_subcommand(
       "logs",
       "a service's journal lines from its host, through its supervisor (only tcs@ units it manages; up to 10 s)");
-  logsCmd->add_option("SERVICE_ID", o.serviceId, "the service id, e.g. hello_world.main")->required();
+  logsCmd->add_option("SERVICE_ID", o.serviceId, "the service id, e.g. hello_world.main, or HOST:SERVICE_ID")
+      ->required();
   logsCmd->add_option("-n,--lines", o.lines, "the newest N lines (1 … 1000)")->capture_default_str();
   logsCmd->add_flag("-f,--follow", o.logsFollow, "then print new lines as they come (asks once a second) until Ctrl-C");
   logsCmd->add_option(

@@ -62,6 +62,16 @@ Json reportJson(const p::StatusReport& r) {
   return j;
 }
 
+/// `duplicate`: null, or `{observed, hosts: [{hostname, pid, launcher}]}` (tcs addition).
+static Json duplicateJson(const FleetRow& row) {
+  if (!row.duplicate) return nullptr;
+  Json hosts = Json::array();
+  for (const auto& h : row.duplicate->hosts)
+    hosts.push_back(Json{
+        {"hostname", text(h.hostname)}, {"pid", h.pid ? Json(*h.pid) : Json(nullptr)}, {"launcher", text(h.launcher)}});
+  return Json{{"observed", row.duplicate->observed}, {"hosts", std::move(hosts)}};
+}
+
 Json serviceJson(const FleetRow& row, p::Timestamp now) {
   const FleetEntry& e = *row.entry;
   Json j;
@@ -115,6 +125,7 @@ Json serviceJson(const FleetRow& row, p::Timestamp now) {
   if (e.lastReport)
     for (const auto& c : e.lastReport->details.children) children.push_back(reportJson(c));
   j["children"] = std::move(children);
+  j["duplicate"] = duplicateJson(row);
   return j;
 }
 
@@ -316,6 +327,8 @@ void writeService(Writer& w, const FleetRow& row, p::Timestamp now) {
     w.open('[');
     w.close(']');
   }
+  w.key("duplicate");
+  row.duplicate ? w.json(duplicateJson(row)) : w.null();
   w.close('}');
 }
 

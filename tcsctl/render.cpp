@@ -2,7 +2,9 @@
 #include "render.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
@@ -164,11 +166,29 @@ struct Piece {
   bool bold = false;
 };
 
+std::string shortHost(const std::string& h) {
+  return h.empty() ? std::string{"?"} : h.substr(0, h.find('.'));
+}
+
+/// ` ‼DUPLICATE(tel1,tel2)` — with the pids when one host has two.
+std::string duplicateMarker(const FleetDuplicate& d, const RenderStyle& style) {
+  std::vector<std::string> hosts;
+  for (const auto& h : d.hosts) hosts.push_back(shortHost(h.hostname));
+  const bool sameHost = std::adjacent_find(hosts.begin(), hosts.end()) != hosts.end();
+  std::vector<std::string> names;
+  for (const auto& h : d.hosts)
+    names.push_back(sameHost ? fmt::format("{}/{}", shortHost(h.hostname), h.pid ? std::to_string(*h.pid) : "?")
+                             : shortHost(h.hostname));
+  return fmt::format("{}DUPLICATE({})", style.unicode ? "‼" : "!!", fmt::join(names, ","));
+}
+
 std::string join(const std::vector<Piece>& pieces, const RenderStyle& style) {
   std::string out;
   for (const auto& pc : pieces) {
     out += pc.lead;
-    if (pc.bold && style.color)
+    if (pc.bold && style.color && !pc.color.empty())
+      out += fmt::format("{}{}{}{}", kBold, pc.color, pc.text, kReset);
+    else if (pc.bold && style.color)
       out += fmt::format("{}{}{}", kBold, pc.text, kReset);
     else
       out += paint(style, pc.color, pc.text);
@@ -194,7 +214,7 @@ std::string tableLine(const FleetView& view, const FleetRow& row, const RenderSt
     prefix += style.unicode ? "  ├─ " : "  |- ";
   }
 
-  enum Slot { kPrefix, kSymbol, kId, kStatus, kHeart, kUp, kPid, kHost, kRestart, kMessage, kSlots };
+  enum Slot { kPrefix, kSymbol, kId, kStatus, kHeart, kUp, kPid, kHost, kRestart, kDuplicate, kMessage, kSlots };
   std::vector<std::optional<Piece>> pieces(kSlots);
   pieces[kPrefix] = Piece{"", prefix, {}};
   pieces[kSymbol] = Piece{"", std::string{symbolText(row.symbol, style)}, symbolColor(row.symbol)};
@@ -208,6 +228,9 @@ std::string tableLine(const FleetView& view, const FleetRow& row, const RenderSt
   if (!e.hostname.empty()) pieces[kHost] = Piece{" ", "@" + e.hostname, kDim};
   if (tcsAdditions)
     if (auto r = restartIndicator(row, style); !r.empty()) pieces[kRestart] = Piece{" ", r, restartColor(row.restart)};
+  // Loud, and never dropped to fit the width: the same id alive twice (tcs addition).
+  if (tcsAdditions && row.duplicate)
+    pieces[kDuplicate] = Piece{" ", duplicateMarker(*row.duplicate, style), kRed, true};
   const std::string message = upstreamTruncate(e.message);
   if (!message.empty()) pieces[kMessage] = Piece{" ", "- " + message, kDim};
 
@@ -242,6 +265,28 @@ std::string field(std::string_view label, std::string_view value) {
 }
 
 }  // namespace
+
+std::string describeDuplicate(const FleetDuplicate& d) {
+  std::vector<std::string> parts;
+  for (const auto& h : d.hosts)
+    parts.push_back(fmt::format("{} (pid {})", shortHost(h.hostname), h.pid ? std::to_string(*h.pid) : "?"));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::vector<std::string> duplicateWarnings(const FleetView& view, const FleetListing& listing) {
+  std::vector<std::string> out;
+  if (upstreamCompatible(view.rules())) return out;
+  for (const auto& row : listing.rows) {
+    if (!row.duplicate) continue;
+    const auto& e = *row.entry;
+    std::string by;
+    if (!row.duplicate->observed && e.lastDuplicate && !e.lastDuplicate->parent.empty())
+      by = " (reported by " + e.lastDuplicate->parent + ")";
+    out.push_back(
+        fmt::format("WARNING: {} is running twice at once: {}{}", e.id, describeDuplicate(*row.duplicate), by));
+  }
+  return out;
+}
 
 bool upstreamCompatible(const FleetRules& rules) noexcept {
   const FleetRules u = FleetRules::upstreamTcsctl();
@@ -322,6 +367,8 @@ std::string renderDetailed(const FleetView& view, const FleetListing& listing, p
     if (tcsAdditions && e.lastReport) out += field("Last Status", when(e.lastReport->timestamp));
     if (row.running) out += field("Uptime", row.uptime ? formatDuration(*row.uptime) : "N/A");
     if (!e.message.empty()) out += field("Message", e.message);
+    if (tcsAdditions && row.duplicate)
+      out += field("Duplicate", paint(style, kRed, "running twice: " + describeDuplicate(*row.duplicate)));
     if (e.lastCrash) {
       std::string v =
           paint(style, kRed, when(e.lastCrash->time)) + fmt::format(" (exit code: {}", e.lastCrash->exitCode);

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tcs/fleet.hpp"
 #include "tcs/protocol/timestamp.hpp"
@@ -55,6 +56,16 @@ std::string renderTable(const FleetView& view, const FleetListing& listing, prot
  */
 std::string renderDetailed(const FleetView& view, const FleetListing& listing, protocol::Timestamp now,
                            const RenderStyle& style, std::span<const std::string> notes = {});
+
+/** @return the processes of a duplicate for people: `tel1 (pid 100), tel2 (pid 200)` (short
+ *          hostnames; `?` for a pid not known) */
+std::string describeDuplicate(const FleetDuplicate& d);
+
+/** @return one warning line per listed service that runs twice (FleetView::duplicate()):
+ *          `WARNING: cam.main is running twice at once: tel1 (pid 100), tel2 (pid 200)`
+ *          (`… reported by launcher.L …` when a supervisor's event says so); tcsctl prints them
+ *          on stderr. Empty under upstream's rules. */
+std::vector<std::string> duplicateWarnings(const FleetView& view, const FleetListing& listing);
 
 /** @brief `--legend`: what the symbols, hearts and restart indicators mean. */
 std::string renderLegend(const RenderStyle& style);

@@ -9,14 +9,14 @@ _tcsctl() {
     cword=$COMP_CWORD
   }
   local verbs="start stop restart reset-failed reload hosts logs"
-  local flags="-a --all -d --detailed -v --verbose --legend -c --config --host --port --prefix --json -f --follow
+  local flags="-a --all -d --detailed -v --verbose --legend -c --config --host --port --prefix --host-filter --json -f --follow
     --ascii --upstream-rules --width --timeout --listen --help --version"
   case $prev in
     -c | --config)
       COMPREPLY=($(compgen -f -- "$cur"))
       return
       ;;
-    --host | --port | --prefix | --width | --timeout | --listen) return ;;
+    --host | --port | --prefix | --host-filter | --width | --timeout | --listen) return ;;
   esac
   # The connection options already typed, so the ids come from the same NATS.
   local i conn=() verb=""

@@ -2,6 +2,7 @@
 #include "hub.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <variant>
@@ -68,6 +69,11 @@ TimelineEvent fromRegistry(const p::RegistryEvent& e) {
                                     : fmt::format("restart {}", x.restartAttempt);
         } else if constexpr (std::is_same_v<T, p::FailedEvent>) {
           t.message = fmt::format("failed ({}, {} restarts)", x.reason, x.restartCount);
+        } else if constexpr (std::is_same_v<T, p::DuplicateEvent>) {
+          std::vector<std::string> where;
+          for (const auto& h : x.hosts)
+            where.push_back(h.pid ? fmt::format("{} pid {}", h.hostname, *h.pid) : h.hostname);
+          t.message = fmt::format("running twice: {}", fmt::join(where, ", "));
         }
       },
       e.specific);

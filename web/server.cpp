@@ -97,6 +97,8 @@ void sendControlError(httplib::Response& res, const control::ControlError& e) {
     case K::BadReply: return sendError(res, 502, "bad_reply", e.what());
     case K::NotPermitted:  // tcs-web's NATS user (a viewer's credentials) may not do it
       return sendError(res, 403, "not_permitted", e.what());
+    case K::Ambiguous:  // the id is on two hosts: the caller must say HOST:SERVICE_ID
+      return sendError(res, 409, "ambiguous", e.what());
   }
   sendError(res, 502, "error", e.what());
 }
@@ -229,9 +231,20 @@ struct WebServer::Impl {
   void services(const httplib::Request& req, httplib::Response& res) {
     const bool all = req.has_param("all") && req.get_param_value("all") != "0";
     const std::string filter = req.get_param_value("filter");
+    // ?host=tel1&host=tel2 or ?host=tel1,tel2: tcsctl's --host-filter
+    std::vector<std::string> hostNames;
+    for (std::size_t i = 0; i < req.get_param_value_count("host"); ++i) {
+      const std::string v = req.get_param_value("host", i);
+      std::size_t start = 0;
+      while (start <= v.size()) {
+        const auto comma = std::min(v.find(',', start), v.size());
+        if (comma > start) hostNames.push_back(v.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
     std::string text;
     source.withSnapshot([&](const control::Snapshot& s) {
-      const auto listing = s.view.list(s.takenAt, {.all = all, .filter = filter});
+      const auto listing = s.view.list(s.takenAt, {.all = all, .filter = filter}, hostNames);
       text = ctl::fleetJsonText(s.view, listing, s.takenAt, {.jetstream = s.jetstream, .notes = s.notes});
     });
     res.set_content(text, kJson);

@@ -858,4 +858,144 @@ TEST(FleetView, DurationsAreFormattedAsUpstreamTcsctlDoes) {
   EXPECT_EQ(tcs::formatDuration(3 * 86400s + 7 * 3600s + 59s), "3d 7h");
 }
 
+// ---- processes of one id: duplicates, and the host filter ---------------------------------------
+
+/// A process publishing for an id: its status messages and heartbeats under its own sender name.
+struct Process {
+  FleetView& view;
+  std::string id, hostname, sender, parent;
+  std::int64_t pid;
+
+  tcs::ApplyOutcome status(double t, Status s = Status::Ok) {
+    p::StatusUpdate u;
+    u.name = id;
+    u.status = s;
+    u.timestamp = at(t);
+    u.parent = parent;
+    u.pid = pid;
+    u.hostname = hostname;
+    auto m = meta(at(t));
+    m.sender = sender;
+    return view.apply(p::statusSubject("svc", id), p::encode(u, m), kRecv);
+  }
+  tcs::ApplyOutcome heartbeat(double t) {
+    p::Heartbeat h;
+    h.serviceId = id;
+    h.timestamp = at(t);
+    h.status = Status::Ok;
+    auto m = meta(at(t));
+    m.sender = sender;
+    return view.apply(p::heartbeatSubject("svc", id), p::encode(h, m), kRecv);
+  }
+};
+
+TEST(FleetViewDuplicates, TheSameIdAliveOnTwoHostsAtOnceIsADuplicate) {
+  FleetView view;
+  Process a{view, "cam.main", "tel1.example.org", "Messenger_a", "launcher.tel1-systemd-launcher", 100};
+  Process b{view, "cam.main", "tel2", "Messenger_b", "launcher.tel2-systemd-launcher", 200};
+  Process la{view, "launcher.tel1-systemd-launcher", "tel1.example.org", "Messenger_la", "", 1};
+  la.status(0);
+  a.status(1);
+  a.heartbeat(1);
+  EXPECT_FALSE(view.duplicate(*view.find("cam.main"), at(2)));
+  b.status(5);  // a second process starts elsewhere: not proven concurrent until the first speaks again
+  EXPECT_FALSE(view.duplicate(*view.find("cam.main"), at(5)));
+  a.heartbeat(11);  // within one heartbeat interval
+  const auto d = view.duplicate(*view.find("cam.main"), at(11));
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->observed);
+  ASSERT_EQ(d->hosts.size(), 2u);
+  EXPECT_EQ(d->hosts[0].hostname, "tel1.example.org");
+  EXPECT_EQ(d->hosts[0].pid, 100);
+  EXPECT_EQ(d->hosts[0].launcher, "launcher.tel1-systemd-launcher");
+  EXPECT_EQ(d->hosts[1].hostname, "tel2");
+  EXPECT_EQ(d->hosts[1].pid, 200);
+  // The listing carries it on the service's row only.
+  const auto listing = view.list(at(11), {true, ""});
+  for (const auto& r : listing.rows) EXPECT_EQ(r.duplicate.has_value(), r.entry->id == "cam.main") << r.entry->id;
+  // One of them stops: 30 s after its last message it is no longer alive, and the warning ends.
+  b.heartbeat(15);
+  a.heartbeat(21);
+  a.heartbeat(31);
+  a.heartbeat(41);
+  EXPECT_TRUE(view.duplicate(*view.find("cam.main"), at(44)));
+  EXPECT_FALSE(view.duplicate(*view.find("cam.main"), at(46)));
+}
+
+TEST(FleetViewDuplicates, TwoPidsOnOneHostAtOnceAreADuplicateButARestartIsNot) {
+  FleetView view;
+  Process old{view, "cam.main", "tel1", "Messenger_old", "launcher.L1", 100};
+  Process fresh{view, "cam.main", "tel1", "Messenger_new", "launcher.L1", 101};
+  old.status(0);
+  old.heartbeat(0);
+  old.heartbeat(10);  // then killed: silent from here
+  fresh.status(12);
+  fresh.heartbeat(12);
+  fresh.heartbeat(22);
+  EXPECT_FALSE(view.duplicate(*view.find("cam.main"), at(23)));  // old is still "alive" by age, but replaced
+  old.heartbeat(25);                                             // …unless it was not dead at all
+  const auto d = view.duplicate(*view.find("cam.main"), at(25));
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->hosts.size(), 2u);
+  EXPECT_EQ(d->hosts[0].pid, 100);
+  EXPECT_EQ(d->hosts[1].pid, 101);
+}
+
+TEST(FleetViewDuplicates, HeartbeatsOfAProcessWhoseStatusWasNeverSeenDoNotMakeADuplicate) {
+  FleetView view;
+  Process a{view, "cam.main", "tel1", "Messenger_a", "launcher.L1", 100};
+  Process ghost{view, "cam.main", "", "Messenger_ghost", "", 0};
+  a.status(0);
+  ghost.heartbeat(1);
+  a.heartbeat(2);
+  ghost.heartbeat(3);
+  EXPECT_FALSE(view.duplicate(*view.find("cam.main"), at(4)));  // no hostname to show: not claimed
+  EXPECT_EQ(view.find("cam.main")->instances.size(), 2u);
+}
+
+TEST(FleetViewDuplicates, ASupervisorsDuplicateEventIsShownUntilTheNextStartAndChangesNoStatus) {
+  FleetView view;
+  Feed f{view};
+  f.start("cam.main", 0, 100);
+  f.status("cam.main", Status::Ok, 1, 100);
+  f.heartbeat("cam.main", 1);
+  p::DuplicateEvent dup{Status::Warning, {{"host1", 100, "launcher.L1"}, {"host2", 200, ""}}};
+  EXPECT_EQ(f.event("cam.main", 2, dup), tcs::ApplyOutcome::Applied);
+  const auto* e = view.find("cam.main");
+  EXPECT_EQ(e->status, Status::Ok);  // a warning about the id, not a lifecycle fact
+  ASSERT_TRUE(e->lastDuplicate);
+  const auto d = view.duplicate(*e, at(3));
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->observed);
+  EXPECT_EQ(d->hosts, dup.hosts);
+  f.start("cam.main", 4, 101);  // restarted since: the report is old news
+  EXPECT_FALSE(view.duplicate(*view.find("cam.main"), at(5)));
+}
+
+TEST(FleetViewHosts, TheHostFilterMatchesShortOrFullHostnameOrLauncherIdAndKeepsTheGrouping) {
+  FleetView view;
+  Process l1{view, "launcher.tel1-systemd-launcher", "tel1.example.org", "s1", "", 1};
+  Process l2{view, "launcher.tel2-systemd-launcher", "tel2", "s2", "", 2};
+  Process a{view, "cam.main", "tel1.example.org", "s3", "launcher.tel1-systemd-launcher", 10};
+  Process b{view, "dome.main", "tel2", "s4", "launcher.tel2-systemd-launcher", 20};
+  for (auto* x : {&l1, &l2, &a, &b}) {
+    x->status(1);
+    x->heartbeat(1);
+  }
+  const auto ids = [&](std::vector<std::string> hosts) {
+    std::vector<std::string> out;
+    for (const auto& r : view.list(at(2), {false, ""}, hosts).rows)
+      out.push_back(std::to_string(r.depth) + " " + r.entry->id);
+    return out;
+  };
+  const std::vector<std::string> tel1{"0 launcher.tel1-systemd-launcher", "1 cam.main"};
+  EXPECT_EQ(ids({"tel1"}), tel1);
+  EXPECT_EQ(ids({"TEL1.example.org"}), tel1);
+  EXPECT_EQ(ids({"tel1-systemd-launcher"}), tel1);
+  EXPECT_EQ(ids({"launcher.tel1-systemd-launcher"}), tel1);
+  EXPECT_EQ(ids({"tel2", "tel1"}).size(), 4u);
+  EXPECT_TRUE(ids({"tel3"}).empty());
+  EXPECT_EQ(ids({}).size(), 4u);
+}
+
 }  // namespace

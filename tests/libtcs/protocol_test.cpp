@@ -237,6 +237,7 @@ std::vector<p::RegistryEvent> everyRegistryEvent() {
   add(p::CrashedEvent{Status::Error, -9, "on-abnormal", true, "signal"});
   add(p::RestartingEvent{Status::Startup, 1, 2});
   add(p::FailedEvent{Status::Failed, "restart_limit_reached", 3});
+  add(p::DuplicateEvent{Status::Warning, {{"vm", 14712, "launcher.vm-systemd-launcher"}, {"tel2", std::nullopt, ""}}});
   return events;
 }
 
@@ -670,6 +671,7 @@ TEST(ProtocolRegistry, EveryEventHasProtocolMdKeysInOrder) {
       {p::RegistryEventType::Crashed, {"status", "exit_code", "restart_policy", "will_restart", "result"}},
       {p::RegistryEventType::Restarting, {"status", "restart_attempt", "max_restarts"}},
       {p::RegistryEventType::Failed, {"status", "reason", "restart_count"}},
+      {p::RegistryEventType::Duplicate, {"status", "hosts"}},
   };
   for (const auto& e : everyRegistryEvent()) {
     std::vector<std::string> expected{"event", "service_id", "timestamp"};
@@ -680,6 +682,23 @@ TEST(ProtocolRegistry, EveryEventHasProtocolMdKeysInOrder) {
     EXPECT_EQ(keysOf(json), expected) << json;
     EXPECT_EQ(OJson::parse(json).at("event"), std::string{p::toString(e.type())});
   }
+}
+
+TEST(ProtocolRegistry, TheDuplicateEventListsEveryProcessWithNullForWhatIsNotKnown) {
+  const auto events = everyRegistryEvent();
+  const auto& dup = events.back();
+  ASSERT_EQ(dup.type(), p::RegistryEventType::Duplicate);
+  EXPECT_EQ(p::encodeData(dup),
+            R"({"event":"duplicate","service_id":"mock_crashing.onfail","timestamp":[2026,11,25,17,30,35,22725],)"
+            R"("status":"warning","hosts":[{"hostname":"vm","pid":14712,"launcher":"launcher.vm-systemd-launcher"},)"
+            R"({"hostname":"tel2","pid":null,"launcher":null}],"parent":"launcher.vm-systemd-launcher",)"
+            R"("runner_id":"vm-systemd-launcher.mock_crashing"})");
+  EXPECT_EQ(p::decodeData<p::RegistryEvent>(p::encodeData(dup)), dup);
+  EXPECT_EQ(p::registrySubject("svc", p::RegistryEventType::Duplicate, "cam.main"), "svc.registry.duplicate.cam.main");
+  EXPECT_THROW(p::decodeData<p::RegistryEvent>(
+                   R"({"event":"duplicate","service_id":"a.b","timestamp":[2026,1,1,0,0,0,0],"status":"warning",)"
+                   R"("hosts":{"hostname":"x"},"runner_id":"r"})"),
+               tcs::ProtocolError);
 }
 
 TEST(ProtocolRegistry, EncodesValuesLikeUpstream) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -105,9 +106,24 @@ class RecordingNats : public tcs::INatsTransport {
   tcs::NatsSubscription subscribe(std::string_view subject, MessageHandler h) override {
     std::lock_guard lock(mutex);
     subscriptions.emplace_back(subject);
-    handler = std::move(h);
+    if (subject.ends_with(">"))
+      handler = std::move(h);  // the RPC subscription: deliver() goes there
+    else
+      exact[std::string(subject)] = std::move(h);
     return {};
   }
+  // A message on an exact subject (status, heartbeat) as its subscription would deliver it.
+  void deliverTo(const std::string& subject, const std::string& body) {
+    MessageHandler h;
+    {
+      std::lock_guard lock(mutex);
+      const auto it = exact.find(subject);
+      if (it == exact.end()) return;
+      h = it->second;
+    }
+    h(tcs::NatsMessage{subject, "", body});
+  }
+  std::map<std::string, MessageHandler> exact;
   // A request as the subscription would deliver it.
   void deliver(const std::string& subject, const std::string& reply) {
     MessageHandler h;

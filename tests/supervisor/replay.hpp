@@ -41,6 +41,7 @@ inline std::string describe(const p::RegistryEvent& e) {
                              x.maxRestarts ? std::to_string(*x.maxRestarts) : "null");
         if constexpr (std::is_same_v<T, p::FailedEvent>)
           return fmt::format("failed{{{},{},restarts={}}}", st(x.status), x.reason, x.restartCount);
+        if constexpr (std::is_same_v<T, p::DuplicateEvent>) return fmt::format("duplicate{{{}}}", x.hosts.size());
       },
       e.specific);
 }

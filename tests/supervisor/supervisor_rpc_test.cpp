@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -85,7 +86,62 @@ TEST_F(ASupervisor, DeclaresEveryConfiguredServiceAndServesItsRpcSubject) {
   EXPECT_EQ(declared[0].at("parent"), "launcher.vm-systemd-launcher");
   EXPECT_EQ(declared[0].at("runner_id"), "vm-systemd-launcher.hello_world");
   EXPECT_EQ(declared[1].at("service_id"), "test.crash.once");
-  EXPECT_THAT(nats.subscriptions, ElementsAre("svc.rpc.launcher.vm-systemd-launcher.v1.>"));
+  // The RPC, and the status and heartbeat subjects of its services (duplicate instances).
+  EXPECT_THAT(nats.subscriptions, ElementsAre("svc.rpc.launcher.vm-systemd-launcher.v1.>",
+                                              "svc.status.hello_world.main", "svc.heartbeat.hello_world.main",
+                                              "svc.status.test.crash.once", "svc.heartbeat.test.crash.once"));
+}
+
+TEST_F(ASupervisor, PublishesOneDuplicateEventWhenItsServiceIsAliveOnAnotherHost) {
+  auto s = make();
+  s->start();
+  systemd.callbacks.propertiesChanged(PropertyChange{"tcs@hello_world:main.service",
+                                                     "/u",
+                                                     std::string(tcs::supervisor::kServiceInterface),
+                                                     {{"MainPID", std::uint64_t{321}},
+                                                      {"ExecMainPID", std::uint64_t{321}},
+                                                      {"ExecMainStartTimestamp", std::uint64_t{1795000000000000}}},
+                                                     {}});
+  const auto send = [&](const std::string& host, std::int64_t pid, const std::string& sender, bool heartbeat) {
+    p::Meta meta;
+    meta.id = "msg";
+    meta.sender = sender;
+    meta.ts = p::now();
+    if (heartbeat) {
+      p::Heartbeat h;
+      h.serviceId = "hello_world.main";
+      h.timestamp = p::now();
+      h.status = tcs::Status::Ok;
+      nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
+    } else {
+      p::StatusUpdate u;
+      u.name = "hello_world.main";
+      u.status = tcs::Status::Ok;
+      u.timestamp = p::now();
+      u.pid = pid;
+      u.hostname = host;
+      u.parent = host == "vm.example" ? "launcher.vm-systemd-launcher" : "launcher.other-systemd-launcher";
+      nats.deliverTo("svc.status.hello_world.main", p::encode(u, meta));
+    }
+  };
+  send("vm.example", 321, "Messenger_local", false);
+  send("vm.example", 321, "Messenger_local", true);
+  EXPECT_TRUE(nats.registry("duplicate").empty());
+  send("other.example", 999, "Messenger_other", false);  // alive on another host too
+  send("other.example", 999, "Messenger_other", true);
+  send("vm.example", 321, "Messenger_local", true);
+  const auto dup = nats.registry("duplicate");
+  ASSERT_EQ(dup.size(), 1U);  // once per episode, not per heartbeat
+  EXPECT_EQ(dup[0].at("service_id"), "hello_world.main");
+  EXPECT_EQ(dup[0].at("runner_id"), "vm-systemd-launcher.hello_world");
+  EXPECT_EQ(dup[0].at("status"), "warning");
+  EXPECT_EQ(dup[0].at("parent"), "launcher.vm-systemd-launcher");
+  EXPECT_EQ(dup[0].at("hosts"),
+            Json::parse(R"([{"hostname":"vm.example","pid":321,"launcher":"launcher.vm-systemd-launcher"},
+      {"hostname":"other.example","pid":999,"launcher":"launcher.other-systemd-launcher"}])"));
+  const auto subjects = nats.sent();
+  EXPECT_TRUE(std::any_of(subjects.begin(), subjects.end(),
+                          [](const auto& m) { return m.first == "svc.registry.duplicate.hello_world.main"; }));
 }
 
 TEST_F(ASupervisor, TakesTheStateOfLoadedUnitsSilently) {

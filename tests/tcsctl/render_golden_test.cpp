@@ -88,6 +88,49 @@ TEST_F(TheTcsGoldens, MatchTheJsonDocument) {
   expectGolden("fleet.json", tcs::ctl::fleetJsonText(view, all, fx::kNow, {false, kNotes}));
 }
 
+TEST_F(TheTcsGoldens, MatchTheWarningsTableAndJsonOfAServiceRunningOnTwoHosts) {
+  // mount.main started a second time on tel2 while tel1's copy still runs (its own sender name).
+  fx::Feed tel2{view, "launcher.L2", "tel2"};
+  auto second = [&](double t, bool heartbeat) {
+    auto m = fx::meta(fx::at(t));
+    m.sender = "Messenger_tel2";
+    if (heartbeat) {
+      tcs::protocol::Heartbeat h;
+      h.serviceId = "mount.main";
+      h.timestamp = fx::at(t);
+      h.status = tcs::Status::Ok;
+      view.apply(tcs::protocol::heartbeatSubject("svc", "mount.main"), tcs::protocol::encode(h, m), fx::at(t));
+    } else {
+      tcs::protocol::StatusUpdate u;
+      u.name = "mount.main";
+      u.status = tcs::Status::Ok;
+      u.timestamp = fx::at(t);
+      u.message = "Tracking";
+      u.parent = "launcher.L2";
+      u.pid = 2501;
+      u.hostname = "tel2.example.org";
+      view.apply(tcs::protocol::statusSubject("svc", "mount.main"), tcs::protocol::encode(u, m), fx::at(t));
+    }
+  };
+  second(596, false);
+  second(597, true);
+  const auto listing = view.list(fx::kNow, {true, ""});
+  std::string text;
+  for (const auto& w : tcs::ctl::duplicateWarnings(view, listing)) text += "tcsctl: " + w + "\n";
+  text += tcs::ctl::renderTable(view, listing, fx::kNow, RenderStyle{});
+  text += tcs::ctl::renderTable(view, listing, fx::kNow, RenderStyle{false, false, 80});
+  expectGolden("duplicate.txt", text);
+  std::string json = tcs::ctl::fleetJsonText(view, listing, fx::kNow, {false, {}});
+  const auto doc = nlohmann::ordered_json::parse(json);
+  for (const auto& svc : doc.at("services"))
+    if (svc.at("id") == "mount.main")
+      EXPECT_EQ(svc.at("duplicate").dump(),
+                R"({"observed":true,"hosts":[{"hostname":"tel1","pid":1503,"launcher":"launcher.L1"},)"
+                R"({"hostname":"tel2.example.org","pid":2501,"launcher":"launcher.L2"}]})");
+    else
+      EXPECT_TRUE(svc.at("duplicate").is_null()) << svc.at("id");
+}
+
 TEST(TheUpstreamRules, GiveUpstreamsTextForTheSameFleet) {
   // The same messages under upstream's rules: no restart indicators, no tcs detail lines, the
   // given-up service still [ok], the orphan's child dropped.

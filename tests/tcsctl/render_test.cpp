@@ -210,7 +210,8 @@ const std::vector<std::string> kServiceKeys{"id",
                                             "last_crash",
                                             "last_failure",
                                             "last_stop",
-                                            "children"};
+                                            "children",
+                                            "duplicate"};  // tcs addition (null unless the id runs twice)
 
 std::vector<std::string> keysOf(const nlohmann::ordered_json& j) {
   std::vector<std::string> out;

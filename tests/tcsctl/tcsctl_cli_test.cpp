@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -931,3 +932,156 @@ TEST(ATcsctlBashCompletion, OffersEveryLongOptionAndVerbThatHelpPrints) {
 }
 
 }  // namespace
+
+// ---- two hosts with the same service: host-qualified ids, the host filter, duplicates --------------
+
+class ATcsctlOnTwoHosts : public ATcsctl {
+ protected:
+  void SetUp() override {
+    ATcsctl::SetUp();
+    if (IsSkipped()) return;
+    startServer();
+    watcher_ = connect("test-watcher");
+    addStreams(*watcher_);
+    duplicates_ = watcher_->subscribe("svc.registry.duplicate.>", [this](const tcs::NatsMessage& m) {
+      const auto e = p::decode<p::RegistryEvent>(m.data).data;
+      std::lock_guard lock(mutex_);
+      duplicateParents_.push_back(e.parent);
+    });
+    ASSERT_TRUE(watcher_->flush(5s));
+    for (const std::string host : {"tel1", "tel2"}) {
+      auto& h = hosts_[host];
+      h.nats = connect("tcs-supervisor-" + host);
+      h.supervisor =
+          tcs::supervisor::test::startHelloWorldSupervisor(dir_, host + "-systemd-launcher", host, h.systemd, *h.nats);
+      ASSERT_TRUE(h.nats->flush(5s));
+    }
+    processes_ = connect("fake-processes");
+    // Both launchers heartbeat (alive) once the supervisors are up.
+    ASSERT_TRUE(waitUntil([&] {
+      const auto o = tcsctl(with({"hosts", "--json"}));
+      if (o.rc != 0) return false;
+      const auto doc = Json::parse(o.out);
+      return doc.at("hosts").size() == 2 && doc.at("hosts")[0].at("heartbeat") == "alive" &&
+             doc.at("hosts")[1].at("heartbeat") == "alive";
+    }));
+  }
+  void TearDown() override {
+    for (auto& [_, h] : hosts_)
+      if (h.supervisor) h.supervisor->stop();
+  }
+
+  /// hello_world.main as the process @p sender on @p host publishes it: a status message or a heartbeat.
+  void publish(const std::string& host, std::int64_t pid, const std::string& sender, bool heartbeat) {
+    auto m = meta();
+    m.sender = sender;
+    if (heartbeat) {
+      p::Heartbeat hb;
+      hb.serviceId = "hello_world.main";
+      hb.status = Status::Ok;
+      hb.timestamp = p::now();
+      processes_->publish(p::heartbeatSubject("svc", "hello_world.main"), p::encode(hb, m));
+    } else {
+      p::StatusUpdate s;
+      s.name = "hello_world.main";
+      s.status = Status::Ok;
+      s.timestamp = p::now();
+      s.message = "Running";
+      s.parent = "launcher." + host + "-systemd-launcher";
+      s.pid = pid;
+      s.hostname = host;
+      processes_->publish(p::statusSubject("svc", "hello_world.main"), p::encode(s, m));
+    }
+    ASSERT_TRUE(processes_->flush(5s));
+  }
+  std::vector<std::string> duplicateParents() {
+    std::lock_guard lock(mutex_);
+    return duplicateParents_;
+  }
+
+  struct Host {
+    tcs::supervisor::test::FakeSystemd systemd;
+    std::unique_ptr<tcs::NatsConnection> nats;
+    std::unique_ptr<tcs::supervisor::Supervisor> supervisor;
+  };
+  std::map<std::string, Host> hosts_;
+  std::unique_ptr<tcs::NatsConnection> watcher_, processes_;
+  tcs::NatsSubscription duplicates_;
+  std::mutex mutex_;
+  std::vector<std::string> duplicateParents_;
+};
+
+TEST_F(ATcsctlOnTwoHosts, RefusesAnUnqualifiedIdOnTwoHostsAndRestartsTheOneAHostQualifiedIdNames) {
+  const auto bare = tcsctl(with({"restart", "hello_world.main"}));
+  EXPECT_EQ(bare.rc, 1) << bare.out << bare.err;
+  EXPECT_EQ(bare.err,
+            "tcsctl: restart hello_world.main: hello_world.main is on two hosts (tel1, tel2): say "
+            "tel1:hello_world.main\n");
+  EXPECT_EQ(bare.out, "");
+  for (auto& [_, h] : hosts_) EXPECT_THAT(h.systemd.calls(), Not(::testing::Contains(HasSubstr("restart"))));
+
+  const auto qualified = tcsctl(with({"restart", "tel2:hello_world.main"}));
+  EXPECT_EQ(qualified.rc, 0) << qualified.err;
+  EXPECT_EQ(qualified.out, "restarted hello_world.main on launcher.tel2-systemd-launcher (pid 4711)\n");
+  EXPECT_THAT(hosts_["tel2"].systemd.calls(), ::testing::Contains("restart tcs@hello_world:main.service"));
+  EXPECT_THAT(hosts_["tel1"].systemd.calls(), Not(::testing::Contains("restart tcs@hello_world:main.service")));
+  // The launcher id works as HOST too; a host that is not in the fleet is "not found".
+  EXPECT_EQ(tcsctl(with({"restart", "tel1-systemd-launcher:hello_world.main"})).rc, 0);
+  const auto nowhere = tcsctl(with({"stop", "tel3:hello_world.main"}));
+  EXPECT_EQ(nowhere.rc, 4) << nowhere.err;
+  EXPECT_THAT(nowhere.err, HasSubstr("no launcher for host 'tel3'"));
+}
+
+TEST_F(ATcsctlOnTwoHosts, ListsOnlyTheLaunchersOfTheHostFilter) {
+  const auto one = tcsctl(with({"--host-filter", "tel1", "-a"}));
+  EXPECT_EQ(one.rc, 0) << one.err;
+  EXPECT_THAT(one.out, HasSubstr("launcher.tel1-systemd-launcher"));
+  EXPECT_THAT(one.out, Not(HasSubstr("launcher.tel2-systemd-launcher")));
+  const auto both = tcsctl(with({"--host-filter", "tel1,tel2-systemd-launcher", "-a"}));
+  EXPECT_THAT(both.out, HasSubstr("launcher.tel1-systemd-launcher"));
+  EXPECT_THAT(both.out, HasSubstr("launcher.tel2-systemd-launcher"));
+  const auto hosts = tcsctl(with({"hosts", "--json", "--host-filter", "tel2"}));
+  ASSERT_EQ(hosts.rc, 0) << hosts.err;
+  const auto doc = Json::parse(hosts.out);
+  ASSERT_EQ(doc.at("hosts").size(), 1U);
+  EXPECT_EQ(doc.at("hosts")[0].at("launcher_id"), "tel2-systemd-launcher");
+}
+
+TEST_F(ATcsctlOnTwoHosts, WarnsOfAServiceAliveOnBothAndEachSupervisorPublishesOneDuplicateEvent) {
+  publish("tel1", 100, "Messenger_tel1", false);
+  publish("tel1", 100, "Messenger_tel1", true);
+  EXPECT_TRUE(duplicateParents().empty());
+  publish("tel2", 200, "Messenger_tel2", false);  // the same id started on a second host
+  publish("tel2", 200, "Messenger_tel2", true);
+  publish("tel1", 100, "Messenger_tel1", true);  // within one heartbeat interval
+  ASSERT_TRUE(waitUntil([&] { return duplicateParents().size() == 2; }, 5s)) << duplicateParents().size();
+  // Not once per heartbeat: more of them change nothing.
+  for (int i = 0; i < 3; ++i) {
+    publish("tel2", 200, "Messenger_tel2", true);
+    publish("tel1", 100, "Messenger_tel1", true);
+  }
+  for (auto& [_, h] : hosts_) ASSERT_TRUE(h.nats->flush(5s));
+  EXPECT_FALSE(waitUntil([&] { return duplicateParents().size() > 2; }, 500ms));
+  auto parents = duplicateParents();
+  std::sort(parents.begin(), parents.end());
+  EXPECT_EQ(parents, (std::vector<std::string>{"launcher.tel1-systemd-launcher", "launcher.tel2-systemd-launcher"}));
+
+  const auto o = tcsctl(with({}));
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("tcsctl: WARNING: hello_world.main is running twice at once: tel1 (pid 100), tel2 "
+                               "(pid 200)"));
+  EXPECT_THAT(o.out, HasSubstr("hello_world.main [ok]"));
+  EXPECT_THAT(o.out, HasSubstr("‼DUPLICATE(tel1,tel2)"));
+  const auto json = tcsctl(with({"--json"}));
+  ASSERT_EQ(json.rc, 0) << json.err;
+  for (const auto& s : Json::parse(json.out).at("services")) {
+    if (s.at("id") != "hello_world.main") {
+      EXPECT_TRUE(s.at("duplicate").is_null()) << s.at("id");
+      continue;
+    }
+    ASSERT_TRUE(s.at("duplicate").is_object());
+    ASSERT_EQ(s.at("duplicate").at("hosts").size(), 2U);
+    EXPECT_EQ(s.at("duplicate").at("hosts")[1].at("hostname"), "tel2");
+    EXPECT_EQ(s.at("duplicate").at("hosts")[1].at("pid"), 200);
+  }
+}

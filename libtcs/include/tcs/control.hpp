@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tcs/error.hpp"
@@ -57,6 +58,7 @@ class TCS_API ControlError : public Error {
     Refused,       ///< the supervisor answered with an error (code() is its `error`)
     BadReply,      ///< the answer is not the protocol's
     NotPermitted,  ///< NATS refused the request: the user's permissions forbid the subject (a viewer's credentials)
+    Ambiguous,     ///< the id is configured or running on several hosts: say `HOST:SERVICE_ID`
   };
   ControlError(Kind kind, std::string code, const std::string& message);
   Kind kind() const noexcept;
@@ -208,9 +210,20 @@ class TCS_API ServiceControlClient {
                            std::chrono::milliseconds timeout = kQuickTimeout);
   /** @return the supervisor's view of its units (`v1.list`) */
   protocol::LauncherListReply units(std::string_view launcherId, std::chrono::milliseconds timeout = kQuickTimeout);
-  /** @return `launcher.<launcher_id>` of the supervisor that manages @p serviceId (from the
-   *          followed view when following, else a fresh snapshot) */
+  /**
+   * @return `launcher.<launcher_id>` of the supervisor that manages @p serviceId (from the
+   *         followed view when following, else a fresh snapshot). @p serviceId may be
+   *         host-qualified, `HOST:SERVICE_ID` (HOST a short or full hostname or a launcher id):
+   *         that host's launcher is asked, whatever the view says about the id. Unqualified,
+   *         the id's launchers are its record's parent, the launchers of the hosts it was seen
+   *         running on (its processes, a `duplicate` event) and — when more than one launcher is
+   *         alive — every live launcher whose `v1.list` names it (1 s each).
+   * @throws ControlError NotFound (no such id, or no launcher for HOST), NoLauncher, Ambiguous
+   *         (two launchers or more: the message names the hosts and the qualified form)
+   */
   std::string launcherOf(std::string_view serviceId) const;
+  /** @return `{HOST, SERVICE_ID}` of `HOST:SERVICE_ID`, `{"", id}` for an unqualified id */
+  static std::pair<std::string, std::string> splitQualifiedId(std::string_view serviceId);
   /** @} */
 
  private:

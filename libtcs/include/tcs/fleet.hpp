@@ -163,6 +163,34 @@ struct TCS_API FleetFailure {
   int restartCount = 0;
 };
 
+/** @brief One process seen publishing for an id: its status messages give hostname and pid,
+ *         its heartbeats (which carry neither) are matched to it by the envelope's
+ *         `meta.sender`, a per-process name. */
+struct TCS_API FleetInstance {
+  std::string hostname;             ///< "" until a status message of the process was seen
+  std::optional<std::int64_t> pid;  ///< nullopt until a status message of the process was seen
+  std::string sender;               ///< `meta.sender` of its messages
+  protocol::Timestamp firstSeen{};  ///< its oldest message's payload timestamp
+  protocol::Timestamp lastSeen{};   ///< its newest message's payload timestamp
+  bool identified() const noexcept { return !hostname.empty() && pid.has_value(); }
+};
+
+/** @brief The newest `duplicate` registry event (tcs addition): a supervisor saw the id alive
+ *         in two processes at once. */
+struct TCS_API FleetDuplicateReport {
+  protocol::Timestamp time{};
+  std::vector<protocol::DuplicateHost> hosts;
+  std::string parent;  ///< the supervisor that saw it
+};
+
+/** @brief Why FleetView::duplicate() says an id runs twice. */
+struct TCS_API FleetDuplicate {
+  /** true: seen in the messages themselves (two processes alive with overlapping lives);
+   *  false: reported by a supervisor's `duplicate` event since the last start */
+  bool observed = false;
+  std::vector<protocol::DuplicateHost> hosts;  ///< the processes, by hostname then pid
+};
+
 /**
  * @brief Everything the view knows about one service or launcher.
  *
@@ -214,6 +242,11 @@ struct TCS_API FleetEntry {
   std::optional<std::uint64_t> heartbeatSequence;    ///< tcs addition
   /** @} */
 
+  /** @name Processes (duplicate detection) @{ */
+  std::vector<FleetInstance> instances;               ///< the processes seen for this id, newest kFleetMaxInstances
+  std::optional<FleetDuplicateReport> lastDuplicate;  ///< newest `duplicate` registry event
+  /** @} */
+
   std::optional<protocol::Timestamp> lastReceivedAt;  ///< latest receivedAt of a message about it
   std::uint64_t messagesApplied = 0;
 
@@ -226,6 +259,9 @@ struct TCS_API FleetEntry {
     return lastStart ? std::optional{lastStart->time} : std::nullopt;
   }
 };
+
+/** @brief FleetEntry::instances keeps at most this many processes (the most recently seen). */
+inline constexpr std::size_t kFleetMaxInstances = 8;
 
 /** @brief Counters of apply()'s outcomes, and the last few problems for diagnostics. */
 struct TCS_API FleetCounters {
@@ -254,7 +290,8 @@ struct TCS_API FleetRow {
   bool showHeart = false;                      ///< `(♥)`: running and alive or stale
   std::optional<std::chrono::seconds> uptime;  ///< running with a start: now − last start
   RestartState restart = RestartState::None;
-  bool crashedRecently = false;  ///< upstream's has_crashed (last crash < 300 s ago)
+  bool crashedRecently = false;             ///< upstream's has_crashed (last crash < 300 s ago)
+  std::optional<FleetDuplicate> duplicate;  ///< the id runs twice (FleetView::duplicate())
 };
 
 /** @brief A listing in display order, with upstream's summary counts. */
@@ -323,6 +360,18 @@ class TCS_API FleetView {
   std::optional<std::chrono::seconds> uptime(const FleetEntry& e, protocol::Timestamp now) const noexcept;
   RestartState restartState(const FleetEntry& e) const noexcept;
   FleetSymbol symbol(const FleetEntry& e, protocol::Timestamp now) const noexcept;
+  /**
+   * @return the processes of @p e when the id runs twice at @p now, else nullopt. Observed:
+   *         at least two identified processes (hostname and pid known) whose newest message is
+   *         younger than FleetRules::staleAfter and whose lives overlap (each sent a message
+   *         after the other's first: a restart or a move to another host, where the old process
+   *         falls silent before the new one starts, is not a duplicate). Reported: a
+   *         supervisor's `duplicate` event newer than the last start and stop, while the
+   *         heartbeat is alive.
+   */
+  std::optional<FleetDuplicate> duplicate(const FleetEntry& e, protocol::Timestamp now) const;
+  /** @return whether @p e belongs to one of @p hosts (list()'s host filter; true when empty) */
+  bool onHosts(const FleetEntry& e, const std::vector<std::string>& hosts) const;
   /** @return whether upstream tcsctl lists @p e (its client filter and display filter, §6.6) */
   bool visible(const FleetEntry& e, protocol::Timestamp now, bool all) const noexcept;
   /** @} */
@@ -332,6 +381,13 @@ class TCS_API FleetView {
    *        visible entries, filtered, grouped under their parent and sorted by id (§6.8).
    */
   FleetListing list(protocol::Timestamp now, const FleetQuery& query = {}) const;
+  /**
+   * @brief list() of the entries of @p hosts only (`--host-filter`): each name matches an entry
+   *        whose hostname's short form (up to the first dot) or full form equals it, or whose
+   *        launcher (`parent`, `launcher.<id>`, or a launcher's own id) is `<id>` or
+   *        `launcher.<id>`, or that launcher's hostname; case-insensitive. Empty = every host.
+   */
+  FleetListing list(protocol::Timestamp now, const FleetQuery& query, const std::vector<std::string>& hosts) const;
 
  private:
   TCS_LOCAL FleetEntry& entry(const std::string& id);
@@ -343,6 +399,8 @@ class TCS_API FleetView {
   TCS_LOCAL ApplyOutcome applyRegistry(std::string_view subjectName, std::string_view event, std::string_view body,
                                        protocol::Timestamp receivedAt);
   TCS_LOCAL ApplyOutcome malformed(std::string problem);
+  TCS_LOCAL static void seen(FleetEntry& e, const std::string& sender, const std::string* hostname,
+                             std::optional<std::int64_t> pid, protocol::Timestamp t);
 
   FleetRules rules_;
   std::string prefix_;

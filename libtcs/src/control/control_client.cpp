@@ -2,9 +2,11 @@
 // The control client (tcs/control.hpp): snapshots from JetStream and live messages into a
 // FleetView, follow mode, and the supervisor RPC.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -479,34 +481,128 @@ std::optional<FleetEntry> ServiceControlClient::currentService(std::string_view 
   return std::nullopt;
 }
 
+std::pair<std::string, std::string> ServiceControlClient::splitQualifiedId(std::string_view serviceId) {
+  const auto colon = serviceId.find(':');
+  if (colon == std::string_view::npos) return {std::string{}, std::string{serviceId}};
+  return {std::string{serviceId.substr(0, colon)}, std::string{serviceId.substr(colon + 1)}};
+}
+
+namespace {
+
+std::string lowerCase(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// The launcher `launcher.<id>` of @p host (its id, `launcher.<id>`, or its short or full hostname).
+std::optional<std::string> launcherOfHost(const FleetView& view, std::string_view host) {
+  const std::string want = lowerCase(host);
+  for (const auto& [id, e] : view.entries()) {
+    if (e.kind != FleetEntryKind::Launcher) continue;
+    const std::string h = lowerCase(e.hostname);
+    if (lowerCase(id) == want || lowerCase(stripLauncher(id)) == want || (!h.empty() && h == want) ||
+        (!h.empty() && h.substr(0, h.find('.')) == want))
+      return id;
+  }
+  return std::nullopt;
+}
+
+/// What to call a launcher for people: its host's short name, else its id.
+std::string hostNameOf(const FleetView& view, const std::string& launcher) {
+  if (const auto* e = view.find(launcher); e != nullptr && !e->hostname.empty())
+    return e->hostname.substr(0, e->hostname.find('.'));
+  return stripLauncher(launcher);
+}
+
+}  // namespace
+
 std::string ServiceControlClient::launcherOf(std::string_view serviceId) const {
-  std::optional<FleetEntry> e = following() ? currentService(serviceId) : getService(serviceId);
-  if (!e)
+  const auto [host, id] = splitQualifiedId(serviceId);
+  Snapshot snap;
+  if (following()) {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->current) snap = *impl_->current;
+  } else {
+    snap = snapshot();
+  }
+  const FleetView& view = snap.view;
+  if (!host.empty()) {
+    if (auto l = launcherOfHost(view, host)) return *l;
+    throw ControlError(
+        ControlError::Kind::NotFound, "",
+        fmt::format("no launcher for host '{}' in the fleet (prefix '{}'): see tcsctl hosts", host, impl_->prefix));
+  }
+  const FleetEntry* e = view.find(id);
+  if (e != nullptr && e->kind == FleetEntryKind::Launcher)
+    throw ControlError(ControlError::Kind::NoLauncher, "",
+                       fmt::format("'{}' is a launcher, not a service it manages", id));
+
+  std::vector<std::string> candidates;
+  const auto add = [&](const std::string& l) {
+    if (l.starts_with(kLauncherPrefix) && std::find(candidates.begin(), candidates.end(), l) == candidates.end())
+      candidates.push_back(l);
+  };
+  if (e != nullptr) {
+    add(e->parent);
+    if (const auto d = view.duplicate(*e, snap.takenAt))
+      for (const auto& h : d->hosts) {
+        if (!h.launcher.empty())
+          add(h.launcher);
+        else if (auto l = launcherOfHost(view, h.hostname))
+          add(*l);
+      }
+  }
+  // Configured elsewhere too? Each live supervisor knows its own services (`v1.list`).
+  std::vector<std::string> live;
+  for (const auto& h : hosts(snap))
+    if (h.liveness == HeartbeatLiveness::Alive) live.push_back(h.entry.id);
+  if (live.size() > 1 || (e == nullptr && !live.empty())) {
+    for (const auto& l : live) {
+      if (std::find(candidates.begin(), candidates.end(), l) != candidates.end()) continue;
+      try {
+        const auto reply =
+            impl_->call(l, p::rpcSubject(impl_->prefix, l, p::RpcCommand::List), std::chrono::seconds(1));
+        const auto r = impl_->decodeReply<p::LauncherListReply>(l, reply);
+        if (std::any_of(r.services.begin(), r.services.end(),
+                        [&](const p::LauncherServiceEntry& u) { return u.serviceId == id; }))
+          add(l);
+      } catch (const ControlError& err) {
+        log::info("control client: {} did not list its services: {}", l, err.what());
+      }
+    }
+  }
+  if (candidates.size() > 1) {
+    std::sort(candidates.begin(), candidates.end());
+    std::vector<std::string> names;
+    for (const auto& c : candidates) names.push_back(hostNameOf(view, c));
+    const auto count = candidates.size() == 2 ? std::string{"two"} : std::to_string(candidates.size());
+    throw ControlError(
+        ControlError::Kind::Ambiguous, "",
+        fmt::format("{} is on {} hosts ({}): say {}:{}", id, count, fmt::join(names, ", "), names.front(), id));
+  }
+  if (candidates.size() == 1) return candidates.front();
+  if (e == nullptr)
     throw ControlError(ControlError::Kind::NotFound, "",
-                       fmt::format("no service '{}' in the fleet (prefix '{}'): not declared, started or reporting",
-                                   serviceId, impl_->prefix));
-  if (e->kind == FleetEntryKind::Launcher)
-    throw ControlError(ControlError::Kind::NoLauncher, "",
-                       fmt::format("'{}' is a launcher, not a service it manages", serviceId));
-  if (!e->parent.starts_with(kLauncherPrefix))
-    throw ControlError(ControlError::Kind::NoLauncher, "",
-                       fmt::format("'{}' is not managed by a tcs supervisor (no launcher parent{}): it cannot be "
-                                   "controlled remotely",
-                                   serviceId, e->parent.empty() ? "" : fmt::format(", its parent is '{}'", e->parent)));
-  return e->parent;
+                       fmt::format("no service '{}' in the fleet (prefix '{}'): not declared, started or reporting", id,
+                                   impl_->prefix));
+  throw ControlError(ControlError::Kind::NoLauncher, "",
+                     fmt::format("'{}' is not managed by a tcs supervisor (no launcher parent{}): it cannot be "
+                                 "controlled remotely",
+                                 id, e->parent.empty() ? "" : fmt::format(", its parent is '{}'", e->parent)));
 }
 
 p::LauncherActionReply ServiceControlClient::start(std::string_view serviceId, milliseconds timeout) {
-  return impl_->act("start", launcherOf(serviceId), serviceId, timeout);
+  return impl_->act("start", launcherOf(serviceId), splitQualifiedId(serviceId).second, timeout);
 }
 p::LauncherActionReply ServiceControlClient::stop(std::string_view serviceId, milliseconds timeout) {
-  return impl_->act("stop", launcherOf(serviceId), serviceId, timeout);
+  return impl_->act("stop", launcherOf(serviceId), splitQualifiedId(serviceId).second, timeout);
 }
 p::LauncherActionReply ServiceControlClient::restart(std::string_view serviceId, milliseconds timeout) {
-  return impl_->act("restart", launcherOf(serviceId), serviceId, timeout);
+  return impl_->act("restart", launcherOf(serviceId), splitQualifiedId(serviceId).second, timeout);
 }
 p::LauncherActionReply ServiceControlClient::resetFailed(std::string_view serviceId, milliseconds timeout) {
-  return impl_->act("reset-failed", launcherOf(serviceId), serviceId, timeout);
+  return impl_->act("reset-failed", launcherOf(serviceId), splitQualifiedId(serviceId).second, timeout);
 }
 
 p::LauncherReloadReply ServiceControlClient::reload(std::string_view launcherId, milliseconds timeout) {
@@ -518,7 +614,7 @@ p::LauncherReloadReply ServiceControlClient::reload(std::string_view launcherId,
 p::LogsReply ServiceControlClient::logs(std::string_view serviceId, const p::LogsRequest& request,
                                         milliseconds timeout) {
   const auto launcher = launcherOf(serviceId);
-  const auto subject = p::rpcSubject(impl_->prefix, launcher, p::RpcCommand::Logs, serviceId);
+  const auto subject = p::rpcSubject(impl_->prefix, launcher, p::RpcCommand::Logs, splitQualifiedId(serviceId).second);
   const auto body = p::encode(request, p::processMetaGenerator().next(p::kMessageTypeRpc));
   return impl_->decodeReply<p::LogsReply>(launcher, impl_->call(launcher, subject, timeout, body));
 }

@@ -6,6 +6,7 @@
 #include <exception>
 #include <functional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -79,6 +80,7 @@ std::string describe(const p::RegistryEvent& e) {
           [](const p::FailedEvent& f) {
             return "Failed (" + f.reason + ", " + std::to_string(f.restartCount) + " restarts)";
           },
+          [](const p::DuplicateEvent&) { return std::string{"Running on two hosts"}; },
       },
       e.specific);
 }
@@ -87,6 +89,19 @@ std::string lower(std::string_view s) {
   std::string out{s};
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+/// @p want (lower case) names @p hostname: its full or short (up to the first dot) form.
+bool hostMatches(const std::string& want, std::string_view hostname) {
+  if (hostname.empty()) return false;
+  const std::string h = lower(hostname);
+  return h == want || h.substr(0, h.find('.')) == want;
+}
+
+/// @p want (lower case) names the launcher `launcher.<id>` @p name: `<id>` or the whole name.
+bool launcherMatches(const std::string& want, std::string_view name) {
+  const auto id = p::launcherIdOf(name);
+  return id && (lower(*id) == want || lower(name) == want);
 }
 
 }  // namespace
@@ -215,6 +230,7 @@ ApplyOutcome FleetView::applyStatus(std::string_view subjectName, std::string_vi
                      clip(m.data.name, 100) + "'");
   FleetEntry& e = entry(m.data.name);
   e.lastReceivedAt = std::max(e.lastReceivedAt.value_or(receivedAt), receivedAt);
+  seen(e, m.meta.sender, &m.data.hostname, m.data.pid, m.data.timestamp);
   if (e.lastReport && m.data.timestamp < e.lastReport->timestamp) return ApplyOutcome::Superseded;
   e.lastReport = std::move(m.data);
   ++e.messagesApplied;
@@ -229,6 +245,7 @@ ApplyOutcome FleetView::applyHeartbeat(std::string_view subjectName, std::string
                      clip(m.data.serviceId, 100) + "'");
   FleetEntry& e = entry(m.data.serviceId);
   e.lastReceivedAt = std::max(e.lastReceivedAt.value_or(receivedAt), receivedAt);
+  seen(e, m.meta.sender, nullptr, std::nullopt, m.data.timestamp);
   if (!newer(m.data.timestamp, e.lastHeartbeat)) return ApplyOutcome::Superseded;
   e.lastHeartbeat = m.data.timestamp;
   e.heartbeatStatus = m.data.status;
@@ -298,9 +315,18 @@ ApplyOutcome FleetView::applyRegistry(std::string_view subjectName, std::string_
                        e.lastFailure = FleetFailure{t, f.reason, f.restartCount};
                        return true;
                      },
+                     [&](const p::DuplicateEvent& d) {
+                       if (e.lastDuplicate && t < e.lastDuplicate->time) return false;
+                       e.lastDuplicate = FleetDuplicateReport{t, d.hosts, ev.parent};
+                       return true;
+                     },
                  },
                  ev.specific);
   if (!applied) return ApplyOutcome::Superseded;
+  if (*type == p::RegistryEventType::Duplicate) {  // a warning about the id, not a lifecycle fact
+    ++e.messagesApplied;
+    return ApplyOutcome::Applied;
+  }
 
   if (const auto st = ev.status(); st && newer(t, e.registryStatusAt)) {
     e.registryStatus = *st;
@@ -320,6 +346,34 @@ ApplyOutcome FleetView::applyRegistry(std::string_view subjectName, std::string_
   ++e.messagesApplied;
   resolve(e);
   return ApplyOutcome::Applied;
+}
+
+void FleetView::seen(FleetEntry& e, const std::string& sender, const std::string* hostname,
+                     std::optional<std::int64_t> pid, p::Timestamp t) {
+  auto& all = e.instances;
+  auto it = all.end();
+  if (!sender.empty())
+    it = std::find_if(all.begin(), all.end(), [&](const FleetInstance& i) { return i.sender == sender; });
+  if (it == all.end() && hostname != nullptr)  // the same process under a new sender name: a new connection
+    it = std::find_if(all.begin(), all.end(), [&](const FleetInstance& i) {
+      return i.identified() && i.hostname == *hostname && i.pid == pid;
+    });
+  if (it == all.end()) {
+    if (all.size() >= kFleetMaxInstances) {  // forget the process heard from the longest ago
+      all.erase(std::min_element(all.begin(), all.end(), [](const FleetInstance& a, const FleetInstance& b) {
+        return a.lastSeen < b.lastSeen;
+      }));
+    }
+    all.push_back(FleetInstance{{}, std::nullopt, sender, t, t});
+    it = all.end() - 1;
+  }
+  if (hostname != nullptr) {
+    it->hostname = *hostname;
+    it->pid = pid;
+  }
+  if (!sender.empty()) it->sender = sender;
+  it->firstSeen = std::min(it->firstSeen, t);
+  it->lastSeen = std::max(it->lastSeen, t);
 }
 
 void FleetView::resolve(FleetEntry& e) const {
@@ -414,6 +468,63 @@ FleetSymbol FleetView::symbol(const FleetEntry& e, p::Timestamp now) const noexc
   return FleetSymbol::Healthy;
 }
 
+std::optional<FleetDuplicate> FleetView::duplicate(const FleetEntry& e, p::Timestamp now) const {
+  std::vector<const FleetInstance*> live;
+  for (const auto& i : e.instances)
+    if (i.identified() && now - i.lastSeen < rules_.staleAfter) live.push_back(&i);
+  bool overlap = false;
+  for (std::size_t a = 0; a < live.size() && !overlap; ++a)
+    for (std::size_t b = a + 1; b < live.size() && !overlap; ++b)
+      overlap = live[a]->firstSeen <= live[b]->lastSeen && live[b]->firstSeen <= live[a]->lastSeen;
+  if (overlap) {
+    std::sort(live.begin(), live.end(), [](const FleetInstance* a, const FleetInstance* b) {
+      return std::tie(a->hostname, a->pid) < std::tie(b->hostname, b->pid);
+    });
+    FleetDuplicate d{.observed = true, .hosts = {}};
+    for (const auto* i : live) {
+      std::string launcher;  // the launcher that publishes from that host
+      if (i->hostname == e.hostname && p::launcherIdOf(e.parent)) launcher = e.parent;
+      for (const auto& [id, l] : entries_)
+        if (launcher.empty() && l.kind == FleetEntryKind::Launcher && l.hostname == i->hostname) launcher = id;
+      d.hosts.push_back({i->hostname, i->pid, launcher});
+    }
+    return d;
+  }
+  if (const auto& r = e.lastDuplicate) {
+    const bool restartedSince =
+        (e.lastStart && e.lastStart->time > r->time) || (e.lastStop && e.lastStop->time > r->time);
+    if (!restartedSince && liveness(e, now) == HeartbeatLiveness::Alive && r->hosts.size() >= 2) {
+      FleetDuplicate d{.observed = false, .hosts = r->hosts};  // each supervisor lists its own host first
+      std::sort(d.hosts.begin(), d.hosts.end(), [](const p::DuplicateHost& a, const p::DuplicateHost& b) {
+        return std::tie(a.hostname, a.pid) < std::tie(b.hostname, b.pid);
+      });
+      return d;
+    }
+  }
+  return std::nullopt;
+}
+
+bool FleetView::onHosts(const FleetEntry& e, const std::vector<std::string>& hosts) const {
+  if (hosts.empty()) return true;
+  const FleetEntry* launcher = e.kind == FleetEntryKind::Launcher ? &e : nullptr;
+  if (launcher == nullptr && !e.parent.empty()) {
+    launcher = find(e.parent);
+    // A sub-entity's parent is its service; that service's parent is the launcher.
+    if (launcher != nullptr && launcher->kind != FleetEntryKind::Launcher && !launcher->parent.empty())
+      launcher = find(launcher->parent);
+  }
+  for (const auto& h : hosts) {
+    const std::string want = lower(h);
+    if (want.empty()) continue;
+    if (hostMatches(want, e.hostname)) return true;
+    if (e.kind == FleetEntryKind::Launcher && launcherMatches(want, e.id)) return true;
+    if (launcherMatches(want, e.parent)) return true;
+    if (launcher != nullptr && (launcherMatches(want, launcher->id) || hostMatches(want, launcher->hostname)))
+      return true;
+  }
+  return false;
+}
+
 bool FleetView::visible(const FleetEntry& e, p::Timestamp now, bool all) const noexcept {
   const bool isFresh = fresh(e, now);
   if (all) return e.declared() || isFresh;  // hides only old ephemeral entries
@@ -424,6 +535,10 @@ bool FleetView::visible(const FleetEntry& e, p::Timestamp now, bool all) const n
 }
 
 FleetListing FleetView::list(p::Timestamp now, const FleetQuery& query) const {
+  return list(now, query, {});
+}
+
+FleetListing FleetView::list(p::Timestamp now, const FleetQuery& query, const std::vector<std::string>& hosts) const {
   FleetListing out;
   out.filter = query.filter;
   out.all = query.all;
@@ -431,7 +546,8 @@ FleetListing FleetView::list(p::Timestamp now, const FleetQuery& query) const {
   const std::string needle = lower(query.filter);
   std::vector<const FleetEntry*> shown;  // sorted by id (the map's order)
   for (const auto& [id, e] : entries_)
-    if (visible(e, now, query.all) && (needle.empty() || lower(id).find(needle) != std::string::npos))
+    if (visible(e, now, query.all) && (needle.empty() || lower(id).find(needle) != std::string::npos) &&
+        onHosts(e, hosts))
       shown.push_back(&e);
 
   out.listedCount = shown.size();
@@ -457,6 +573,7 @@ FleetListing FleetView::list(p::Timestamp now, const FleetQuery& query) const {
     if (row.running) row.uptime = uptime(*e, now);
     row.restart = restartState(*e);
     row.crashedRecently = crashedRecently(*e, now);
+    if (e->kind == FleetEntryKind::Service) row.duplicate = duplicate(*e, now);
     out.rows.push_back(row);
     if (!subtree) return;
     if (const auto it = children.find(e->id); it != children.end())

@@ -195,6 +195,18 @@ Json toJson(const RegistryEvent& e) {
                    j["reason"] = f.reason;
                    j["restart_count"] = f.restartCount;
                  },
+                 [&](const DuplicateEvent& d) {
+                   j["status"] = str(d.status);
+                   Json hosts = Json::array();
+                   for (const auto& h : d.hosts) {
+                     Json o = Json::object();
+                     o["hostname"] = h.hostname;
+                     o["pid"] = h.pid ? Json(*h.pid) : Json(nullptr);
+                     o["launcher"] = h.launcher.empty() ? Json(nullptr) : Json(h.launcher);
+                     hosts.push_back(std::move(o));
+                   }
+                   j["hosts"] = std::move(hosts);
+                 },
              },
              e.specific);
   putIfNotEmpty(j, "parent", e.parent);
@@ -237,6 +249,20 @@ void fromJson(const Json& o, const Path& p, RegistryEvent& e) {
       e.specific =
           FailedEvent{getStatus(o, "status", p), getString(o, "reason", p), getInt<int>(o, "restart_count", p)};
       break;
+    case RegistryEventType::Duplicate: {
+      DuplicateEvent d{getStatus(o, "status", p), {}};
+      const Json& hosts = require(o, "hosts", p);
+      const Path hp = p / "hosts";
+      if (!hosts.is_array()) fail(hp, "not an array");
+      for (std::size_t i = 0; i < hosts.size(); ++i) {
+        const Json& h = hosts[i];
+        requireObject(h, hp[i]);
+        d.hosts.push_back({getString(h, "hostname", hp[i]), optInt<std::int64_t>(h, "pid", hp[i]),
+                           optString(h, "launcher", hp[i]).value_or("")});
+      }
+      e.specific = std::move(d);
+      break;
+    }
   }
   e.parent = optString(o, "parent", p).value_or("");
   e.runnerId = getString(o, "runner_id", p);

@@ -11,8 +11,8 @@ namespace {
 
 constexpr std::string_view kLauncherPrefix = "launcher.";
 
-constexpr std::array<std::string_view, 8> kEventNames{"declared", "start",   "ready",      "stopping",
-                                                      "stop",     "crashed", "restarting", "failed"};
+constexpr std::array<std::string_view, 9> kEventNames{"declared", "start",      "ready",  "stopping", "stop",
+                                                      "crashed",  "restarting", "failed", "duplicate"};
 constexpr std::array<std::string_view, 9> kCommandNames{"health",  "stats",  "list",         "start", "stop",
                                                         "restart", "reload", "reset-failed", "logs"};
 constexpr std::array<std::pair<SubjectKind, std::string_view>, 4> kKindNames{{{SubjectKind::Status, "status"},

@@ -124,12 +124,27 @@ struct FailedEvent {
   int restartCount = 0;
   friend bool operator==(const FailedEvent&, const FailedEvent&) = default;
 };
+/** @brief One process of a DuplicateEvent: `{hostname, pid, launcher}` (pid and launcher
+ *         `null` when not known). */
+struct DuplicateHost {
+  std::string hostname;
+  std::optional<std::int64_t> pid;
+  std::string launcher;  ///< `launcher.<launcher_id>` of that host's supervisor, "" = not known
+  friend bool operator==(const DuplicateHost&, const DuplicateHost&) = default;
+};
+/** @brief tcs addition: the same service id alive in two processes (two hosts, or two pids
+ *         on one host) at once, seen by the supervisor that publishes it. */
+struct DuplicateEvent {
+  Status status = Status::Warning;
+  std::vector<DuplicateHost> hosts;  ///< every live process of the id, this host's first
+  friend bool operator==(const DuplicateEvent&, const DuplicateEvent&) = default;
+};
 /** @} */
 
 /** @brief `<P>.registry.<event>.<service_id>`, published by the supervisor. */
 struct TCS_API RegistryEvent {
   using Specific = std::variant<DeclaredEvent, StartEvent, ReadyEvent, StoppingEvent, StopEvent, CrashedEvent,
-                                RestartingEvent, FailedEvent>;
+                                RestartingEvent, FailedEvent, DuplicateEvent>;
 
   std::string serviceId;
   Timestamp timestamp{};

@@ -42,7 +42,7 @@ enum class SubjectKind { Status, Heartbeat, Registry, Rpc };
 
 /** @brief The event token of `<P>.registry.<event>.<service_id>`; the enumerator order is the
  *         order of RegistryEvent::Specific's alternatives. */
-enum class RegistryEventType { Declared, Start, Ready, Stopping, Stop, Crashed, Restarting, Failed };
+enum class RegistryEventType { Declared, Start, Ready, Stopping, Stop, Crashed, Restarting, Failed, Duplicate };
 
 TCS_API std::string_view toString(RegistryEventType type) noexcept;
 TCS_API std::optional<RegistryEventType> parseRegistryEventType(std::string_view text) noexcept;
