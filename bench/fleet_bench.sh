@@ -26,7 +26,7 @@
 # rate falls below 90 % of the offered nominal rate or that has failed publishes.
 #
 # Usage: bench/fleet_bench.sh [BUILD_DIR]
-#   env: SIZES ("500 1000 2000"), PER_HOST (100), RUNS (7), FOLLOW_SECONDS (30), CHURN (3),
+#   env: SIZES ("500 1000 2000"; up to 99,900 with PER_HOST 100), PER_HOST (100), RUNS (7), FOLLOW_SECONDS (30), CHURN (3),
 #        RAMP_SERVICES (2000), RAMP_INTERVALS ("2 1 0.5 0.25 0.1 0.05"), RAMP_SECONDS (10),
 #        KEEP=1 keeps the temp dir
 # About 5 minutes with the defaults. Exit 0 whatever the figures, unless measuring failed; 77
@@ -148,6 +148,7 @@ for n in $SIZES; do
   per=$((n / hosts))
   make_streams
   out=$tmp/sim$n
+  : >"$out"
   "$SIM" run --servers "$urls" --hosts "$hosts" --services "$per" --interval 10 --churn "$CHURN" --warmup 5 \
     >"$out" 2>"$out.err" &
   sim=$!
@@ -210,6 +211,7 @@ if [[ -n $RAMP_INTERVALS ]]; then
   for iv in $RAMP_INTERVALS; do
     make_streams
     out=$tmp/ramp$iv
+    : >"$out"
     "$SIM" run --servers "$urls" --hosts "$hosts" --services "$per" --interval "$iv" --churn "$CHURN" --warmup 2 \
       --duration "$RAMP_SECONDS" >"$out" 2>"$out.err" &
     sim=$!
@@ -252,8 +254,8 @@ printf '%s\n' "${follow_rows[@]}"
 echo
 echo "(c) JetStream storage (stream info bytes, one replica; the cluster holds 3 copies) over the measuring window, per service per day, and what the limits of doc/protocol.md keep"
 echo
-echo "| services | stream | msgs/service/day | bytes/msg | KiB/service/day | fleet MiB/day | limit | kept at this size | kept at 10,000 services (extrapolated) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| services | stream | stored at the window's start: msgs (MiB) | msgs/service/day | bytes/msg | KiB/service/day | fleet MiB/day | limit | kept at this size | kept at 10,000 services (extrapolated) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for row in "${store_rows[@]}"; do
   read -r n s m0 b0 m1 b1 win <<<"$row"
   awk -v n="$n" -v s="$s" -v m0="$m0" -v b0="$b0" -v m1="$m1" -v b1="$b1" -v w="$win" 'BEGIN {
@@ -263,16 +265,20 @@ for row in "${store_rows[@]}"; do
     if (s == "svc_heartbeat") { lim = "1 day, 100 MiB"; age = 1; cap = 100 }
     else if (s == "svc_status") { lim = "30 days, 500 MiB"; age = 30; cap = 500 }
     else { lim = "10 MiB, 100/subject"; age = 0; cap = 10 }
+    if (b1 >= cap * 1048576 * 0.99) {  # at its byte limit: each new message discards an old one
+      printf "| %d | %s | %d (%.2f) | — | — | — | — | %s | **full**: at %.2f MiB, discarding | — |\n", n, s, m0, b0 / 1048576, lim, b1 / 1048576
+      exit
+    }
     if (age > 0) {
       d1 = (fleet > 0) ? cap / fleet : 1e9; d2 = (big > 0) ? cap / big : 1e9
       k1 = (d1 >= age) ? sprintf("%d days (age; %.0f MiB)", age, fleet * age) : sprintf("%.1f h (bytes)", d1 * 24)
       k2 = (d2 >= age) ? sprintf("%d days (age; %.0f MiB)", age, big * age) : sprintf("%.1f h (bytes)", d2 * 24)
     } else {
       d1 = (fleet > 0) ? cap / fleet : 1e9; d2 = (big > 0) ? cap / big : 1e9
-      k1 = (fleet > 0) ? sprintf("%.0f days of events (bytes)", d1) : "— (no event in the window)"
-      k2 = (big > 0) ? sprintf("%.0f days of events (bytes)", d2) : "—"
+      k1 = (fleet > 0) ? sprintf("%.1f h of events (bytes)", d1 * 24) : "— (no event in the window)"
+      k2 = (big > 0) ? sprintf("%.1f h of events (bytes)", d2 * 24) : "—"
     }
-    printf "| %d | %s | %.0f | %.0f | %.1f | %.2f | %s | %s | %s |\n", n, s, msgs, per, bytes / 1024, fleet, lim, k1, k2
+    printf "| %d | %s | %d (%.2f) | %.0f | %.0f | %.1f | %.2f | %s | %s | %s |\n", n, s, m0, b0 / 1048576, msgs, per, bytes / 1024, fleet, lim, k1, k2
   }'
 done
 echo

@@ -571,7 +571,7 @@ Options parse(int argc, char** argv) {
       usage(("unknown option " + a).c_str());
     }
   }
-  if (o.servers.empty() || o.hosts < 1 || o.hosts > 99 || o.services < 1 || o.services > 9999 || o.interval <= 0 ||
+  if (o.servers.empty() || o.hosts < 1 || o.hosts > 999 || o.services < 1 || o.services > 9999 || o.interval <= 0 ||
       o.churn < 0 || o.replicas < 1 || o.maxPending < 1)
     usage("bad option value");
   return o;
