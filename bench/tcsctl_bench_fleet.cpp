@@ -34,17 +34,16 @@
 #include <thread>
 #include <vector>
 
+#include "fleet_messages.hpp"
 #include "tcs/protocol.hpp"
 
 namespace {
 
 namespace p = tcs::protocol;
-
-struct Member {
-  std::string name;    ///< service id or `launcher.<id>`
-  std::string parent;  ///< `launcher.<id>` for services, "" for launchers
-  std::string launcherId;
-};
+using bench::heartbeat;
+using bench::Member;
+using bench::registry;
+using bench::statusOf;
 
 std::vector<Member> fleet(int services, int launchers) {
   std::vector<Member> out;
@@ -63,40 +62,6 @@ std::vector<Member> fleet(int services, int launchers) {
 
 constexpr const char* kHost = "bench-host.example.org";
 constexpr std::int64_t kPid = 4242;
-constexpr std::chrono::seconds kHeartbeatInterval{10};
-
-std::string heartbeat(const Member& m, std::uint64_t sequence, p::MetaGenerator& meta) {
-  p::Heartbeat hb;
-  hb.serviceId = m.name;
-  hb.timestamp = p::now();
-  hb.status = tcs::Status::Ok;
-  hb.sequence = sequence;
-  hb.uptimeSeconds = 3600.0 + static_cast<double>(sequence) * 10.0;
-  hb.nextHeartbeatExpected = hb.timestamp + std::chrono::microseconds(kHeartbeatInterval);
-  return p::encode(hb, meta.next());
-}
-
-std::string statusOf(const Member& m, p::MetaGenerator& meta) {
-  p::StatusUpdate s;
-  s.name = m.name;
-  s.status = tcs::Status::Ok;
-  s.timestamp = p::now();
-  s.message = m.parent.empty() ? "supervising" : "running";
-  s.parent = m.parent;
-  s.pid = kPid;
-  s.hostname = kHost;
-  return p::encode(s, meta.next());
-}
-
-std::string registry(const Member& m, p::RegistryEvent::Specific specific, p::MetaGenerator& meta) {
-  p::RegistryEvent e;
-  e.serviceId = m.name;
-  e.timestamp = p::now();
-  e.specific = std::move(specific);
-  e.parent = m.parent;
-  e.runnerId = p::runnerId(m.launcherId, "hello_world");
-  return p::encode(e, meta.next());
-}
 
 void check(natsStatus st, const char* what) {
   if (st == NATS_OK) return;
