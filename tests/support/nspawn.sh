@@ -26,6 +26,12 @@
 #   tcs_check "foo runs" tcs_exec systemctl is-active -q foo.service
 #   tcs_pass                                    # exit 0 (the EXIT trap stops the container)
 #
+# Several containers in one test (a fleet of hosts): `tcs_nspawn_new NAME` before each further
+# tcs_nspawn_start makes a new current container (machine <test machine>-NAME) and keeps the
+# others running; `tcs_nspawn_select MACHINE` makes one of them current again for tcs_exec,
+# tcs_sh, tcs_nspawn_install. TCS_MACHINES lists them in start order; the EXIT trap saves every
+# container's journal on failure (journal-<hostname>.txt) and stops them all.
+#
 # Exit codes: 0 pass, 1 failure, 77 skipped (CTest SKIP_RETURN_CODE).
 #
 # Knobs (environment):
@@ -33,8 +39,10 @@
 #   TCS_NSPAWN_BOOT_UNIT     unit the container boots into (default basic.target: journald,
 #                            D-Bus and nothing of the host's multi-user services)
 #   TCS_NSPAWN_NETWORK       "private" (default: loopback only, nothing the container starts
-#                            can take a host port) or "host" (share the host's network, e.g.
-#                            to reach a nats-server on the host's 127.0.0.1)
+#                            can take a host port), "host" (share the host's network, e.g.
+#                            to reach a nats-server on the host's 127.0.0.1) or "netns:PATH"
+#                            (join a network namespace the test created, e.g. /run/netns/NAME)
+#   TCS_NSPAWN_HOSTNAME      the container's hostname (default: its machine name)
 #   TCS_NSPAWN_KEEP_TMPDIR   1 = keep the test's temp dir even when the test passes
 #   TCS_INSTALL_PREFIX       prefix for tcs_nspawn_install (default: the build's own
 #                            CMAKE_INSTALL_PREFIX; see tcs_nspawn_install)
@@ -51,6 +59,12 @@ TCS_INSTALL_BINDIR=""   # set by tcs_nspawn_install: where tcs binaries went in 
 TCS_INSTALL_UNITDIR=""  # set by tcs_nspawn_install: the systemd unit dir used
 TCS_INSTALL_SERVICEDIR=""  # set by tcs_nspawn_install: where service binaries went (registry ~)
 _TCS_PID1_START=""     # start time of the container's PID 1 (guards the SIGKILL fallback)
+TCS_HOSTNAME=""         # the current container's hostname
+TCS_MACHINES=()         # every container this test started, in order
+declare -A _TCS_BOX_NSPAWN=() _TCS_BOX_PID1=() _TCS_BOX_PID1_START=() _TCS_BOX_HOSTNAME=()
+_TCS_MACHINE_BASE=""
+_TCS_NEW_NAME=""       # set by tcs_nspawn_new for the next tcs_nspawn_start
+_TCS_EXIT_HOOKS=()     # functions the EXIT trap runs after the containers stopped
 _TCS_FAILED=0
 _TCS_STARTED_AT=$SECONDS
 
@@ -127,6 +141,7 @@ tcs_nspawn_init() {
   suffix=$(printf '%04x%02x' "$RANDOM" "$((RANDOM % 256))")  # no pipeline: callers may use pipefail
   TCS_MACHINE="tcs-${TCS_TEST_NAME//[^a-zA-Z0-9]/-}-$$-${suffix}"
   TCS_MACHINE=${TCS_MACHINE:0:64}
+  _TCS_MACHINE_BASE=${TCS_MACHINE:0:48}
   trap _tcs_nspawn_on_exit EXIT
   trap 'tcs_log "interrupted"; _TCS_FAILED=1; exit 130' INT
   trap 'tcs_log "terminated"; _TCS_FAILED=1; exit 143' TERM HUP
@@ -182,21 +197,27 @@ tcs_nspawn_start() {
   case "${TCS_NSPAWN_NETWORK:-private}" in
     private) network=(--private-network) ;;
     host) network=() ;;
-    *) tcs_fail "TCS_NSPAWN_NETWORK must be 'private' or 'host'" ;;
+    netns:/*) network=("--network-namespace-path=${TCS_NSPAWN_NETWORK#netns:}") ;;
+    *) tcs_fail "TCS_NSPAWN_NETWORK must be 'private', 'host' or 'netns:PATH'" ;;
   esac
+  TCS_HOSTNAME=${TCS_NSPAWN_HOSTNAME:-$TCS_MACHINE}
   # Tie the container to this shell: if the test is killed (e.g. by a CTest timeout) before
   # its trap runs, nspawn still gets SIGTERM and shuts the container down.
   local deathsig=()
   command -v setpriv >/dev/null 2>&1 && deathsig=(setpriv --pdeathsig TERM --)
   local boot_unit=${TCS_NSPAWN_BOOT_UNIT:-basic.target}
   local console="$TCS_TEST_TMPDIR/console.log"
+  [[ -z "$_TCS_NEW_NAME" ]] || console="$TCS_TEST_TMPDIR/console-$_TCS_NEW_NAME.log"
+  _TCS_NEW_NAME=""
   tcs_log "booting container $TCS_MACHINE (unit $boot_unit, network ${TCS_NSPAWN_NETWORK:-private})"
   "${deathsig[@]}" systemd-nspawn -D "$TCS_HOSTROOT" --volatile=overlay --register=no --keep-unit \
     -M "$TCS_MACHINE" --console=read-only "${network[@]}" "$@" \
-    -b -- "systemd.unit=$boot_unit" "systemd.hostname=$TCS_MACHINE" \
+    -b -- "systemd.unit=$boot_unit" "systemd.hostname=$TCS_HOSTNAME" \
     </dev/null >"$console" 2>&1 &
   TCS_NSPAWN_PID=$!
   echo "$$ $TCS_NSPAWN_PID" >"$TCS_NSPAWN_STATE_DIR/users/$TCS_MACHINE"
+  TCS_MACHINES+=("$TCS_MACHINE")
+  _tcs_nspawn_save
 
   local timeout=${TCS_NSPAWN_BOOT_TIMEOUT:-120}
   local deadline=$((SECONDS + timeout))
@@ -210,6 +231,7 @@ tcs_nspawn_start() {
     sleep 0.1
   done
   _TCS_PID1_START=$(_tcs_starttime "$TCS_CONTAINER_PID1")
+  _tcs_nspawn_save
   tcs_log "container PID 1 is host PID $TCS_CONTAINER_PID1 (nspawn $TCS_NSPAWN_PID)"
 
   # is-system-running --wait blocks until boot finished; it fails while the manager's bus is
@@ -234,6 +256,40 @@ tcs_nspawn_start() {
   fi
   tcs_log "container $TCS_MACHINE is $state"
 }
+
+# tcs_nspawn_new NAME — the next tcs_nspawn_start boots a further container, machine
+# <this test's machine>-NAME (NAME: [a-zA-Z0-9-]); the containers started before keep running
+# (tcs_nspawn_select switches between them). Set TCS_NSPAWN_HOSTNAME/TCS_NSPAWN_NETWORK for it
+# before tcs_nspawn_start.
+tcs_nspawn_new() {
+  [[ -n "$_TCS_MACHINE_BASE" ]] || tcs_fail "tcs_nspawn_init was not called"
+  [[ "$1" =~ ^[a-zA-Z0-9-]+$ ]] || tcs_fail "tcs_nspawn_new: bad name '$1'"
+  TCS_MACHINE="$_TCS_MACHINE_BASE-$1"
+  [[ -z "${_TCS_BOX_NSPAWN[$TCS_MACHINE]+x}" ]] || tcs_fail "tcs_nspawn_new: $1 exists already"
+  TCS_NSPAWN_PID="" TCS_CONTAINER_PID1="" _TCS_PID1_START="" TCS_HOSTNAME=""
+  _TCS_NEW_NAME=$1
+}
+
+# tcs_nspawn_select MACHINE — make a container started by this test the current one.
+tcs_nspawn_select() {
+  [[ -n "${_TCS_BOX_NSPAWN[$1]+x}" ]] || tcs_fail "tcs_nspawn_select: no container '$1'"
+  TCS_MACHINE=$1
+  TCS_NSPAWN_PID=${_TCS_BOX_NSPAWN[$1]}
+  TCS_CONTAINER_PID1=${_TCS_BOX_PID1[$1]}
+  _TCS_PID1_START=${_TCS_BOX_PID1_START[$1]}
+  TCS_HOSTNAME=${_TCS_BOX_HOSTNAME[$1]}
+}
+
+_tcs_nspawn_save() {
+  _TCS_BOX_NSPAWN[$TCS_MACHINE]=$TCS_NSPAWN_PID
+  _TCS_BOX_PID1[$TCS_MACHINE]=$TCS_CONTAINER_PID1
+  _TCS_BOX_PID1_START[$TCS_MACHINE]=$_TCS_PID1_START
+  _TCS_BOX_HOSTNAME[$TCS_MACHINE]=$TCS_HOSTNAME
+}
+
+# tcs_at_exit FUNCTION — the EXIT trap calls FUNCTION after every container stopped (and before
+# the temp dir is removed): for what the test started itself (servers, network namespaces).
+tcs_at_exit() { _TCS_EXIT_HOOKS+=("$1"); }
 
 # Start time (clock ticks since boot) of a PID: tells a PID from a later reuse of it.
 _tcs_starttime() { { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat"; } 2>/dev/null; }
@@ -359,6 +415,7 @@ _tcs_ns() {
 _tcs_save_journal() {
   [[ -n "$TCS_CONTAINER_PID1" ]] || return 0
   local j="$TCS_TEST_TMPDIR/journal.txt"
+  ((${#TCS_MACHINES[@]} <= 1)) || j="$TCS_TEST_TMPDIR/journal-$TCS_HOSTNAME.txt"
   if timeout 30 nsenter -t "$TCS_CONTAINER_PID1" -m -u -i -n -p -- \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_COLORS=0 journalctl --no-pager -b >"$j" 2>&1; then
     # What failed first and why, short: CI logs keep only the head and the end of long output.
@@ -414,6 +471,7 @@ tcs_nspawn_stop() {
     tcs_log "container $TCS_MACHINE stopped"
     TCS_NSPAWN_PID=""
     TCS_CONTAINER_PID1=""
+    [[ -z "${_TCS_BOX_NSPAWN[$TCS_MACHINE]+x}" ]] || _tcs_nspawn_save
   fi
   [[ -n "$TCS_MACHINE" ]] || return 0
   # nspawn leaves its propagation dir behind when /run is not a tmpfs.
@@ -431,11 +489,16 @@ tcs_nspawn_stop() {
 _tcs_nspawn_on_exit() {
   local rc=$?
   trap - EXIT INT TERM HUP
-  if [[ $rc -ne 0 && $rc -ne 77 ]]; then
-    _TCS_FAILED=1
-    if [[ -n "$TCS_NSPAWN_PID" ]] && _tcs_alive "$TCS_NSPAWN_PID"; then _tcs_save_journal; fi
-  fi
-  tcs_nspawn_stop
+  [[ $rc -eq 0 || $rc -eq 77 ]] || _TCS_FAILED=1
+  local m machines=("${TCS_MACHINES[@]}")
+  ((${#machines[@]})) || machines=("")
+  for m in "${machines[@]}"; do
+    [[ -z "$m" ]] || tcs_nspawn_select "$m"
+    if [[ $_TCS_FAILED -ne 0 && -n "$TCS_NSPAWN_PID" ]] && _tcs_alive "$TCS_NSPAWN_PID"; then _tcs_save_journal; fi
+    tcs_nspawn_stop
+  done
+  local hook
+  for hook in "${_TCS_EXIT_HOOKS[@]}"; do "$hook" || tcs_log "cleanup $hook failed"; done
   if [[ -n "$TCS_TEST_TMPDIR" && -d "$TCS_TEST_TMPDIR" ]]; then
     if [[ $_TCS_FAILED -ne 0 || "${TCS_NSPAWN_KEEP_TMPDIR:-0}" == 1 ]]; then
       tcs_log "kept $TCS_TEST_TMPDIR (console.log, journal.txt, …)"

@@ -11,8 +11,15 @@
 //                                           one request (empty body) per SUBJECT, in order, on
 //                                           one connection; print `<round trip µs> <reply body>`
 //                                           per request (connecting is not timed); exit 1 on no reply
+//   tcs-systest-nats stream URL STREAM SUBJECT_FILTER
+//                                           every message of the JetStream stream matching the
+//                                           filter, oldest first: one `$JS.API.STREAM.MSG.GET`
+//                                           reply (`{"message": {subject, seq, data (base64),
+//                                           time}}`) per line
+// URL may be a comma-separated list of servers (a cluster: the client fails over).
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +36,11 @@ namespace {
 tcs::config::NatsConfig configFor(const std::string& url) {
   tcs::config::NatsConfig c;
   c.present = true;
-  c.servers = {url};
+  for (std::size_t from = 0; from <= url.size();) {
+    const std::size_t comma = std::min(url.find(',', from), url.size());
+    if (comma > from) c.servers.push_back(url.substr(from, comma - from));
+    from = comma + 1;
+  }
   c.required = true;
   return c;
 }
@@ -39,7 +50,7 @@ int main(int argc, char** argv) {
   tcs::log::configure(tcs::log::Backend::Stderr, {"systest-nats", "", "", "systest-nats"}, tcs::log::Level::Warning);
   if (argc < 4) {
     std::cerr << "usage: tcs-systest-nats sub URL SUBJECT FILE [--us] | req URL SUBJECT [BODY [TIMEOUT_MS]]"
-                 " | timed-req URL TIMEOUT_MS SUBJECT...\n";
+                 " | timed-req URL TIMEOUT_MS SUBJECT... | stream URL STREAM FILTER\n";
     return 2;
   }
   const std::string mode = argv[1];
@@ -64,6 +75,21 @@ int main(int argc, char** argv) {
         std::cout << us.count() << " " << reply.data << std::endl;
       }
       return 0;
+    }
+    if (mode == "stream" && argc >= 5) {
+      // next_by_subj: the first message at or after seq on a subject matching the filter.
+      for (unsigned long long seq = 1;;) {
+        const std::string req = "{\"seq\":" + std::to_string(seq) + ",\"next_by_subj\":\"" + argv[4] + "\"}";
+        const auto reply = nats.request(std::string("$JS.API.STREAM.MSG.GET.") + argv[3], req, std::chrono::seconds(5));
+        const auto at = reply.data.find("\"seq\":");
+        if (reply.data.find("\"error\"") != std::string::npos || at == std::string::npos) {
+          if (reply.data.find("\"err_code\":10037") != std::string::npos) return 0;  // no message found: the end
+          std::cerr << "tcs-systest-nats: " << reply.data << "\n";
+          return 1;
+        }
+        std::cout << reply.data << "\n";
+        seq = std::strtoull(reply.data.c_str() + at + 6, nullptr, 10) + 1;
+      }
     }
     if (mode == "sub" && argc >= 5) {
       const bool micros = argc > 5 && std::string(argv[5]) == "--us";
