@@ -255,7 +255,9 @@ TEST(UnitgenGoldenSuite, EveryHeaderDirectiveIsKnown) {
 }
 
 TEST(UnitgenGoldenSuite, ExpectedTreesHoldOnlyWhatUnitgenWrites) {
+  // The instances' drop-ins, and the supervisor's (its NATS secrets; system mode only).
   const std::regex dropIn{R"(^tcs@[^/]+\.service\.d/50-tcs\.conf$)"};
+  const std::string supervisorDropIn = "tcs-supervisor.service.d/50-tcs.conf";
   const std::regex wants{R"(^tcs\.target\.wants/tcs@[^/]+\.service$)"};
   for (const auto& c : allCases()) {
     const bool user = readHeader(tcs::test::readFile(c.yaml)).user;
@@ -273,8 +275,8 @@ TEST(UnitgenGoldenSuite, ExpectedTreesHoldOnlyWhatUnitgenWrites) {
       if (it->is_symlink())
         EXPECT_TRUE(std::regex_match(rel, wants)) << c.name << ": unexpected link " << rel;
       else
-        EXPECT_TRUE(it->is_regular_file() &&
-                    (std::regex_match(rel, dropIn) || (user && (rel == "tcs@.service" || rel == "tcs.target"))))
+        EXPECT_TRUE(it->is_regular_file() && (std::regex_match(rel, dropIn) || (!user && rel == supervisorDropIn) ||
+                                              (user && (rel == "tcs@.service" || rel == "tcs.target"))))
             << c.name << ": unexpected file " << rel;
     }
     EXPECT_FALSE(gitkeep && other) << c.name << ": .gitkeep only keeps an otherwise empty tree";
