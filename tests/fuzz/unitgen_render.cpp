@@ -112,6 +112,39 @@ void checkEnvironment(const std::string& value, const std::string& assignment, b
   check(text == assignment, "an Environment= assignment reads back as configured", value + "\n  want: " + assignment);
 }
 
+// One LoadCredential= value: ID:PATH, the path taken verbatim after the first ':' with
+// specifiers expanded.
+void checkLoadCredential(const std::string& raw, const config::NatsCredentialFile& c) {
+  std::string value;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    value += raw[i];
+    if (raw[i] == '%' && i + 1 < raw.size() && raw[i + 1] == '%') ++i;
+  }
+  const std::string expected = std::string(c.credential) + ":" + c.path.string();
+  check(value == expected, "LoadCredential= is the credential's name and absolute path", raw + "\n  want: " + expected);
+  check(c.path.is_absolute(), "a credential's path is absolute", c.path.string());
+}
+
+// System mode: tcs-supervisor.service's drop-in holds exactly one LoadCredential= per secret file
+// of the top-level nats: section, and nothing else; no file when there is none.
+void checkSupervisorDropIn(const config::Config& cfg, const unitgen::UnitSet& set) {
+  const auto files = config::natsCredentialFiles(cfg.nats());
+  const auto it = set.find(std::string(unitgen::kSupervisorUnit) + ".d/" + std::string(unitgen::kDropInName));
+  check((it != set.end()) == !files.empty(), "the supervisor's drop-in exists exactly when nats: names secret files");
+  if (it == set.end()) return;
+  check(it->second.kind == unitgen::Entry::Kind::File, "the supervisor's drop-in is a file");
+  const auto file = tcs::fuzz::parseUnitFile(it->second.content);
+  check(file.error.empty(), "systemd reads every line of the supervisor's drop-in", file.error);
+  check(file.directives.size() == files.size(), "the supervisor's drop-in holds one directive per secret file",
+        describe(file.directives));
+  for (std::size_t i = 0; i < file.directives.size(); ++i) {
+    const auto& d = file.directives[i];
+    check(d.section == "Service" && d.key == "LoadCredential",
+          "the supervisor's drop-in holds only [Service] LoadCredential=", describe(d));
+    checkLoadCredential(d.value, files[i]);
+  }
+}
+
 void checkDropIn(const config::Config& cfg, const config::ServiceConfig& s, const std::string& text,
                  unitgen::Mode mode) {
   const auto file = tcs::fuzz::parseUnitFile(text);
@@ -191,17 +224,7 @@ void checkDropIn(const config::Config& cfg, const config::ServiceConfig& s, cons
     } else if (k == "IOWeight") {
       check(s.ioWeight && d.value == std::to_string(*s.ioWeight), "IOWeight= is the configured value", d.value);
     } else if (k == "LoadCredential") {
-      // ID:PATH, the path taken verbatim after the first ':' with specifiers expanded.
-      std::string value;
-      for (std::size_t i = 0; i < d.value.size(); ++i) {
-        value += d.value[i];
-        if (d.value[i] == '%' && i + 1 < d.value.size() && d.value[i + 1] == '%') ++i;
-      }
-      const auto& c = credentials.at(credential++);
-      const std::string expected = std::string(c.credential) + ":" + c.path.string();
-      check(value == expected, "LoadCredential= is the credential's name and absolute path",
-            d.value + "\n  want: " + expected);
-      check(c.path.is_absolute(), "a credential's path is absolute", c.path.string());
+      checkLoadCredential(d.value, credentials.at(credential++));
     }
   }
 }
@@ -228,7 +251,13 @@ void checkRender(const config::Config& cfg, unitgen::Mode mode) {
             "a .wants/ link points at the template", link->second.content);
     want += s.enabled ? 2 : 1;
   }
-  check(set.size() == want, "render() writes nothing but the drop-ins, the links and (user mode) the template");
+  if (mode == unitgen::Mode::System) {
+    checkSupervisorDropIn(cfg, set);
+    if (!config::natsCredentialFiles(cfg.nats()).empty()) ++want;
+  }
+  check(set.size() == want,
+        "render() writes nothing but the drop-ins, the links, the supervisor's credentials (system mode) and "
+        "(user mode) the template");
   if (mode == unitgen::Mode::User)
     for (const auto* name : {unitgen::kTemplateName.data(), unitgen::kTargetName.data()})
       check(tcs::fuzz::parseUnitFile(set.at(name).content).error.empty(), "systemd reads the user-mode units", name);
