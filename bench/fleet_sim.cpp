@@ -123,7 +123,7 @@ struct StreamDef {
   std::int64_t maxMsgsPerSubject;
 };
 constexpr StreamDef kStreams[] = {
-    {"svc_registry", p::SubjectKind::Registry, 0, std::int64_t{10} << 20, 100},
+    {"svc_registry", p::SubjectKind::Registry, 0, std::int64_t{256} << 20, 100},
     {"svc_status", p::SubjectKind::Status, 30LL * 86400, std::int64_t{500} << 20, -1},
     {"svc_heartbeat", p::SubjectKind::Heartbeat, 86400, std::int64_t{100} << 20, -1},
 };

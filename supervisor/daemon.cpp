@@ -51,18 +51,25 @@ Daemon::Daemon(SupervisorOptions options, DaemonParts parts) : options_(std::mov
 
 Daemon::~Daemon() = default;
 
-void Daemon::ensureStreams() {
+bool Daemon::ensureStreams() {
   // NATS is (back) up. The streams first, so that what follows is stored: the launcher's status
   // now, and — when a stream was just created — the `declared` events again (the first ones went
   // out at start, possibly before any stream captured them, and tcsctl --all reads them back).
   bool created = false;
+  bool complete = true;
   for (auto spec : protocolStreams(options_, supervisor_->prefix())) {
     spec.replicas = supervisor_->streamReplicas();  // nats.stream_replicas; raised on existing streams, never shrunk
     try {
       const auto outcome = parts_.nats->ensureStream(spec);
       created = created || outcome == StreamOutcome::Created;
       if (outcome == StreamOutcome::Unavailable) {
-        log::warning("JetStream is not available: live monitoring only (no history for tcsctl)");
+        // Off, or (a cluster) no meta leader yet after a node's loss: the loop asks again.
+        if (!streamsFailing_)
+          log::warning(
+              "JetStream is not available: live monitoring only (no history for tcsctl) until it answers;"
+              " asking again in {} s",
+              std::chrono::duration_cast<std::chrono::seconds>(options_.streamRetry).count());
+        complete = false;
         break;
       }
       if (outcome == StreamOutcome::CapturedElsewhere)
@@ -72,10 +79,14 @@ void Daemon::ensureStreams() {
                   spec.subject);
     } catch (const NatsError& e) {
       log::error("{}", e.what());
+      complete = false;
     }
   }
+  if (complete && streamsFailing_) log::info("JetStream answers again: the streams are in place");
+  streamsFailing_ = !complete;
   supervisor_->monitor().publishNow();
   if (created) supervisor_->redeclare();
+  return complete;
 }
 
 void Daemon::handleSignals(bool& stop) {
@@ -128,7 +139,20 @@ int Daemon::run() {
       exitStatus = exit_code::kFailure;
       break;
     }
-    if (events.takeEnsureStreams() && parts_.nats && parts_.nats->transport().connected()) ensureStreams();
+    // The streams: at every (re)connection, and again while JetStream did not answer (backing
+    // off from streamRetry to a minute; a reconnection starts over).
+    const bool reconnected = events.takeEnsureStreams();
+    if (reconnected) streamRetry_.reset();
+    const bool retryDue = streamRetry_ && std::chrono::steady_clock::now() >= streamRetry_->at;
+    if ((reconnected || retryDue) && parts_.nats && parts_.nats->transport().connected()) {
+      if (ensureStreams()) {
+        streamRetry_.reset();
+      } else {
+        const auto wait =
+            streamRetry_ ? std::min(streamRetry_->wait * 2, std::chrono::milliseconds(60s)) : options_.streamRetry;
+        streamRetry_ = StreamRetry{std::chrono::steady_clock::now() + wait, wait};
+      }
+    }
     supervisor_->reconnectIfNeeded();
     // The watchdog proves this loop runs (it also retries a lost bus connection).
     const auto now = std::chrono::steady_clock::now();
@@ -140,6 +164,11 @@ int Daemon::run() {
     if (pingEvery > 0ms)
       timeoutMs = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(nextPing - now).count());
     if (!supervisor_->systemdConnected()) timeoutMs = timeoutMs < 0 ? 1000 : std::min(timeoutMs, 1000);
+    if (streamRetry_) {
+      const int untilRetry = static_cast<int>(
+          std::max<std::int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(streamRetry_->at - now).count()));
+      timeoutMs = timeoutMs < 0 ? untilRetry : std::min(timeoutMs, untilRetry);
+    }
     pollfd fds[2] = {{parts_.signalFd, POLLIN, 0}, {events.fd(), POLLIN, 0}};
     const int n = ::poll(fds, 2, timeoutMs);
     if (n > 0 && (fds[1].revents & POLLIN)) events.drain();

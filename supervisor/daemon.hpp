@@ -2,7 +2,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "journal.hpp"
@@ -120,12 +122,20 @@ class Daemon {
   int run();
 
  private:
-  void ensureStreams();
+  /** @return whether every stream was ensured (false: JetStream unavailable or an error) */
+  bool ensureStreams();
   void handleSignals(bool& stop);
 
   SupervisorOptions options_;
   DaemonParts parts_;
   std::unique_ptr<Supervisor> supervisor_;
+  /** @brief The next try at the streams after one failed, and the wait that led to it. */
+  struct StreamRetry {
+    std::chrono::steady_clock::time_point at;
+    std::chrono::milliseconds wait;
+  };
+  std::optional<StreamRetry> streamRetry_;
+  bool streamsFailing_ = false;  // the last try failed (one warning per episode)
 };
 
 }  // namespace tcs::supervisor

@@ -30,7 +30,8 @@ constexpr std::size_t kRpcQueued = 64;  // requests waiting beyond those; more a
 std::vector<StreamSpec> protocolStreams(const SupervisorOptions& options, std::string_view prefix) {
   using namespace std::chrono;
   return {
-      {options.registryStream, p::subjectFilter(prefix, p::SubjectKind::Registry), seconds(0), 10 << 20, 100},
+      {options.registryStream, p::subjectFilter(prefix, p::SubjectKind::Registry), seconds(0), std::int64_t{256} << 20,
+       100},
       {options.statusStream, p::subjectFilter(prefix, p::SubjectKind::Status), duration_cast<seconds>(days(30)),
        std::int64_t{500} << 20, -1},
       {options.heartbeatStream, p::subjectFilter(prefix, p::SubjectKind::Heartbeat), duration_cast<seconds>(days(1)),

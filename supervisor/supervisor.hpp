@@ -50,6 +50,10 @@ struct SupervisorOptions {
   std::string registryStream = "svc_registry";
   std::string statusStream = "svc_status";
   std::string heartbeatStream = "svc_heartbeat";
+  /** @brief When ensuring the streams failed (JetStream unavailable: no meta leader during a
+   *         cluster's election, JetStream off, a timeout), try again after this, doubling up to
+   *         a minute, until it succeeds or NATS reconnects. */
+  std::chrono::milliseconds streamRetry{std::chrono::seconds(5)};
   /** @brief The units belong to the calling user's service manager (`--user`): the `logs` RPC
    *         reads their user-unit journal fields. */
   bool userManager = false;

@@ -63,6 +63,10 @@ class FakeNatsLink : public INatsLink {
     replicas_.push_back(spec.replicas);
     return outcome;
   }
+  void setOutcome(StreamOutcome o) {
+    std::lock_guard lock(mutex_);
+    outcome = o;
+  }
   std::string lastError() const override { return error; }
   std::vector<int> replicas() {
     std::lock_guard lock(mutex_);
@@ -74,7 +78,7 @@ class FakeNatsLink : public INatsLink {
   }
 
   RecordingNats nats;
-  StreamOutcome outcome = StreamOutcome::Created;
+  StreamOutcome outcome = StreamOutcome::Created;  // set before start(), or by setOutcome()
   std::string error;
 
  private:
@@ -111,6 +115,7 @@ class ADaemon : public ::testing::Test {
   void start(bool withNats = true) {
     SupervisorOptions o;
     o.configPath = configPath;
+    o.streamRetry = streamRetry;
     o.launcherId = "vm-systemd-launcher";
     o.hostname = "vm.example";
     daemon =
@@ -134,6 +139,7 @@ class ADaemon : public ::testing::Test {
 
   TempDir dir;
   std::filesystem::path configPath;
+  std::chrono::milliseconds streamRetry{std::chrono::seconds(5)};
   FakeSystemd systemd;
   FakeNatsLink link;
   RecordingNotifier notifier;
@@ -201,6 +207,21 @@ TEST_F(ADaemon, StopsEnsuringStreamsAtTheFirstThatSaysJetStreamIsUnavailable) {
   send(SIGTERM);
   EXPECT_EQ(exitStatus(), exit_code::kOk);
   EXPECT_THAT(link.ensured(), ElementsAre("svc_registry"));
+}
+
+TEST_F(ADaemon, AsksJetStreamAgainUntilItAnswersAfterItWasUnavailable) {
+  // A cluster without a meta leader (a node lost) answers nothing for a few seconds: the
+  // streams are ensured once it answers, without waiting for another reconnection.
+  streamRetry = 20ms;
+  link.setOutcome(StreamOutcome::Unavailable);
+  start();
+  ASSERT_TRUE(waitUntil([&] { return link.ensured().size() >= 3; }, 5s));  // asked again, backing off
+  link.setOutcome(StreamOutcome::Unchanged);
+  ASSERT_TRUE(waitUntil([&] { return link.ensured().size() >= 3 && link.ensured().back() == "svc_heartbeat"; }, 10s));
+  const auto n = link.ensured().size();
+  EXPECT_FALSE(waitUntil([&] { return link.ensured().size() > n; }, 300ms));  // and no more once they are in place
+  send(SIGTERM);
+  EXPECT_EQ(exitStatus(), exit_code::kOk);
 }
 
 TEST_F(ADaemon, SupervisesWithoutNatsWhenTheConfigHasNone) {
