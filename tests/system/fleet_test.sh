@@ -11,6 +11,8 @@
 # bridge (10.231.0.11-13). The host's own network namespace is never touched.
 #
 # Checks:
+#   0. the streams, created at replicas 1 (as a single server left them), are raised to 3 by the
+#      supervisors (nats.stream_replicas: 3 in every host's config) and their replicas catch up.
 #   1. tcsctl outside the fleet lists the three launchers, each with its host's services.
 #   2. `tcsctl restart hello_world.tel2` run on tel1 restarts it on tel2 (new pid); its registry
 #      events stopping/stop/start/ready arrive once each.
@@ -23,8 +25,8 @@
 #      stale then dead; at the same time tel2's NATS connections are cut (refused): tel2's
 #      launcher and services go stale then dead, tel1 stays alive throughout. Supervisor back and
 #      cut healed → all alive again, no duplicate registry event.
-#   5. the same id configured on two hosts (hello_world.dup on tel1 and dome): needs duplicate
-#      detection and host-qualified ids in tcsctl (feature-probed; logged as skipped without).
+#   5. the same id configured on two hosts (hello_world.dup on tel1 and dome): tcsctl warns, the
+#      supervisors publish a duplicate registry event, host-qualified ids address each.
 # Timings and tcsctl latencies are printed at the end.
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
@@ -119,16 +121,17 @@ tcs_wait_until 60 "the JetStream cluster to elect a meta leader" js_ready || {
   tail -n 20 "$T"/n*.log >&2
   tcs_fail "the NATS cluster did not form"
 }
-# The streams at replicas 3, as an operator creates them for a cluster (doc/fleet.md); the
-# supervisors find them and leave them alone. Limits as the supervisor's own (supervisor.md).
+# The streams at replicas 1, as a single-server installation left them: the supervisors
+# (nats.stream_replicas: 3) raise them to 3 when they connect — doc/fleet.md's migration, in a
+# fleet. Limits as the supervisor's own (supervisor.md).
 mkstream() {
   local out
   out=$(fab "$TOOL" req "$URLS" "\$JS.API.STREAM.CREATE.$1" "$2" 10000) || tcs_fail "creating stream $1: $out"
-  [[ "$(jq -r '.config.num_replicas' <<<"$out")" == 3 ]] || tcs_fail "stream $1: $out"
+  [[ "$(jq -r '.config.num_replicas' <<<"$out")" == 1 ]] || tcs_fail "stream $1: $out"
 }
-mkstream svc_registry '{"name":"svc_registry","subjects":["svc.registry.>"],"storage":"file","num_replicas":3,"max_bytes":268435456,"max_msgs_per_subject":100,"discard":"old"}'
-mkstream svc_status '{"name":"svc_status","subjects":["svc.status.>"],"storage":"file","num_replicas":3,"max_age":2592000000000000,"max_bytes":524288000,"discard":"old"}'
-mkstream svc_heartbeat '{"name":"svc_heartbeat","subjects":["svc.heartbeat.>"],"storage":"file","num_replicas":3,"max_age":86400000000000,"max_bytes":104857600,"discard":"old"}'
+mkstream svc_registry '{"name":"svc_registry","subjects":["svc.registry.>"],"storage":"file","num_replicas":1,"max_bytes":268435456,"max_msgs_per_subject":100,"discard":"old"}'
+mkstream svc_status '{"name":"svc_status","subjects":["svc.status.>"],"storage":"file","num_replicas":1,"max_age":2592000000000000,"max_bytes":524288000,"discard":"old"}'
+mkstream svc_heartbeat '{"name":"svc_heartbeat","subjects":["svc.heartbeat.>"],"storage":"file","num_replicas":1,"max_age":86400000000000,"max_bytes":104857600,"discard":"old"}'
 # The sniffer: a core subscription on n1, which this test never kills.
 SNIFF="$T/sniff.log"
 setpriv --pdeathsig TERM -- ip netns exec "$FAB" "$TOOL" sub "nats://10.231.0.1:4222" 'svc.>' "$SNIFF" 2>>"$T/sniff.err" &
@@ -151,6 +154,7 @@ config_of() {
 nats:
   servers: [nats://10.231.0.1:4222, nats://10.231.0.2:4222, nats://10.231.0.3:4222]
   subject_prefix: svc
+  stream_replicas: 3
   required: false
 heartbeat_interval: 1
 restart: always
@@ -191,6 +195,21 @@ for h in "${HOSTS[@]}"; do
   start_unit "tcs@test.cyclic:$h.service"
 done
 TCSCTL=$TCS_INSTALL_BINDIR/tcsctl
+# The supervisors raised the streams to 3 replicas, and both new replicas caught up (a node's
+# loss below must find every message on two nodes).
+streams_r3() {
+  local s out
+  for s in svc_registry svc_status svc_heartbeat; do
+    out=$(fab "$TOOL" req "$URLS" "\$JS.API.STREAM.INFO.$s" "" 5000) || return 1
+    [[ "$(jq -r '.config.num_replicas' <<<"$out")" == 3 ]] || return 1
+    [[ "$(jq -r '[.cluster.replicas // [] | .[] | select(.current)] | length' <<<"$out")" == 2 ]] || return 1
+  done
+}
+tcs_wait_until 60 "the supervisors to raise the streams to 3 replicas (nats.stream_replicas: 3)" streams_r3 || {
+  fab "$TOOL" req "$URLS" '$JS.API.STREAM.INFO.svc_registry' "" 5000 >&2
+  tcs_fail "the streams were not raised to 3 replicas"
+}
+tcs_log "streams raised R1 → R3 by the supervisors; svc_registry holds $(fab "$TOOL" req "$URLS" '$JS.API.STREAM.INFO.svc_registry' "" 5000 | jq -r .state.messages) messages"
 phase_done boot_hosts
 
 # ---- tcsctl outside the fleet -------------------------------------------------------------------
@@ -521,8 +540,7 @@ phase_done recovery
 
 # ---- 5. the same id on two hosts ----------------------------------------------------------------
 if ! fab "$CTL" --help 2>&1 | grep -q -- '--host-filter'; then
-  tcs_log "5. duplicate instance: SKIPPED: not yet built (tcsctl --help has no --host-filter)"
-  DUP="skipped: not yet built"
+  tcs_fail "5. duplicate instance: tcsctl --help has no --host-filter"
 else
   for h in tel1 dome; do
     config_of "$h" "  - {type: hello_world, variant: dup, interval: 0.5}" >"$T/services-$h.yaml"
