@@ -174,7 +174,8 @@ tcs_check "binding the on-disk service files over the overlay's copies" tcs_sh '
     mount --bind -o ro "/opt/tcs-bench/root/${f#./}" "/${f#./}"
   done
   ldconfig'
-fs=$(tcs_exec stat -f -c %T "$TCS_INSTALL_SERVICEDIR/hello_world" /usr/lib/x86_64-linux-gnu/libtcs.so.1 | sort -u | paste -sd ' ')
+fs=$(tcs_exec stat -f -c %T "$TCS_INSTALL_SERVICEDIR/hello_world" \
+  "/usr/lib/x86_64-linux-gnu/libtcs.so.$(tcs_cmake_cache "$BUILD_DIR" TCS_SOVERSION)" | sort -u | paste -sd ' ')
 tcs_log "hello_world and libtcs*.so are on: $fs"
 CONFIG="$TCS_TEST_TMPDIR/services.yaml"
 cat >"$CONFIG" <<'EOF'

@@ -105,7 +105,8 @@ tcs_check "binding the on-disk runtime files over the overlay's copies" tcs_sh '
   done
   ldconfig'
 SUPERVISOR_BIN="$TCS_INSTALL_BINDIR/tcs-supervisor"
-tcs_log "tcs-supervisor and libtcs*.so are on: $(tcs_exec stat -f -c %T "$SUPERVISOR_BIN" /usr/lib/x86_64-linux-gnu/libtcs.so.1 | sort -u | paste -sd ' ')"
+LIBTCS="/usr/lib/x86_64-linux-gnu/libtcs.so.$(tcs_cmake_cache "$BUILD_DIR" TCS_SOVERSION)"
+tcs_log "tcs-supervisor and libtcs*.so are on: $(tcs_exec stat -f -c %T "$SUPERVISOR_BIN" "$LIBTCS" | sort -u | paste -sd ' ')"
 
 start_nats_and_sniffer "$TOOL" "$SNIFF" --us
 

@@ -7,7 +7,7 @@
 #   <name>_internal  STATIC over the same objects, for this tree's tests that exercise
 #                    internals (classes in src/ that the shared library does not export)
 # Link dependencies are declared on both with tcs_library_link(<name> ...).
-set(TCS_SOVERSION 1 CACHE INTERNAL "libtcs ABI version (libtcs/abi/README.md says what bumps it)")
+set(TCS_SOVERSION 2 CACHE INTERNAL "libtcs ABI version (libtcs/abi/README.md says what bumps it)")
 
 function(tcs_add_library name)
   cmake_parse_arguments(L "" "ALIAS;OUTPUT_NAME;EXPORT_NAME" "SOURCES" ${ARGN})

@@ -67,8 +67,11 @@ if ((BUILD)); then
 fi
 VERSION=$(dpkg-parsechangelog -l debian/changelog -S Version)
 ARCH=$(dpkg --print-architecture)
+# The library package is named after the soname (libtcsN, TCS_SOVERSION).
+LIBPKG=$(sed -n 's/^Package: \(libtcs[0-9][0-9]*\)$/\1/p' debian/control)
+[[ -n $LIBPKG ]] || fail "no libtcsN package in debian/control"
 DEBS=()
-for p in libtcs1 libtcs-dev tcs tcs-examples tcs-web; do
+for p in "$LIBPKG" libtcs-dev tcs tcs-examples tcs-web; do
   f=${p}_${VERSION}_${ARCH}.deb
   [[ -f $DEB_DIR/$f ]] || fail "$DEB_DIR/$f is missing (run without --no-build)"
   DEBS+=("/opt/tcs-debs/$f")
@@ -89,14 +92,14 @@ cx() { tcs_exec "$@"; }
 # as Docker-built images do); a telescope host has no such file. Only the overlay changes.
 cx rm -f /usr/sbin/policy-rc.d
 
-step "apt install ./libtcs1 ./libtcs-dev ./tcs ./tcs-examples ./tcs-web (nats-server comes as the Recommends)"
+step "apt install ./$LIBPKG ./libtcs-dev ./tcs ./tcs-examples ./tcs-web (nats-server comes as the Recommends)"
 if ! cx env DEBIAN_FRONTEND=noninteractive apt-get install -y "${DEBS[@]}" >"$TCS_TEST_TMPDIR/install.log" 2>&1; then
   tail -n 30 "$TCS_TEST_TMPDIR/install.log" >&2
   fail "apt-get install of the packages failed (log: $TCS_TEST_TMPDIR/install.log)"
 fi
 grep -E '^(Setting up|Created symlink)' "$TCS_TEST_TMPDIR/install.log"
 # shellcheck disable=SC2016 # dpkg-query's format, not the shell's
-cx dpkg-query -W -f='${Package} ${Version} ${Status}\n' libtcs1 libtcs-dev tcs tcs-examples tcs-web nats-server
+cx dpkg-query -W -f='${Package} ${Version} ${Status}\n' "$LIBPKG" libtcs-dev tcs tcs-examples tcs-web nats-server
 sup_active() { [[ "$(cx systemctl is-active tcs-supervisor.service)" == active ]]; }
 tcs_wait_until 30 "tcs-supervisor" sup_active || fail "tcs-supervisor is not active after the install"
 echo "tcs-supervisor.service: $(cx systemctl is-enabled tcs-supervisor) and $(cx systemctl is-active tcs-supervisor)," \

@@ -25,7 +25,7 @@ if(rc)
 endif()
 # The staged libraries are not on the loader's path, and RUNPATH reaches only the binary's own
 # NEEDED entries, not libtcs.so's (libtcs-protocol.so): point the loader at the stage.
-file(GLOB_RECURSE staged_libtcs ${prefix}/libtcs.so.1)
+file(GLOB_RECURSE staged_libtcs ${prefix}/libtcs.so.${TCS_SOVERSION})
 list(GET staged_libtcs 0 staged_libtcs)
 get_filename_component(staged_libdir ${staged_libtcs} DIRECTORY)
 # The service runs until stopped; `cycles: 1` makes it do one cycle and exit 0.

@@ -396,7 +396,7 @@ tcs_nspawn_install() {
           -o "lowerdir=$b,upperdir=/run/tcs-build-overlay/upper,workdir=/run/tcs-build-overlay/work" "$b"
       fi
       for c in "$@"; do cmake --install "$b" --prefix "$prefix" --component "$c"; done
-      ldconfig  # the new libtcs*.so.1 in the libdir
+      ldconfig  # the new libtcs*.so.<TCS_SOVERSION> in the libdir
       systemd-sysusers
       id tcs
     ' "$build" "$prefix" "${components[@]}" >"$out" 2>&1; then

@@ -31,7 +31,10 @@ DEB_DIR=${TCS_DEB_DIR:-$SOURCE_DIR/build-deb}
 VERSION=$(dpkg-parsechangelog -l "$SOURCE_DIR/debian/changelog" -S Version) ||
   tcs_fail "cannot read the version of $SOURCE_DIR/debian/changelog"
 ARCH=$(dpkg --print-architecture)
-PACKAGES=(libtcs1 libtcs-dev tcs tcs-examples tcs-web)
+# The library package is named after the soname (libtcsN, TCS_SOVERSION): take it from debian/control.
+LIBPKG=$(sed -n 's/^Package: \(libtcs[0-9][0-9]*\)$/\1/p' "$SOURCE_DIR/debian/control")
+[[ -n "$LIBPKG" ]] || tcs_fail "no libtcsN package in $SOURCE_DIR/debian/control"
+PACKAGES=("$LIBPKG" libtcs-dev tcs tcs-examples tcs-web)
 DEBS=()
 for p in "${PACKAGES[@]}"; do
   f="${p}_${VERSION}_${ARCH}.deb"

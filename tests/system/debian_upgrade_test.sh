@@ -25,9 +25,12 @@ FROM=$(dpkg-parsechangelog -l "$SOURCE_DIR/debian/changelog" -S Version) ||
   tcs_fail "cannot read the version of $SOURCE_DIR/debian/changelog"
 TO=${TCS_DEB_UPGRADE_VERSION:-$FROM+t1}
 ARCH=$(dpkg --print-architecture)
+# The library package is named after the soname (libtcsN, TCS_SOVERSION): take it from debian/control.
+LIBPKG=$(sed -n 's/^Package: \(libtcs[0-9][0-9]*\)$/\1/p' "$SOURCE_DIR/debian/control")
+[[ -n "$LIBPKG" ]] || tcs_fail "no libtcsN package in $SOURCE_DIR/debian/control"
 debs() {  # debs VERSION — the container paths of the packages of VERSION
   local p f
-  for p in libtcs1 tcs tcs-examples; do
+  for p in "$LIBPKG" tcs tcs-examples; do
     f="${p}_$1_${ARCH}.deb"
     [[ -f "$DEB_DIR/$f" ]] ||
       tcs_skip "$DEB_DIR/$f not found: build it (TCS_DEB_VERSION=$1 scripts/build-debs.sh)"

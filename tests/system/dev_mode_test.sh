@@ -272,7 +272,8 @@ tcs_expect_eq "examples.basic runs the rebuilt binary" "$COPY/services/bin/examp
   "$(tcs_exec readlink "/proc/$(ushow tcs@examples.basic:tutorial.service MainPID)/exe")"
 # libtcs rebuilt: every service and the supervisor restart.
 before=$(ids)
-rebuild "$COPY/libtcs/libtcs.so.0.1.0"
+# The real file behind libtcs.so → libtcs.so.<soversion> → libtcs.so.<project version>.
+rebuild "$COPY/libtcs/$(basename "$(readlink -f "$BUILD_DIR/libtcs/libtcs.so")")"
 out=$(as_dev bash "$DEV_SH" --no-build --build-dir "$COPY" "$CONFIG" 2>&1) || tcs_fail "dev.sh after a libtcs rebuild failed: $out"
 tcs_log "after rebuilding libtcs:"$'\n'"$(grep '==>' <<<"$out")"
 kept=$(ids | grep -xFf <(echo "$before"))

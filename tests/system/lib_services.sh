@@ -17,7 +17,7 @@ services_boot_container() {
   for t in hello_world test.crash test.hang test.single_shot test.slow_start; do
     tcs_check "$SERVICEDIR/$t is installed" tcs_exec test -x "$SERVICEDIR/$t"
   done
-  # The services link libtcs.so.1 from the libdir: the dynamic linker must find it.
+  # The services link libtcs.so.<TCS_SOVERSION> from the libdir: the dynamic linker must find it.
   local missing
   missing=$(tcs_exec ldd "$SERVICEDIR/hello_world" 2>&1 | grep 'not found')
   [[ -z "$missing" ]] || tcs_fail "installed hello_world has unresolved libraries: $missing"
