@@ -256,6 +256,29 @@ ServerView serverView(const NatsServer& server) {
   return v;
 }
 
+/// The publisher's own counters (its Monitor and its NATS connection), diffed per window.
+struct Counters {
+  std::uint64_t statusPublished = 0, statusDropped = 0, heartbeats = 0;
+  std::uint64_t acked = 0, core = 0, unacked = 0, dropped = 0, reconnects = 0;
+
+  static Counters of(const tcs::Monitor& monitor, const tcs::NatsConnection& nats) {
+    const auto m = monitor.stats();
+    const auto n = nats.stats();
+    return {m.statusPublished, m.statusDropped,     m.heartbeats,        n.persistentAcked,
+            n.persistentCore,  n.persistentUnacked, n.persistentDropped, n.reconnects};
+  }
+  Counters operator-(const Counters& o) const {
+    return {statusPublished - o.statusPublished,
+            statusDropped - o.statusDropped,
+            heartbeats - o.heartbeats,
+            acked - o.acked,
+            core - o.core,
+            unacked - o.unacked,
+            dropped - o.dropped,
+            reconnects - o.reconnects};
+  }
+};
+
 struct WindowFigures {
   std::size_t calls = 0;
   double p50Us = 0, p99Us = 0, maxUs = 0;
@@ -282,7 +305,7 @@ class AFrozenFollower : public ::testing::Test {
   }
 
   WindowFigures figures(const std::string& name, Clock::time_point from, Clock::time_point to,
-                        std::vector<std::int64_t> latencies) const {
+                        std::vector<std::int64_t> latencies, const Counters& c) const {
     WindowFigures f;
     f.calls = latencies.size();
     f.p50Us = percentileUs(latencies, 0.50);
@@ -296,7 +319,22 @@ class AFrozenFollower : public ::testing::Test {
         "service %lld ms, supervisor %lld ms; statuses seen by a healthy subscriber: %zu\n",
         name.c_str(), f.calls, f.p50Us, f.p99Us, f.maxUs, static_cast<long long>(f.serviceHeartbeatGap.count()),
         static_cast<long long>(f.launcherHeartbeatGap.count()), f.statusesSeen);
+    std::printf(
+        "[ frozen  ] %-8s monitor: %llu statuses published, %llu dropped, %llu heartbeats; connection: %llu acked "
+        "by JetStream, %llu core, %llu unacked, %llu dropped, %llu reconnects\n",
+        name.c_str(), static_cast<unsigned long long>(c.statusPublished),
+        static_cast<unsigned long long>(c.statusDropped), static_cast<unsigned long long>(c.heartbeats),
+        static_cast<unsigned long long>(c.acked), static_cast<unsigned long long>(c.core),
+        static_cast<unsigned long long>(c.unacked), static_cast<unsigned long long>(c.dropped),
+        static_cast<unsigned long long>(c.reconnects));
     std::fflush(stdout);
+    RecordProperty(name + "_status_published", std::to_string(c.statusPublished));
+    RecordProperty(name + "_status_dropped", std::to_string(c.statusDropped));
+    RecordProperty(name + "_heartbeats_sent", std::to_string(c.heartbeats));
+    RecordProperty(name + "_persistent_acked", std::to_string(c.acked));
+    RecordProperty(name + "_persistent_core", std::to_string(c.core));
+    RecordProperty(name + "_persistent_unacked", std::to_string(c.unacked));
+    RecordProperty(name + "_persistent_dropped", std::to_string(c.dropped));
     RecordProperty(name + "_calls", std::to_string(f.calls));
     RecordProperty(name + "_publish_p50_us", std::to_string(f.p50Us));
     RecordProperty(name + "_publish_p99_us", std::to_string(f.p99Us));
@@ -381,6 +419,7 @@ TEST_F(AFrozenFollower, DoesNotSlowTheServicesOrTheSupervisor) {
 
   // Baseline: the same window with tcsctl following (its stdout drained).
   publisher.take();
+  auto counters = Counters::of(monitor, *serviceNats);
   const auto baselineStart = Clock::now();
   waitUntil(
       [&] {
@@ -389,12 +428,14 @@ TEST_F(AFrozenFollower, DoesNotSlowTheServicesOrTheSupervisor) {
       },
       kWindow + 5s, 50ms);
   const auto baselineEnd = Clock::now();
-  const auto baseline = figures("baseline", baselineStart, baselineEnd, publisher.take());
+  const auto baselineCounters = Counters::of(monitor, *serviceNats) - counters;
+  const auto baseline = figures("baseline", baselineStart, baselineEnd, publisher.take(), baselineCounters);
   const auto baselineSlow = serverView(*server_).slowConsumers;
 
   // Frozen: SIGSTOP, its stdout never read again; the server polled every 250 ms.
   tcsctl.signal(SIGSTOP);
   ASSERT_TRUE(waitUntil([&] { return tcsctl.state() == 'T'; }, 5s)) << "tcsctl did not stop";
+  counters = Counters::of(monitor, *serviceNats);
   const auto frozenStart = Clock::now();
   std::optional<std::chrono::milliseconds> cutAfter;
   std::int64_t maxPendingSeen = 0;
@@ -412,7 +453,8 @@ TEST_F(AFrozenFollower, DoesNotSlowTheServicesOrTheSupervisor) {
       },
       kWindow + 5s, 250ms);
   const auto frozenEnd = Clock::now();
-  const auto frozen = figures("frozen", frozenStart, frozenEnd, publisher.take());
+  const auto frozenCounters = Counters::of(monitor, *serviceNats) - counters;
+  const auto frozen = figures("frozen", frozenStart, frozenEnd, publisher.take(), frozenCounters);
   // Not cut within the window: keep it frozen (not measured) until the write deadline must have
   // passed, to see whether and when the server cuts it.
   if (!cutAfter)
@@ -422,10 +464,15 @@ TEST_F(AFrozenFollower, DoesNotSlowTheServicesOrTheSupervisor) {
           return cutAfter.has_value();
         },
         std::chrono::milliseconds(writeDeadlineNs / 1'000'000) + 20s, 250ms);
+  std::vector<std::string> othersClosed;  // the server must cut only the frozen client
   try {
     for (const auto& c :
-         Json::parse(server_->monitor("/connz?state=closed&limit=1024")).value("connections", Json::array()))
-      if (c.value("name", "") == "tcsctl") cutReason = c.value("reason", "");
+         Json::parse(server_->monitor("/connz?state=closed&limit=1024")).value("connections", Json::array())) {
+      if (c.value("name", "") == "tcsctl")
+        cutReason = c.value("reason", "");
+      else if (!c.value("name", "").empty())  // (the fixture's unnamed readiness probes close too)
+        othersClosed.push_back(c.value("name", "") + ": " + c.value("reason", ""));
+    }
   } catch (const Json::exception&) {
   }
   const auto cutMs = cutAfter ? std::to_string(cutAfter->count()) : std::string("not cut");
@@ -448,6 +495,9 @@ TEST_F(AFrozenFollower, DoesNotSlowTheServicesOrTheSupervisor) {
   EXPECT_LE(frozen.launcherHeartbeatGap, bound) << "the supervisor's heartbeats stalled while tcsctl was frozen";
   EXPECT_GT(frozen.statusesSeen, 0U) << "the healthy subscriber saw no status while tcsctl was frozen";
   EXPECT_GT(frozen.calls, 0U);
+  EXPECT_EQ(frozenCounters.reconnects, 0U) << "the busy service lost its connection";
+  EXPECT_TRUE(othersClosed.empty()) << "the server closed other connections: "
+                                    << ::testing::PrintToString(othersClosed);
 
   // The end: tcsctl thawed, then asked to stop, killed when it does not; reaped either way.
   tcsctl.signal(SIGCONT);
