@@ -505,8 +505,25 @@ TEST_F(AFrozenFollower, DoesNotSlowTheServicesOrTheSupervisor) {
   EXPECT_TRUE(othersClosed.empty()) << "the server closed other connections: "
                                     << ::testing::PrintToString(othersClosed);
 
-  // The end: tcsctl thawed, then asked to stop, killed when it does not; reaped either way.
+  // Thawed, tcsctl connects again by itself (when the server cut it) and follows on; then it is
+  // asked to stop, killed when it does not, and reaped either way.
   tcsctl.signal(SIGCONT);
+  if (cutAfter) {
+    const auto thawed = Clock::now();
+    const bool back = waitUntil(
+        [&] {
+          tcsctl.read(0ms);  // its stdout drained again
+          return serverView(*server_).client.has_value();
+        },
+        20s, 100ms);
+    const auto backMs = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - thawed).count();
+    std::printf("[ frozen  ] thawed tcsctl connected again: %s after %lld ms\n", back ? "yes" : "no",
+                static_cast<long long>(backMs));
+    std::fflush(stdout);
+    RecordProperty("tcsctl_reconnected_after_thaw_ms", back ? std::to_string(backMs) : std::string("no"));
+    EXPECT_TRUE(back) << "tcsctl did not reconnect after it was thawed; stderr: "
+                      << tcs::test::readFile(dir_ / "tcsctl.stderr");
+  }
   tcsctl.signal(SIGTERM);
   std::optional<int> status;
   waitUntil(
