@@ -4,6 +4,8 @@
 # their own hostnames, each with the cmake install, its own services.yaml and tcs-supervisor) on
 # a 3-node nats-server cluster with clustered JetStream.
 #   fleet_test.sh SOURCE_DIR BUILD_DIR [NOTIFIER (unused)]
+# The hosts run this tree's .debs from build-deb/ when they are built (scripts/test.sh does),
+# else the cmake install (TCS_FLEET_INSTALL=cmake forces it).
 #
 # Network: only inside network namespaces this test creates. A "fabric" namespace holds a bridge
 # with the three NATS nodes' addresses (10.231.0.1-3), the sniffer and the outer tcsctl; each
@@ -45,6 +47,26 @@ for tool in jq nats-server ip curl setpriv; do
 done
 TOOL="$BUILD_DIR/tests/system/tcs-systest-nats"
 CTL="$BUILD_DIR/tcsctl/tcsctl"
+# The hosts run the installed .debs (libtcsN + tcs, from $TCS_DEB_DIR, default SOURCE_DIR/build-deb,
+# as scripts/test.sh builds them) when they are there for this tree's version, else the cmake
+# install; TCS_FLEET_INSTALL=cmake forces the latter. The test services (test.cyclic) come from
+# the build's `tests` component either way.
+DEB_DIR=${TCS_DEB_DIR:-$SOURCE_DIR/build-deb}
+DEBS=()
+if [[ "${TCS_FLEET_INSTALL:-auto}" != cmake ]] && command -v dpkg-parsechangelog >/dev/null; then
+  deb_version=$(dpkg-parsechangelog -l "$SOURCE_DIR/debian/changelog" -S Version)
+  lib_package=$(sed -n 's/^Package: \(libtcs[0-9][0-9]*\)$/\1/p' "$SOURCE_DIR/debian/control")
+  for p in "$lib_package" tcs; do
+    f="${p}_${deb_version}_$(dpkg --print-architecture).deb"
+    [[ -f "$DEB_DIR/$f" ]] && DEBS+=("/opt/tcs-debs/$f")
+  done
+  ((${#DEBS[@]} == 2)) || DEBS=()
+fi
+if ((${#DEBS[@]})); then
+  tcs_log "the hosts run the installed packages: ${DEBS[*]##*/}"
+else
+  tcs_log "the hosts run the cmake install (no .debs of this version in $DEB_DIR)"
+fi
 [[ -x "$TOOL" && -x "$CTL" ]] || tcs_fail "$TOOL or $CTL is missing: build first"
 T=$TCS_TEST_TMPDIR
 HOSTS=(tel1 tel2 dome)
@@ -176,16 +198,25 @@ unit_of_id() { echo "tcs@${1%.*}:${1##*.}.service"; }
 for h in "${HOSTS[@]}"; do
   tcs_nspawn_new "$h"
   MACH[$h]=$TCS_MACHINE
-  TCS_NSPAWN_HOSTNAME=$h TCS_NSPAWN_NETWORK="netns:/run/netns/$NS-$h" \
-    tcs_nspawn_start --bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR"
-  tcs_nspawn_install "$BUILD_DIR" runtime tests
+  if ((${#DEBS[@]})); then
+    TCS_NSPAWN_HOSTNAME=$h TCS_NSPAWN_NETWORK="netns:/run/netns/$NS-$h" \
+      tcs_nspawn_start --bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR" --bind-ro="$DEB_DIR:/opt/tcs-debs"
+    tcs_exec env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${DEBS[@]}" \
+      >"$T/apt-$h.log" 2>&1 || { cat "$T/apt-$h.log" >&2; tcs_fail "$h: apt-get install of the packages failed"; }
+    tcs_nspawn_install "$BUILD_DIR" tests
+  else
+    TCS_NSPAWN_HOSTNAME=$h TCS_NSPAWN_NETWORK="netns:/run/netns/$NS-$h" \
+      tcs_nspawn_start --bind-ro="$SOURCE_DIR" --bind-ro="$BUILD_DIR"
+    tcs_nspawn_install "$BUILD_DIR" runtime tests
+  fi
   tcs_check "$h: clearing the host's tcs config" tcs_sh '
     rm -rf /etc/tcs /etc/systemd/system/tcs@* /etc/systemd/system/tcs.target.wants && mkdir -p /etc/tcs'
   config_of "$h" >"$T/services-$h.yaml"
   tcs_check "$h: installing its config" tcs_sh 'cat >/etc/tcs/services.yaml' <"$T/services-$h.yaml"
   tcs_check "$h: reaches n1" tcs_exec timeout 3 bash -c '</dev/tcp/10.231.0.1/4222'
   tcs_check "$h: daemon-reload" tcs_exec systemctl daemon-reload
-  tcs_check "$h: start tcs-supervisor" tcs_exec timeout 60 systemctl start tcs-supervisor.service
+  # (the package's postinst started it on the packaged config already: restart on this one)
+  tcs_check "$h: start tcs-supervisor" tcs_exec timeout 60 systemctl restart tcs-supervisor.service
 done
 # Every supervisor first (they report the services' start events), then the services.
 for h in "${HOSTS[@]}"; do
