@@ -250,7 +250,7 @@ fi
 cpu_sample() {
   tcs_sh 'set -e
     t=$(sed "s/^.*) //" "/proc/$1/stat" | awk "{ print \$12 + \$13 }")
-    ns=$(cat /proc/"$1"/task/*/schedstat | awk "{ s += \$1 } END { printf \"%d\", s }")
+    ns=$(cat /proc/"$1"/task/*/schedstat | awk "{ s += \$1 } END { printf \"%.0f\", s }")
     echo "$t $ns $(date +%s%N)"' "$1"
 }
 HZ=$(getconf CLK_TCK)

@@ -123,7 +123,7 @@ times() { tcs_exec awk -v s="$1" '$2 == s { print $1 }' "$SNIFF"; }
 cpu_sample() {  # PID → "ticks ns wall_ns" inside the container (as bench/service_idle_bench.sh)
   tcs_sh 'set -e
     t=$(sed "s/^.*) //" "/proc/$1/stat" | awk "{ print \$12 + \$13 }")
-    ns=$(cat /proc/"$1"/task/*/schedstat | awk "{ s += \$1 } END { printf \"%d\", s }")
+    ns=$(cat /proc/"$1"/task/*/schedstat | awk "{ s += \$1 } END { printf \"%.0f\", s }")
     echo "$t $ns $(date +%s%N)"' "$1"
 }
 # cpu_between SAMPLE0 SAMPLE1 → "ticks cpu_ms wall_s percent"
