@@ -24,6 +24,10 @@ std::string stateWord(const UnitSnapshot& s) {
 
 constexpr std::size_t kJobResultsKept = 256;
 constexpr std::size_t kRpcWorkers = 4;  // requests answered at the same time
+// … of which at most these wait for systemd jobs: one worker is always free for `list`, `logs`
+// and `reset-failed`, whatever the start/stop load (a list behind four start jobs waited
+// 250–410 ms p50 under bench/rpc_load_bench.sh, 12–17 ms without them).
+constexpr std::size_t kRpcJobWorkers = kRpcWorkers - 1;
 constexpr std::size_t kRpcQueued = 64;  // requests waiting beyond those; more are refused
 }  // namespace
 
@@ -156,15 +160,17 @@ void Supervisor::start() {
   monitor_->start();
   if (nats_) {
     // Requests are answered by a few workers, so a start waiting for its job (up to
-    // jobTimeout) does not hold up a `list` or another unit's stop.
+    // jobTimeout) does not hold up another unit's stop; and since at most kRpcJobWorkers of
+    // them wait for jobs, never a `list`.
     for (std::size_t i = 0; i < kRpcWorkers; ++i) rpcWorkers_.emplace_back([this] { rpcWorker(); });
     rpc_ = nats_->subscribe(p::rpcFilter(prefix_, launcherName()), [this](const NatsMessage& m) {
       if (m.reply.empty()) return;  // nobody to answer
+      const bool job = waitsForJob(m.subject);
       {
         std::lock_guard lock(rpcMutex_);
         if (rpcQueue_.size() < kRpcQueued && !rpcStopping_) {
-          rpcQueue_.push_back(m);
-          rpcCv_.notify_one();
+          rpcQueue_.push_back({m, job});
+          rpcCv_.notify_all();  // a worker that may take it (not every one may take a job)
           return;
         }
       }
@@ -177,21 +183,44 @@ void Supervisor::start() {
   log::info("supervising {} configured services as {} (prefix {})", serviceIds().size(), launcherName(), prefix_);
 }
 
+bool Supervisor::waitsForJob(std::string_view subject) const {
+  try {
+    const auto command = p::parseRpcCommand(p::parseSubject(prefix_, subject).command);
+    return command && (*command == p::RpcCommand::Start || *command == p::RpcCommand::Stop ||
+                       *command == p::RpcCommand::Restart || *command == p::RpcCommand::Reload);
+  } catch (const std::exception&) {
+    return false;  // malformed: answered at once with an error
+  }
+}
+
 void Supervisor::rpcWorker() {
   for (;;) {
-    NatsMessage m;
+    QueuedRpc r;
     {
       std::unique_lock lock(rpcMutex_);
-      rpcCv_.wait(lock, [&] { return rpcStopping_ || !rpcQueue_.empty(); });
-      if (rpcQueue_.empty()) return;  // stopping, nothing left
-      m = std::move(rpcQueue_.front());
-      rpcQueue_.pop_front();
+      // The oldest request this worker may take: any, unless kRpcJobWorkers already wait for
+      // jobs — then the oldest that does not (the jobs keep their order among themselves).
+      auto next = rpcQueue_.end();
+      rpcCv_.wait(lock, [&] {
+        next = std::find_if(rpcQueue_.begin(), rpcQueue_.end(),
+                            [&](const QueuedRpc& q) { return !q.waitsForJob || rpcJobsInFlight_ < kRpcJobWorkers; });
+        return next != rpcQueue_.end() || (rpcStopping_ && rpcQueue_.empty());
+      });
+      if (next == rpcQueue_.end()) return;  // stopping, nothing left
+      r = std::move(*next);
+      rpcQueue_.erase(next);
+      if (r.waitsForJob) ++rpcJobsInFlight_;
     }
-    const auto reply = handleRpc(m.subject, m.data);
+    const auto reply = handleRpc(r.message.subject, r.message.data);
     try {
-      nats_->respond(m.reply, reply);
+      nats_->respond(r.message.reply, reply);
     } catch (const std::exception& e) {
-      log::warning("RPC {}: reply not sent: {}", m.subject, e.what());
+      log::warning("RPC {}: reply not sent: {}", r.message.subject, e.what());
+    }
+    if (r.waitsForJob) {
+      std::lock_guard lock(rpcMutex_);
+      --rpcJobsInFlight_;
+      rpcCv_.notify_all();  // a job request may wait for this slot
     }
   }
 }

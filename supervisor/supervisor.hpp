@@ -134,6 +134,8 @@ class Supervisor {
   std::string logs(const std::string& serviceId, const protocol::RpcRequest& request);
   std::string waitForJob(const std::string& job);
   void rpcWorker();
+  /** @return whether the request on @p subject may wait for a systemd job (start, stop, restart, reload) */
+  bool waitsForJob(std::string_view subject) const;
 
   SupervisorOptions options_;
   ISystemdManager& systemd_;
@@ -160,7 +162,12 @@ class Supervisor {
   NatsSubscription rpc_;
   std::mutex rpcMutex_;
   std::condition_variable rpcCv_;
-  std::deque<NatsMessage> rpcQueue_;
+  struct QueuedRpc {
+    NatsMessage message;
+    bool waitsForJob = false;  // start/stop/restart/reload: may hold a worker until systemd's job ends
+  };
+  std::deque<QueuedRpc> rpcQueue_;
+  std::size_t rpcJobsInFlight_ = 0;  // guarded by rpcMutex_
   bool rpcStopping_ = false;
   std::vector<std::thread> rpcWorkers_;
 

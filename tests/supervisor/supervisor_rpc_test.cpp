@@ -3,6 +3,7 @@
 // (ISystemdManager) and a recording NATS transport: declared events, registry events on the
 // right subjects, and the launcher RPC — list, start/stop/restart/reset-failed/logs of
 // configured services only, errors for everything else, reload.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -275,6 +276,26 @@ TEST_F(ASupervisor, AnswersAListWhileAStartStillWaitsForItsJob) {
   const int list = nats.replyIndex("_INBOX.list");
   ASSERT_GE(list, 0);
   EXPECT_LT(list, nats.replyIndex("_INBOX.start")) << "the list waited for the start's job";
+}
+
+TEST_F(ASupervisor, AnswersAListWhileEveryOtherWorkerWaitsForAJob) {
+  // Five start/stop requests whose jobs never finish (each answered after jobTimeout, 300 ms):
+  // at most three workers wait for jobs, so the list, sent after them, is answered first.
+  auto s = make();
+  s->start();
+  systemd.jobResult = "";
+  for (int i = 0; i < 5; ++i)
+    nats.deliver(fmt::format("svc.rpc.launcher.vm-systemd-launcher.v1.{}.hello_world.main", i % 2 ? "stop" : "start"),
+                 fmt::format("_INBOX.job{}", i));
+  nats.deliver("svc.rpc.launcher.vm-systemd-launcher.v1.list", "_INBOX.list");
+  ASSERT_TRUE(waitUntil([&] { return nats.replyIndex("_INBOX.job4") >= 0; }, 10s));
+  const int list = nats.replyIndex("_INBOX.list");
+  ASSERT_GE(list, 0);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_LT(list, nats.replyIndex(fmt::format("_INBOX.job{}", i))) << "the list waited for job " << i;
+  // … and the jobs were answered in the order they came.
+  for (int i = 1; i < 3; ++i)
+    EXPECT_LT(nats.replyIndex(fmt::format("_INBOX.job{}", i - 1)), nats.replyIndex(fmt::format("_INBOX.job{}", i + 2)));
 }
 
 TEST_F(ASupervisor, StoppingAnswersRequestsThatWaitForAJob) {
