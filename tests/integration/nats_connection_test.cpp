@@ -566,6 +566,104 @@ TEST_F(ANatsConnection, NeverBlocksTheCallerOfPersistentPublishAndBoundsItsQueue
   EXPECT_TRUE(waitUntil([&] { return nats.stats().persistentDropped >= 100 - 16 - 1; }));
 }
 
+// --- the latest lane (publishLatest: heartbeats) -------------------------------------------------
+
+// The publisher's worker held up on demand: a server without JetStream, and a stand-in that
+// answers the worker's "which stream captures this subject?" ($JS.API.STREAM.NAMES) with "none"
+// only once the test opens the gate. Until then the first message is in flight and the rest
+// queue; then everything goes out as core messages, in the order the worker sends them.
+class APersistentPublisher : public ANatsConnection {
+ protected:
+  void SetUp() override {
+    ANatsConnection::SetUp();
+    if (IsSkipped()) return;
+    NatsServerOptions serverOptions;
+    serverOptions.jetstream = false;
+    auto& server = startServer(serverOptions);
+    stand_ = std::make_unique<NatsConnection>(configFor(server.port()), fastOptions());
+    standSub_ = stand_->subscribe("$JS.API.STREAM.NAMES", [this](const NatsMessage& m) {
+      ++asked_;
+      (void)waitUntil([this] { return open_.load(); }, 30s);
+      stand_->publish(m.reply, R"({"total":0,"streams":null})");
+    });
+    watcher_ = std::make_unique<NatsConnection>(configFor(server.port()), fastOptions());
+    sub_ = watcher_->subscribe("svc.>", inbox_.handler());
+    ASSERT_TRUE(stand_->flush(2s));
+    ASSERT_TRUE(watcher_->flush(2s));
+  }
+  void TearDown() override { open_ = true; }
+
+  std::unique_ptr<NatsConnection> publisher(std::size_t capacity = 1024) {
+    auto options = fastOptions();
+    options.persistentQueueCapacity = capacity;
+    options.persistentAckTimeout = 20s;  // the stand-in's gate, not a timeout, decides
+    return std::make_unique<NatsConnection>(configFor(server_->port()), options);
+  }
+  /** @brief Publishes "s0" on svc.status.a and waits until the worker holds it (asks the stand-in). */
+  void stall(NatsConnection& nats) {
+    nats.publishPersistent("svc.status.a", "s0");
+    ASSERT_TRUE(waitUntil([&] { return asked_ == 1; }));
+  }
+  /** @brief Opens the gate; @return the "subject data" the watcher got, once @p count arrived. */
+  std::vector<std::string> release(NatsConnection& nats, std::size_t count) {
+    open_ = true;
+    EXPECT_TRUE(nats.flush(10s));
+    EXPECT_TRUE(waitUntil([&] { return inbox_.size() >= count; }));
+    EXPECT_TRUE(watcher_->flush(2s));
+    std::vector<std::string> out;
+    for (const auto& m : inbox_.messages()) out.push_back(m.subject + " " + m.data);
+    return out;
+  }
+
+  std::atomic<bool> open_{false};
+  std::atomic<int> asked_{0};
+  std::unique_ptr<NatsConnection> stand_;
+  tcs::NatsSubscription standSub_;
+  std::unique_ptr<NatsConnection> watcher_;
+  Inbox inbox_;
+  tcs::NatsSubscription sub_;
+};
+
+TEST_F(APersistentPublisher, SendsAHeartbeatBeforeQueuedStatusChanges) {
+  auto nats = publisher();
+  stall(*nats);  // "s0" in flight: the worker waits for the stand-in
+  for (int i = 1; i <= 3; ++i) nats->publishPersistent("svc.status.a", "s" + std::to_string(i));
+  nats->publishLatest("svc.heartbeat.a", "h1");
+  EXPECT_THAT(release(*nats, 5), ElementsAre("svc.status.a s0", "svc.heartbeat.a h1", "svc.status.a s1",
+                                             "svc.status.a s2", "svc.status.a s3"));
+  EXPECT_EQ(nats->stats().persistentDropped, 0u);
+  EXPECT_EQ(nats->stats().persistentCore, 5u);
+}
+
+TEST_F(APersistentPublisher, ReplacesAStillQueuedHeartbeatOfTheSameSubject) {
+  auto nats = publisher();
+  stall(*nats);
+  nats->publishLatest("svc.heartbeat.a", "1");
+  nats->publishLatest("svc.heartbeat.b", "x");
+  nats->publishLatest("svc.heartbeat.a", "2");
+  nats->publishLatest("svc.heartbeat.a", "3");  // replaces "2", which replaced "1": keeps a's place
+  EXPECT_THAT(release(*nats, 3), ElementsAre("svc.status.a s0", "svc.heartbeat.a 3", "svc.heartbeat.b x"));
+  EXPECT_EQ(nats->stats().persistentDropped, 0u) << "a replaced heartbeat is not a dropped one";
+  EXPECT_EQ(nats->stats().persistentCore, 3u);
+
+  // Nothing queued: a heartbeat of a core-only subject goes out at once, in order with the rest.
+  inbox_.clear();
+  nats->publishLatest("svc.heartbeat.a", "4");
+  nats->publishPersistent("svc.status.a", "s1");
+  nats->publishLatest("svc.heartbeat.a", "5");
+  EXPECT_THAT(release(*nats, 3), ElementsAre("svc.heartbeat.a 4", "svc.status.a s1", "svc.heartbeat.a 5"));
+}
+
+TEST_F(APersistentPublisher, NeverDropsAHeartbeatToMakeRoomForStatusChanges) {
+  auto nats = publisher(4);
+  stall(*nats);
+  nats->publishLatest("svc.heartbeat.a", "h");
+  for (int i = 1; i <= 20; ++i) nats->publishPersistent("svc.status.a", "s" + std::to_string(i));
+  EXPECT_THAT(release(*nats, 6), ElementsAre("svc.status.a s0", "svc.heartbeat.a h", "svc.status.a s17",
+                                             "svc.status.a s18", "svc.status.a s19", "svc.status.a s20"));
+  EXPECT_EQ(nats->stats().persistentDropped, 16u) << "the ordinary lane's cap (4) is its own";
+}
+
 // --- reconnecting --------------------------------------------------------------------------------
 
 TEST_F(ANatsConnection, ReconnectsAfterTheServerCrashedAndDeliversWhatWasPublishedMeanwhile) {

@@ -8,11 +8,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tcs/error.hpp"
@@ -36,6 +38,7 @@ struct Sent {
   std::string subject;
   std::string body;
   bool persistent;
+  bool latest = false;  ///< publishLatest (the heartbeat lane)
 };
 
 // Records what the monitor sends; stores the RPC handler so tests can "send" requests.
@@ -48,6 +51,9 @@ class RecordingTransport : public tcs::INatsTransport {
   }
   void publishPersistent(std::string_view subject, std::string_view data) override {
     record({std::string(subject), std::string(data), true});
+  }
+  void publishLatest(std::string_view subject, std::string_view data) override {
+    record({std::string(subject), std::string(data), true, true});
   }
   tcs::NatsMessage request(std::string_view, std::string_view, std::chrono::milliseconds) override {
     throw tcs::NatsError(tcs::NatsError::Kind::NoResponders, 0, "not in this test");
@@ -618,6 +624,43 @@ TEST(MonitorHeartbeats, FirstAtStartThenEveryIntervalWithSequenceUptimeAndNextEx
       EXPECT_LT(gap, 2s);
     }
   }
+}
+
+// Issue 17: a service flooding status changes faster than its transport takes them. The monitor
+// thread's queue never empties; a due heartbeat still goes out between two batches, in its own
+// lane (publishLatest), not after the flood.
+TEST(MonitorHeartbeats, KeepTheirCadenceDuringAStatusFlood) {
+  class Slow : public RecordingTransport {
+   public:
+    void publishPersistent(std::string_view s, std::string_view d) override {
+      std::this_thread::sleep_for(20us);  // a JetStream ack per status
+      RecordingTransport::publishPersistent(s, d);
+    }
+  } t;
+  auto o = options();
+  o.heartbeatInterval = 100ms;
+  o.queueCapacity = 64;  // short batches: the heartbeat waits for the one being published
+  std::size_t during = 0;
+  {
+    Monitor m(o, &t);
+    m.start();
+    ASSERT_TRUE(waitUntil([&] { return !t.dataOn("svc.heartbeat.").empty(); }, 5s));
+    const auto before = t.dataOn("svc.heartbeat.").size();
+    std::atomic<bool> stop{false};
+    std::thread flood([&] {
+      for (int i = 0; !stop; ++i) m.setStatus(Status::Ok, "item " + std::to_string(i));
+    });
+    std::this_thread::sleep_for(1500ms);
+    during = t.dataOn("svc.heartbeat.").size() - before;
+    stop = true;
+    flood.join();
+    EXPECT_GT(m.stats().statusDropped, 0u) << "not a flood: the queue never filled";
+  }
+  EXPECT_GE(during, 5u) << "15 heartbeats were due";
+  for (const auto& s : t.sent())
+    if (s.subject.starts_with("svc.heartbeat.")) {
+      EXPECT_TRUE(s.latest) << "a heartbeat not in its own lane";
+    }
 }
 
 TEST(MonitorHeartbeats, CarryTheOwnStatusNotTheAggregate) {

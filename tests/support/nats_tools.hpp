@@ -39,6 +39,10 @@ class Inbox {
     std::lock_guard lock(mutex_);
     return messages_.size();
   }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    messages_.clear();
+  }
 
  private:
   mutable std::mutex mutex_;

@@ -60,7 +60,8 @@ struct TCS_API NatsOptions {
   std::size_t reconnectBufferBytes = std::size_t{8} << 20;
   /** @brief How long publishPersistent's worker waits for a JetStream ack. */
   std::chrono::milliseconds persistentAckTimeout{300};
-  /** @brief Messages publishPersistent queues at most; when full the oldest is dropped (counted). */
+  /** @brief Messages publishPersistent queues at most; when full the oldest is dropped (counted).
+   *  publishLatest's lane is not counted against it (its bound: 256 subjects, one message each). */
   std::size_t persistentQueueCapacity = 1024;
   /** @brief After a subject fell back to core publishing, how long until JetStream is tried again. */
   std::chrono::milliseconds coreFallbackRecheck{std::chrono::seconds(30)};
@@ -187,6 +188,20 @@ class TCS_API INatsTransport {
    */
   virtual void publishPersistent(std::string_view subject, std::string_view data) = 0;
   /**
+   * @brief A persistent publish of which only the newest per subject matters (heartbeats).
+   *
+   * Like publishPersistent() (JetStream with ack, core fallback, the same failover retries), but
+   * in a lane of its own: it overtakes queued publishPersistent() messages (it waits at most for
+   * the one in flight), replaces a still-queued message of the same subject, and is never dropped
+   * to make room for them. The lane holds one message per subject for at most 256 subjects;
+   * beyond that the oldest subject's is dropped (counted). Use a subject with one of the two
+   * only: the order between them is not kept.
+   *
+   * The default calls publishPersistent() (a transport without a second lane, e.g. a test fake).
+   * @throws NatsError (InvalidArgument) for an empty subject
+   */
+  virtual void publishLatest(std::string_view subject, std::string_view data) { publishPersistent(subject, data); }
+  /**
    * @brief Core request/reply; blocks the caller up to @p timeout.
    * @throws NatsError Timeout, NoResponders, or NotConnected (fails at once while disconnected)
    */
@@ -234,11 +249,13 @@ class TCS_API NatsConnection final : public INatsTransport {
   bool publish(std::string_view subject, std::string_view data) override;
   bool respond(std::string_view replySubject, std::string_view data) override;
   void publishPersistent(std::string_view subject, std::string_view data) override;
+  void publishLatest(std::string_view subject, std::string_view data) override;
   NatsMessage request(std::string_view subject, std::string_view data, std::chrono::milliseconds timeout) override;
   NatsSubscription subscribe(std::string_view subject, MessageHandler handler) override;
 
   /**
-   * @brief Waits until publishPersistent's queue is empty and the server has everything published so far.
+   * @brief Waits until publishPersistent's and publishLatest's queues are empty and the server has everything published
+   * so far.
    * @return false when that did not happen within @p timeout (e.g. while disconnected)
    */
   bool flush(std::chrono::milliseconds timeout) override;

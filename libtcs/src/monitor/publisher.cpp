@@ -57,7 +57,7 @@ void Monitor::loop() {
   auto& im = *impl_;
   std::unique_lock lock(tree_->mutex);
   for (;;) {
-    const auto now = Clock::now();
+    auto now = Clock::now();
     // 1. status reports, in order
     if (im.queued() > 0) {
       // Take the whole backlog at once: one lock round trip per batch, not per report.
@@ -74,14 +74,17 @@ void Monitor::loop() {
       im.publishing = false;
       im.stats.statusPublished += count;
       if (im.queued() == 0) tree_->wake.notify_all();  // flush() waiters
-      continue;
+      // A flood refills the queue while a batch is published: a due heartbeat goes first,
+      // else it would wait for a pause in the flood (issue 17).
+      now = Clock::now();
+      if (im.queued() == 0 || !im.started || !im.nats || now < im.nextHeartbeat) continue;
     }
     // Storage grown by a burst goes back once no burst needed it for a while.
     if (im.batch.capacity() > kKeptReports && now - im.lastBurst > kKeepStorageFor)
       std::vector<detail::Snapshot>().swap(im.batch);
     if (im.queue.capacity() > kKeptReports && im.queue.empty() && now - im.lastBurst > kKeepStorageFor)
       std::vector<detail::Snapshot>().swap(im.queue);
-    if (im.shutdown) return;
+    if (im.shutdown && im.queued() == 0) return;
     // 2. busy → idle timers
     bool timerFired = false;
     auto nextWake = Clock::time_point::max();
@@ -174,7 +177,8 @@ void Monitor::sendHeartbeat() {
       hb.timestamp + std::chrono::duration_cast<std::chrono::microseconds>(im.options.heartbeatInterval);
   if (!light.empty()) hb.metrics = detail::callMetrics(light, im.options.name);
   try {
-    im.nats->publishPersistent(im.heartbeatSubject, protocol::encode(hb, protocol::processMetaGenerator().next()));
+    // Its own lane: not behind (nor dropped with) a backlog of status changes (issue 17).
+    im.nats->publishLatest(im.heartbeatSubject, protocol::encode(hb, protocol::processMetaGenerator().next()));
   } catch (const std::exception& e) {
     log::warning("{}: heartbeat not published: {}", im.options.name, e.what());
   }

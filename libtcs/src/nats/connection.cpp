@@ -483,6 +483,12 @@ void NatsConnection::publishPersistent(std::string_view subject, std::string_vie
   impl_->publisher().enqueue(subject, data);
 }
 
+void NatsConnection::publishLatest(std::string_view subject, std::string_view data) {
+  checkSubject(subject);
+  (void)payloadSize(subject, data);
+  impl_->publisher().enqueueLatest(subject, data);
+}
+
 NatsMessage NatsConnection::request(std::string_view subject, std::string_view data, milliseconds timeout) {
   checkSubject(subject);
   const int size = payloadSize(subject, data);

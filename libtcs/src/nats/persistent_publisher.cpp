@@ -68,53 +68,84 @@ PersistentPublisher::~PersistentPublisher() {
   wake_.notify_all();
   stopping_.notify_all();
   worker_.join();
-  counters_.dropped += queue_.size();
+  counters_.dropped += queue_.size() + latest_.size();
+}
+
+bool PersistentPublisher::sendAtOnce(std::unique_lock<std::mutex>& lock, std::string_view subject,
+                                     std::string_view data) {
+  // Fast path: nothing queued (in either lane) or in flight and the subject goes to core NATS
+  // anyway: publish on the caller's thread (in tcs: the monitor's or the supervisor's thread). A
+  // core publish waits for no reply: it is copied into nats.c's write buffer (with SendAsap:
+  // written to the socket at once); only a full buffer under TCP back pressure makes it wait
+  // for the socket, as the worker would. Saves two thread hand-offs and the copies per
+  // message; the order is kept because the worker does not start while busy_ is set.
+  // up_ trails nats.c's state by a callback: a publish in that moment goes to the reconnect
+  // buffer, as the worker's would. The fallback periods are 30 s: a coarse clock will do.
+  if (!queuesEmpty() || busy_ || !up_->load(std::memory_order_relaxed) || !coreOnlyLocked(subject, coarseNow()))
+    return false;
+  busy_ = true;
+  lock.unlock();
+  sendCore(SubjectCString(subject).c_str(), data);
+  lock.lock();
+  busy_ = false;
+  if (!queuesEmpty())
+    wake_.notify_one();
+  else if (idleWaiters_ > 0)
+    idle_.notify_all();
+  return true;
+}
+
+void PersistentPublisher::warnDropped(std::uint64_t dropped, std::string_view lane, std::size_t capacity) {
+  const auto total = counters_.dropped += dropped;
+  if (dropWarning_.allow())
+    log::warning("NATS publish queue full ({} {}): dropped the oldest, {} dropped so far", capacity, lane, total);
 }
 
 void PersistentPublisher::enqueue(std::string_view subject, std::string_view data) {
   std::uint64_t dropped = 0;
   {
     std::unique_lock lock(mutex_);
-    // Fast path: nothing queued or in flight and the subject goes to core NATS anyway: publish
-    // on the caller's thread (in tcs: the monitor's or the supervisor's thread). A core
-    // publish waits for no reply: it is copied into nats.c's write buffer (with SendAsap:
-    // written to the socket at once); only a full buffer under TCP back pressure makes it wait
-    // for the socket, as the worker would. Saves two thread hand-offs and the copies per
-    // message; the order is kept because the worker does not start while busy_ is set.
-    // up_ trails nats.c's state by a callback: a publish in that moment goes to the reconnect
-    // buffer, as the worker's would. The fallback periods are 30 s: a coarse clock will do.
-    if (queue_.empty() && !busy_ && up_->load(std::memory_order_relaxed) && coreOnlyLocked(subject, coarseNow())) {
-      busy_ = true;
-      lock.unlock();
-      sendCore(SubjectCString(subject).c_str(), data);
-      lock.lock();
-      busy_ = false;
-      if (!queue_.empty())
-        wake_.notify_one();
-      else if (idleWaiters_ > 0)
-        idle_.notify_all();
-      return;
-    }
+    if (sendAtOnce(lock, subject, data)) return;
+    // The cap is the ordinary lane's: the latest lane's few entries are not counted against it.
     while (!queue_.empty() && queue_.size() >= options_.persistentQueueCapacity) {
       queue_.pop_front();
       ++dropped;
     }
-    const bool wasEmpty = queue_.empty();
+    const bool wasEmpty = queuesEmpty();
     queue_.push_back({std::string(subject), std::string(data)});
     if (wasEmpty) wake_.notify_one();  // a non-empty queue means the worker is awake already
   }
-  if (dropped > 0) {
-    const auto total = counters_.dropped += dropped;
-    if (dropWarning_.allow())
-      log::warning("NATS publish queue full ({} messages): dropped the oldest, {} dropped so far",
-                   options_.persistentQueueCapacity, total);
+  if (dropped > 0) warnDropped(dropped, "messages", options_.persistentQueueCapacity);
+}
+
+void PersistentPublisher::enqueueLatest(std::string_view subject, std::string_view data) {
+  std::uint64_t dropped = 0;
+  {
+    std::unique_lock lock(mutex_);
+    if (sendAtOnce(lock, subject, data)) return;
+    // Only the newest per subject matters: a still-queued one is replaced where it stands (it
+    // keeps its place, so a subject's heartbeat is not pushed back by its own successors).
+    const auto same = std::find_if(latest_.begin(), latest_.end(), [&](const Item& i) { return i.subject == subject; });
+    if (same != latest_.end()) {
+      same->data.assign(data);
+      ++counters_.replaced;
+      return;  // the worker knows of it already
+    }
+    while (!latest_.empty() && latest_.size() >= kLatestLaneSubjects) {
+      latest_.pop_front();
+      ++dropped;
+    }
+    const bool wasEmpty = queuesEmpty();
+    latest_.push_back({std::string(subject), std::string(data)});
+    if (wasEmpty) wake_.notify_one();
   }
+  if (dropped > 0) warnDropped(dropped, "subjects in the latest lane", kLatestLaneSubjects);
 }
 
 bool PersistentPublisher::waitIdle(Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   ++idleWaiters_;
-  const bool idle = idle_.wait_until(lock, deadline, [this] { return queue_.empty() && !busy_; });
+  const bool idle = idle_.wait_until(lock, deadline, [this] { return queuesEmpty() && !busy_; });
   --idleWaiters_;
   return idle;
 }
@@ -135,16 +166,18 @@ void PersistentPublisher::assumeCaptured(std::string_view filter) {
 void PersistentPublisher::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stop_ || (!queue_.empty() && !busy_); });
+    wake_.wait(lock, [this] { return stop_ || (!queuesEmpty() && !busy_); });
     if (stop_) break;
-    Item item = std::move(queue_.front());
-    queue_.pop_front();
+    // The latest lane first: a heartbeat waits for the message in flight, not for a backlog.
+    auto& lane = latest_.empty() ? queue_ : latest_;
+    Item item = std::move(lane.front());
+    lane.pop_front();
     busy_ = true;
     lock.unlock();
     send(item);
     lock.lock();
     busy_ = false;
-    if (queue_.empty()) idle_.notify_all();
+    if (queuesEmpty()) idle_.notify_all();
   }
   idle_.notify_all();
 }

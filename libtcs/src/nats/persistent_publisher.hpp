@@ -55,6 +55,16 @@ class RateLimit {
  * is sent again (backing off) with the same `Nats-Msg-Id` header, so that the stream's
  * duplicate window stores it once however many tries reached it. Only a definite "no stream
  * captures it" (`$JS.API.STREAM.NAMES`) ends the retries early. The order is kept.
+ *
+ * Two lanes (issue 17): the ordinary FIFO (enqueue(), NatsOptions::persistentQueueCapacity
+ * messages, the oldest dropped when full) and the latest lane (enqueueLatest(), heartbeats),
+ * which holds one message per subject — a newer one replaces a still-queued one in place — for
+ * at most kLatestLaneSubjects subjects (beyond that the oldest subject's entry is dropped,
+ * counted). The worker drains the latest lane before the ordinary queue, so a heartbeat waits
+ * for at most the one message in flight (its ack, or its failover retries), never for a backlog
+ * of status changes, and the ordinary lane's cap never drops it. Both lanes go through the same
+ * send(): same stream check, ack, Nats-Msg-Id retries and core fallback. The order is kept per
+ * lane; a subject should use one lane only (a latest-lane message overtakes queued ordinary ones).
  */
 /** @return whether the subject filter @p pattern (`*` one token, `>` the rest) captures all of @p subject */
 bool subjectCovers(std::string_view pattern, std::string_view subject);
@@ -66,7 +76,8 @@ class PersistentPublisher {
     std::atomic<std::uint64_t> core{0};
     std::atomic<std::uint64_t> unacked{0};
     std::atomic<std::uint64_t> dropped{0};
-    std::atomic<std::uint64_t> retried{0};  ///< JetStream publishes sent again (same Nats-Msg-Id)
+    std::atomic<std::uint64_t> retried{0};   ///< JetStream publishes sent again (same Nats-Msg-Id)
+    std::atomic<std::uint64_t> replaced{0};  ///< latest-lane messages replaced by a newer one before sent
   };
 
   /** @param up the connection's "connected" as its callbacks last said (outlives the publisher) */
@@ -76,9 +87,15 @@ class PersistentPublisher {
   PersistentPublisher(const PersistentPublisher&) = delete;
   PersistentPublisher& operator=(const PersistentPublisher&) = delete;
 
+  /** @brief Subjects the latest lane holds at most (one message each). */
+  static constexpr std::size_t kLatestLaneSubjects = 256;
+
   /** @brief Publishes at once on the caller's thread when that keeps the order (see the .cpp), else
-   *  copies the message into the queue. */
+   *  copies the message into the ordinary queue. */
   void enqueue(std::string_view subject, std::string_view data);
+  /** @brief Like enqueue(), into the latest lane: replaces a still-queued message of the same
+   *  subject, is sent before the ordinary queue and never dropped to make room for it. */
+  void enqueueLatest(std::string_view subject, std::string_view data);
   /** @return whether the queue became empty, with nothing in flight, before @p deadline. */
   bool waitIdle(std::chrono::steady_clock::time_point deadline);
   /** @brief Forgets which subjects fell back to core (a stream may exist now). */
@@ -93,6 +110,10 @@ class PersistentPublisher {
     std::string data;
   };
 
+  /** @brief The fast path (caller's thread, core): @return whether it sent the message. Locked. */
+  bool sendAtOnce(std::unique_lock<std::mutex>& lock, std::string_view subject, std::string_view data);
+  bool queuesEmpty() const noexcept { return queue_.empty() && latest_.empty(); }
+  void warnDropped(std::uint64_t dropped, std::string_view lane, std::size_t capacity);
   void run();
   void send(const Item& item);
   void sendCore(const char* subject, std::string_view data);
@@ -129,7 +150,8 @@ class PersistentPublisher {
   // Since when the worker has waited for a reconnect on behalf of captured subjects (the window
   // is the outage's, not each message's: after it, the rest goes core at once). The worker's.
   std::optional<std::chrono::steady_clock::time_point> disconnectedSince_;
-  std::deque<Item> queue_;
+  std::deque<Item> queue_;   // the ordinary lane, FIFO
+  std::deque<Item> latest_;  // the latest lane: one entry per subject, oldest first (few: a linear search)
   bool busy_ = false;
   int idleWaiters_ = 0;  // threads in waitIdle() (the fast path notifies only when there are some)
   bool stop_ = false;
