@@ -121,6 +121,21 @@ std::string formatSse(const SseMessage& m) {
   return out;
 }
 
+bool RecentMessages::repeated(std::string_view subject, std::string_view data) {
+  std::string key(subject);
+  key += '\n';
+  key += data;
+  std::lock_guard lock(mutex_);
+  const auto [it, inserted] = seen_.insert(std::move(key));
+  if (!inserted) return true;
+  order_.push_back(&*it);
+  if (order_.size() > capacity_) {
+    seen_.erase(*order_.front());
+    order_.pop_front();
+  }
+  return false;
+}
+
 Json timelineJson(const TimelineEvent& e) {
   return Json{{"time", ctl::isoTime(e.time)},
               {"id", e.id},

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "fleet_json.hpp"
@@ -56,6 +57,24 @@ struct TimelineEvent {
 };
 
 nlohmann::ordered_json timelineJson(const TimelineEvent& event);
+
+/**
+ * @brief The last @p capacity messages seen, by subject and bytes: a publish retried across a
+ *        NATS failover reaches subscribers again byte for byte (the same meta.sender and
+ *        meta.id, protocol.md), and is recognised as a repeat. Thread-safe.
+ */
+class RecentMessages {
+ public:
+  explicit RecentMessages(std::size_t capacity = 512) : capacity_(capacity) {}
+  /** @return whether (@p subject, @p data) is among the last messages; remembers it otherwise */
+  bool repeated(std::string_view subject, std::string_view data);
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::unordered_set<std::string> seen_;  // subject + '\n' + data
+  std::deque<const std::string*> order_;  // into seen_ (node-based: stable), oldest first
+};
 
 /**
  * @return the timeline event of a registry message (`<P>.registry.<event>.<id>`), or nullopt

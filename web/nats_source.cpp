@@ -21,6 +21,7 @@ NatsFleetSource::~NatsFleetSource() {
 
 void NatsFleetSource::start() {
   registry_ = nats_.subscribe(p::subjectFilter(prefix_, p::SubjectKind::Registry), [this](const NatsMessage& m) {
+    if (recent_.repeated(m.subject, m.data)) return;  // a publish retried across a failover: once
     if (auto event = timelineEventOf(m.subject, m.data, prefix_)) hub_.addTimeline(std::move(*event));
   });
   control::FollowCallbacks callbacks;

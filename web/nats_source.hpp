@@ -50,6 +50,7 @@ class NatsFleetSource : public FleetSource {
   Options options_;
   control::ServiceControlClient client_;
   NatsSubscription registry_;
+  RecentMessages recent_;  // the last registry messages: a retried publish's repeat goes once
   std::atomic<bool> resyncPending_{false};
   bool seeded_ = false;
   std::mutex mutex_;

@@ -295,11 +295,18 @@ phase_done listing
 
 # ---- registry events ------------------------------------------------------------------------------
 # "event[:detail]" per registry event of service $1 seen by the sniffer, in order of arrival
+# A registry event as live subscribers get it: once per message. A publish retried across a
+# failover (no JetStream ack while a stream elects its leader) reaches them again byte for byte —
+# the same envelope (meta.sender, meta.id) — which the stream stores once (Nats-Msg-Id) and a
+# consumer recognises; those repeated copies are counted apart (repeat_copies), not as events.
 events() {
-  awk '$2 ~ /^svc\.registry\./ { sub(/^[^ ]+ [^ ]+ /, ""); print }' "$SNIFF" |
+  awk '$2 ~ /^svc\.registry\./ { sub(/^[^ ]+ [^ ]+ /, ""); if (!seen[$0]++) print }' "$SNIFF" |
     jq -r --arg id "$1" 'select(.data.service_id == $id) | .data | .event + (if .result then ":" + .result elif .reason then ":" + .reason else "" end)'
 }
 count_events() { events "$1" | grep -c -- "^$2\(:\|$\)"; }
+repeat_copies() {
+  awk '$2 ~ /^svc\.registry\./ { sub(/^[^ ]+ [^ ]+ /, ""); if (seen[$0]++) n++ } END { print n + 0 }' "$SNIFF"
+}
 
 # ---- 2. restart on tel2, from tel1 -------------------------------------------------------------
 pid_before=$(on tel2 systemctl show -P MainPID tcs@hello_world:tel2.service)
@@ -446,6 +453,7 @@ tcs_wait_until 30 "registry events == journal with a NATS node down" exactly_onc
   tcs_fail "registry events lost or duplicated while a NATS node was down"
 }
 stream_gaps_note "NATS node $victim down"
+tcs_log "registry messages a live subscriber got more than once (retried across the failover, same envelope): $(repeat_copies)"
 GAPS_NODE_KILL=$STREAM_GAPS
 degraded_s=$((SECONDS - kill_t0))
 # the node comes back with its store and catches up

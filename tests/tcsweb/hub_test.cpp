@@ -190,3 +190,16 @@ TEST(TheTimeline, StartsFromTheFactsTheViewHolds) {
 }
 
 }  // namespace
+
+TEST(RecentMessages, RecognisesARetriedPublishByItsBytesAndForgetsTheOldest) {
+  // A publish retried across a NATS failover reaches subscribers again byte for byte: on the
+  // timeline once. A second event differs at least in meta.id.
+  tcs::web::RecentMessages recent(2);
+  const std::string subject = "svc.registry.crashed.cam.main";
+  EXPECT_FALSE(recent.repeated(subject, R"({"meta":{"id":"msg-16"}})"));
+  EXPECT_TRUE(recent.repeated(subject, R"({"meta":{"id":"msg-16"}})"));
+  EXPECT_TRUE(recent.repeated(subject, R"({"meta":{"id":"msg-16"}})"));
+  EXPECT_FALSE(recent.repeated(subject, R"({"meta":{"id":"msg-17"}})"));
+  EXPECT_FALSE(recent.repeated("svc.registry.crashed.cam.spare", R"({"meta":{"id":"msg-16"}})"));  // another subject
+  EXPECT_FALSE(recent.repeated(subject, R"({"meta":{"id":"msg-16"}})"));  // forgotten: capacity 2
+}
