@@ -445,6 +445,9 @@ void Supervisor::reconnectIfNeeded() {
   }
   log::info("reconnected to systemd; re-reading every unit");
   seedAll();
+  // What happened while the bus was lost is not replayed: `declared` again marks in the registry
+  // where its history resumes, as a supervisor's start does (doc/protocol.md).
+  declareAll();
   updateMonitorStatus();
 }
 

@@ -246,14 +246,19 @@ TEST_F(ADaemon, EndsWithExitStatus1WhenNatsIsClosedForGood) {
 TEST_F(ADaemon, ReconnectsToTheBusAfterALossAndReadsEveryUnitAgain) {
   systemd.loaded = {
       {"tcs@hello_world:main.service", "", "loaded", "active", "running", "/org/freedesktop/systemd1/unit/x", 0}};
+  link.outcome = StreamOutcome::Unchanged;  // no stream created: no `declared` for that
   start();
   ASSERT_TRUE(ready());
   ASSERT_THAT(systemd.requests(), ElementsAre("tcs@hello_world:main.service"));
+  const auto declaredAtStart = link.nats.registry("declared").size();
+  ASSERT_GT(declaredAtStart, 0U);
   systemd.reconnectFailures = 1;               // the bus is not back at the first attempt …
   systemd.callbacks.busLost("bus restarted");  // … which the wake-up makes at once; the next comes a second later
   ASSERT_TRUE(waitUntil([&] { return systemd.requests().size() == 2; }, 5s));
   EXPECT_THAT(systemd.calls(), ElementsAre("reconnect"));
   EXPECT_EQ(systemd.reconnectFailures, 0);
+  // declared again: the registry marks where its history resumes after the gap
+  ASSERT_TRUE(waitUntil([&] { return link.nats.registry("declared").size() == 2 * declaredAtStart; }, 5s));
   send(SIGTERM);
   EXPECT_EQ(exitStatus(), exit_code::kOk);
 }
