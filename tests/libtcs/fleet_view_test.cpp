@@ -664,6 +664,31 @@ TEST(FleetView, AStopThenALateStatusKeepsTheServiceStopped) {
   EXPECT_FALSE(e->stoppedAt) << "a new start clears the stop";
 }
 
+TEST(FleetView, AnotherProcessStatusAfterTheLastStopRunsAgainUnderTcsRules) {
+  // Found by the chaos soak: the service was started again while its supervisor was down, so
+  // no `start` event exists for the new process; its own status and heartbeats do.
+  for (const bool upstream : {false, true}) {
+    SCOPED_TRACE(upstream ? "upstream rules" : "tcs rules");
+    FleetView view{upstream ? FleetRules::upstreamTcsctl() : FleetRules::tcs()};
+    Feed f{view};
+    f.declared("cam.main", 0);
+    f.start("cam.main", 1, 101);
+    f.status("cam.main", Status::Ok, 2, 101, "Service running");
+    f.stop("cam.main", 10, "terminated");
+    f.status("cam.main", Status::Ok, 30, 303, "Service running");
+    f.heartbeat("cam.main", 30);
+    const auto* e = view.find("cam.main");
+    EXPECT_EQ(e->running(), !upstream);
+    EXPECT_EQ(e->pid, 303);
+    EXPECT_EQ(view.uptime(*e, at(40)), std::nullopt) << "its start time is not known";
+    if (!upstream) {
+      EXPECT_EQ(view.symbol(*e, at(31)), tcs::FleetSymbol::Healthy);
+      f.status("cam.main", Status::Shutdown, 40, 303, "stopping");  // not operational: stopped
+      EXPECT_TRUE(e->stoppedAt);
+    }
+  }
+}
+
 TEST(FleetView, ARestartLoopCountsItsAttemptsUntilTheLimitGivesUp) {
   FleetView view;
   Feed f{view};

@@ -30,8 +30,10 @@ std::string field(const json& r, const char* key) {
   return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// When the sender logged it (PID 1 sends _SOURCE_REALTIME_TIMESTAMP), else when journald got it.
 Micros timeOf(const json& r) {
-  const std::string t = field(r, "__REALTIME_TIMESTAMP");
+  std::string t = field(r, "_SOURCE_REALTIME_TIMESTAMP");
+  if (t.empty()) t = field(r, "__REALTIME_TIMESTAMP");
   try {
     return t.empty() ? 0 : std::stoll(t);
   } catch (const std::exception&) {
@@ -327,11 +329,19 @@ std::string differences(const Expected& e, const Reported& r) {
 }
 
 // The state a unit is in after this event, as the protocol reads it.
-std::string stateAfter(const Reported& r) {
+std::string stateAfter(const Reported& r, const Reported* before) {
   if (r.event == "ready") return "active";
   if (r.event == "start" || r.event == "restarting") return "activating";
   if (r.event == "stopping") return "deactivating";
-  if (r.event == "stop") return "inactive";
+  if (r.event == "stop") {
+    // stopped while waiting to restart after a crash: the crash's exit code, the unit inactive
+    if (before && before->event == "crashed") return "inactive";
+    // systemd leaves a stopped unit `failed` unless its Result is success: a clean exit, or one
+    // of the clean signals (SIGHUP, SIGINT, SIGTERM, SIGPIPE); not after the stop timeout's SIGKILL
+    const long code = r.data.value("exit_code", 0L);
+    const bool clean = code == 0 || code == -1 || code == -2 || code == -13 || code == -15;
+    return clean && r.data.value("reason", "") != "force_killed" ? "inactive" : "failed";
+  }
   if (r.event == "failed") return "failed";
   if (r.event == "crashed") return r.data.value("will_restart", false) ? "activating" : "failed";
   return "unknown";
@@ -430,15 +440,18 @@ Report check(std::vector<Expected> expected, std::vector<Reported> reported, std
   }
 
   // The final state: the newest registry event per service vs systemd's ActiveState.
-  std::map<std::string, const Reported*> last;
-  for (const auto& r : unique)
-    if (!last.count(r.serviceId) || last[r.serviceId]->seq < r.seq) last[r.serviceId] = &r;
+  std::map<std::string, const Reported*> last, beforeLast;  // unique is in stream order
+  for (const auto& r : unique) {
+    beforeLast[r.serviceId] = last.count(r.serviceId) ? last[r.serviceId] : nullptr;
+    last[r.serviceId] = &r;
+  }
   std::map<std::string, const Expected*> lastExpected;
   for (const auto& e : expected)
     if (!lastExpected.count(e.serviceId) || lastExpected[e.serviceId]->at <= e.at) lastExpected[e.serviceId] = &e;
   for (const auto& f : finals) {
     ++rep.finalChecked;
-    const std::string onNats = last.count(f.serviceId) ? stateAfter(*last[f.serviceId]) : "unknown";
+    const std::string onNats =
+        last.count(f.serviceId) ? stateAfter(*last[f.serviceId], beforeLast[f.serviceId]) : "unknown";
     if (onNats == f.activeState) continue;
     const bool window = lastExpected.count(f.serviceId) && lastExpected[f.serviceId]->inWindow;
     (window ? rep.finalUnreconstructable : rep.finalMismatch)++;

@@ -210,6 +210,28 @@ TEST(ASoakCheck, ComparesTheFinalStateWithSystemds) {
   EXPECT_FALSE(c.report.ok());
 }
 
+TEST(ASoakCheck, ReadsTheFinalStateAfterAStopAsSystemdLeavesIt) {
+  // stopped while waiting to restart: inactive (the stop carries the crash's exit code)
+  const std::vector<json> journal = {starting(0), started(100), exited(1000, "killed", 9), failedWith(1001, "signal"),
+                                     stoppedJob(1100, "stop")};
+  std::vector<json> events = {
+      event(1, "start", 0), event(2, "ready", 100),
+      event(3, "crashed", 1001, {{"result", "signal"}, {"exit_code", -9}, {"will_restart", true}}),
+      event(4, "stop", 1100, {{"reason", "terminated"}, {"exit_code", -9}})};
+  EXPECT_TRUE(run(journal, events, {}, {{kId, "inactive", 0, 0, "always"}}, "always").report.ok());
+  // a requested stop whose process exits 1: systemd says failed (Result=exit-code)
+  const std::vector<json> journal2 = {starting(0),
+                                      started(100),
+                                      stopping(1000),
+                                      exited(1050, "exited", 1),
+                                      failedWith(1051, "exit-code"),
+                                      stoppedJob(1052, "stop")};
+  events = {event(1, "start", 0), event(2, "ready", 100), event(3, "stopping", 1000, {{"reason", "terminated"}}),
+            event(4, "stop", 1051, {{"reason", "terminated"}, {"exit_code", 1}})};
+  EXPECT_TRUE(run(journal2, events, {}, {{kId, "failed", 0, 0, "always"}}, "always").report.ok());
+  EXPECT_FALSE(run(journal2, events, {}, {{kId, "inactive", 0, 0, "always"}}, "always").report.ok());
+}
+
 TEST(ASoakCheck, DerivesTheWindowsFromTheFaultsAndTheSupervisorsLines) {
   auto line = [](int ms, const char* msg) {
     return json{{"__REALTIME_TIMESTAMP", std::to_string(kT0 + ms * 1000)},

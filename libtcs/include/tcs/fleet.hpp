@@ -90,7 +90,9 @@ struct TCS_API FleetRules {
   /**
    * Upstream: the last status message overrides the registry status (and message) whatever
    * their timestamps. tcs: the later of the two by timestamp wins, and a registry event that
-   * wins provides a message describing it (`Crashed (exit code 1), not restarting`).
+   * wins provides a message describing it (`Crashed (exit code 1), not restarting`); and an
+   * operational status message stamped after the last stop by another process (pid, hostname)
+   * than the last start's means the service runs again (its start was not seen).
    */
   bool statusMessageOverridesRegistry = false;
   /** Upstream: pid, hostname and parent of a status message override the registry's `start`

@@ -380,7 +380,15 @@ void FleetView::resolve(FleetEntry& e) const {
   const auto& report = e.lastReport;
 
   e.stoppedAt.reset();
-  if (e.lastStop && (!e.lastStart || e.lastStop->time >= e.lastStart->time)) e.stoppedAt = e.lastStop->time;
+  if (e.lastStop && (!e.lastStart || e.lastStop->time >= e.lastStart->time)) {
+    // tcs: an operational status stamped after the stop by *another* process than the last
+    // start's runs again — its start was not seen (the supervisor was down or without its bus:
+    // nothing is reconstructed, protocol.md). The stopped process's own late status does not.
+    const bool newProcess = report && e.lastStart && report->timestamp > e.lastStop->time &&
+                            isOperational(report->status) && report->pid != 0 &&
+                            (report->pid != e.lastStart->pid || report->hostname != e.lastStart->hostname);
+    if (rules_.statusMessageOverridesRegistry || !newProcess) e.stoppedAt = e.lastStop->time;
+  }
 
   // Status and message.
   const bool reportWins = report && (!e.registryStatus || rules_.statusMessageOverridesRegistry ||
@@ -441,7 +449,8 @@ bool FleetView::crashedRecently(const FleetEntry& e, p::Timestamp now) const noe
 }
 
 std::optional<seconds> FleetView::uptime(const FleetEntry& e, p::Timestamp now) const noexcept {
-  if (!e.lastStart || e.stoppedAt) return std::nullopt;
+  // (running again after a stop without a seen start: since when is not known)
+  if (!e.lastStart || e.stoppedAt || (e.lastStop && e.lastStop->time >= e.lastStart->time)) return std::nullopt;
   return std::max(seconds{0}, std::chrono::duration_cast<seconds>(now - e.lastStart->time));
 }
 
