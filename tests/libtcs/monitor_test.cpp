@@ -726,6 +726,32 @@ TEST(MonitorRpc, AnswersHealthWithTheStatusAndEveryChecksResult) {
   EXPECT_EQ(m.status(), Status::Degraded);  // the on-demand run takes effect as well
 }
 
+TEST(MonitorRpc, AnswersHealthWithoutChecksWithTheAggregateStatusAndRunsChecksAddedLater) {
+  // Without a check in the tree, v1.health is answered without the tree's mutex (issue 17): from
+  // the aggregate status stored at the last change, counted as the locked path counts.
+  RecordingTransport t;
+  Monitor m(options(), &t);
+  m.setStatus(Status::Ok, "running");
+  m.child("link").setStatus(Status::Error, "down");
+  m.start(false);
+  auto reply = t.call("svc.rpc.cam.main.v1.health");
+  EXPECT_EQ(reply.at("status"), "error");
+  EXPECT_TRUE(!reply.contains("checks") || reply.at("checks").empty());
+  m.child("link").setStatus(Status::Ok, "up");
+  EXPECT_EQ(t.call("svc.rpc.cam.main.v1.health").at("status"), "ok");
+  EXPECT_EQ(m.stats().rpcRequests, 2u);
+  EXPECT_EQ(m.stats().healthCheckRuns, 2u);
+  const auto stats = t.call("svc.rpc.cam.main.v1.stats");
+  EXPECT_EQ(stats.at("stats").at("tcs").at("rpc_requests"), 3);
+  EXPECT_EQ(stats.at("stats").at("tcs").at("health_check_runs"), 2);
+
+  m.child("link").addHealthCheck("ping", [] { return CheckResult{Status::Warning, "slow"}; });
+  reply = t.call("svc.rpc.cam.main.v1.health");
+  EXPECT_EQ(reply.at("status"), "warning");
+  EXPECT_EQ(reply.at("checks"), Json::parse(R"({"link/ping":{"status":"warning","message":"slow"}})"));
+  EXPECT_EQ(m.stats().healthCheckRuns, 3u);
+}
+
 TEST(MonitorRpc, AnswersStatsWithUptimeServiceStatsAndFrameworkCounters) {
   RecordingTransport t;
   Monitor m(options(), &t);

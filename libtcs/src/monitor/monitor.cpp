@@ -74,7 +74,7 @@ double Monitor::uptimeSeconds() const {
 
 MonitorStats Monitor::stats() const {
   std::lock_guard lock(tree_->mutex);
-  return impl_->stats;
+  return impl_->statsLocked();
 }
 
 protocol::StatusUpdate Monitor::statusUpdate() const {

@@ -3,8 +3,10 @@
 // cycle and settings), publisher.cpp (report queue and thread), health.cpp and rpc.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -66,6 +68,20 @@ struct TCS_LOCAL Monitor::Impl {
   std::vector<detail::Snapshot> batch;
   std::string buffer;
   protocol::Meta meta;
+
+  // Read without the tree's mutex (issue 17: a status flood holds it nearly all the time, and
+  // std::mutex is not fair, so an RPC waiting for it could wait for many of the flood's turns):
+  // the aggregate status as of the last change (stored under the mutex by changedLocked()), the
+  // RPC requests, and the runs of `v1.health` with no check in the tree. stats() adds them in.
+  std::atomic<Status> aggregate{Status::Unknown};
+  std::atomic<std::uint64_t> rpcRequests{0};
+  std::atomic<std::uint64_t> emptyHealthRuns{0};
+  MonitorStats statsLocked() const {
+    MonitorStats s = stats;
+    s.rpcRequests = rpcRequests.load(std::memory_order_relaxed);
+    s.healthCheckRuns += emptyHealthRuns.load(std::memory_order_relaxed);
+    return s;
+  }
 
   std::mutex checkMutex;  // one health-check run at a time (periodic and RPC)
   NatsSubscription rpc;

@@ -19,6 +19,7 @@ void Monitor::changedLocked() {
   auto& im = *impl_;
   ++im.stats.statusChanges;
   const StatusChange change{detail::aggregateOf(*node_), node_->shown, node_->shownMessage};
+  im.aggregate.store(change.aggregate, std::memory_order_relaxed);  // v1.health reads it without the mutex
   for (const auto& o : im.observers) o(change);
   enqueueReportLocked();
 }

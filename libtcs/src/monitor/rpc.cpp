@@ -13,10 +13,7 @@ namespace tcs {
 
 void Monitor::handleRpc(const NatsMessage& m) {
   auto& im = *impl_;
-  {
-    std::lock_guard lock(tree_->mutex);
-    ++im.stats.rpcRequests;
-  }
+  im.rpcRequests.fetch_add(1, std::memory_order_relaxed);
   if (m.reply.empty()) {
     log::debug("{}: ignoring an RPC message without a reply subject on {}", im.options.name, m.subject);
     return;
@@ -42,10 +39,14 @@ void Monitor::handleRpc(const NatsMessage& m) {
       return replyError(protocol::rpc_error::kBadRequest, fmt::format("malformed request: {}", e.what()));
     }
     if (*command == protocol::RpcCommand::Health) {
-      const auto checks = runHealthChecks();
+      // No check anywhere in the tree (the common case): the reply needs nothing the tree's
+      // mutex guards, so a status flood holding it does not hold up the answer (issue 17).
+      const bool checked = tree_->hasChecks.load(std::memory_order_acquire);
+      if (!checked) im.emptyHealthRuns.fetch_add(1, std::memory_order_relaxed);
+      const auto checks = checked ? runHealthChecks() : std::vector<CheckReport>{};
       protocol::HealthReply reply;
       reply.serviceId = im.options.name;
-      reply.status = aggregateStatus();
+      reply.status = checked ? aggregateStatus() : im.aggregate.load(std::memory_order_relaxed);
       reply.timestamp = protocol::now();
       for (const auto& c : checks) {
         protocol::JsonObject one;
@@ -64,7 +65,7 @@ void Monitor::handleRpc(const NatsMessage& m) {
       {
         std::lock_guard lock(tree_->mutex);
         provider = im.statsProvider;
-        s = im.stats;
+        s = im.statsLocked();
       }
       if (provider) reply.stats = detail::callMetrics({provider}, im.options.name);
       protocol::JsonObject own;

@@ -99,6 +99,7 @@ void MonitoredObject::addHealthCheck(std::string name, HealthCheck check) {
   if (!node_) return;
   std::lock_guard lock(node_->tree->mutex);
   node_->checks.push_back({std::move(name), std::make_shared<const HealthCheck>(std::move(check))});
+  node_->tree->hasChecks.store(true, std::memory_order_release);
 }
 
 TaskTracker MonitoredObject::trackTask() {

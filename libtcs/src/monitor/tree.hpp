@@ -5,6 +5,7 @@
 // setStatus() → report is the hot path the publish bench measures.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -70,6 +71,8 @@ struct MonitorTree {
   std::function<void()> changed;
   // Nodes with an idle timer pending (the monitor thread looks at them).
   std::vector<std::weak_ptr<MonitorNode>> idleTimers;
+  // Set (under `mutex`) once a node of the tree gets a health check; readable without it.
+  std::atomic<bool> hasChecks{false};
 };
 
 // A report without metrics (taken under the lock) plus the metric sources to call later.
