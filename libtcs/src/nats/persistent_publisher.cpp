@@ -278,11 +278,18 @@ void PersistentPublisher::sendToStream(const Item& item, bool captured, Clock::t
   for (;;) {
     jsPubAck* ack = nullptr;
     jsErrCode errorCode{};
+    const auto sent = std::chrono::system_clock::now();
     const natsStatus status = js_Publish(&ack, js_, item.subject.c_str(), item.data.data(),
                                          static_cast<int>(item.data.size()), &pubOptions, &errorCode);
     const PubAckPtr ackGuard(ack);
     if (status == NATS_OK) {
       ++counters_.acked;
+      if (log::level() <= log::Level::Debug) {  // the ack's round trip (issue 17: mass-start lag)
+        const auto us = [](std::chrono::system_clock::time_point t) {
+          return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+        };
+        log::debug("timing ack {}: sent={} acked={}", item.subject, us(sent), us(std::chrono::system_clock::now()));
+      }
       if (streamed_.size() >= 4096) streamed_.clear();  // the bound only guards against unique subjects
       streamed_.insert(item.subject);
       return;
