@@ -355,20 +355,30 @@ void Supervisor::declareAll() {
   publish(events);
 }
 
-void Supervisor::publish(const std::vector<p::RegistryEvent>& events) {
+void Supervisor::publish(const std::vector<p::RegistryEvent>& events, std::optional<p::Timestamp> received) {
   for (const auto& e : events) {
     log::info("{}: {}", e.serviceId, p::encodeData(e));
-    if (!nats_) continue;
-    try {
-      nats_->publishPersistent(p::registrySubject(prefix_, e.type(), e.serviceId),
-                               p::encode(e, p::processMetaGenerator().next()));
-    } catch (const std::exception& ex) {
-      log::error("registry event for {} not published: {}", e.serviceId, ex.what());
+    const auto logged = p::now();
+    if (nats_) {
+      try {
+        nats_->publishPersistent(p::registrySubject(prefix_, e.type(), e.serviceId),
+                                 p::encode(e, p::processMetaGenerator().next()));
+      } catch (const std::exception& ex) {
+        log::error("registry event for {} not published: {}", e.serviceId, ex.what());
+      }
+    }
+    // Where a mass start's lag goes (issue 17): the event's own timestamp (systemd's), the D-Bus
+    // callback, the journal line, the hand-off to the NATS publisher; all µs since the epoch.
+    if (received && log::level() <= log::Level::Debug) {
+      const auto us = [](p::Timestamp t) { return t.time_since_epoch().count(); };
+      log::debug("timing {} {}: ts={} received={} logged={} queued={}", p::toString(e.type()), e.serviceId,
+                 us(e.timestamp), us(*received), us(logged), us(p::now()));
     }
   }
 }
 
 void Supervisor::onProperties(const PropertyChange& change) {
+  const auto received = p::now();
   std::vector<p::RegistryEvent> events;
   {
     std::lock_guard lock(mutex_);
@@ -377,11 +387,12 @@ void Supervisor::onProperties(const PropertyChange& change) {
     auto& s = services_.at(id->second);
     events = s.tracker->update(change);
   }
-  publish(events);  // on the D-Bus thread: in systemd's order
+  publish(events, received);  // on the D-Bus thread: in systemd's order
   updateMonitorStatus();
 }
 
 void Supervisor::onJobRemoved(const JobRemoved& job) {
+  const auto received = p::now();
   std::vector<p::RegistryEvent> events;
   {
     std::lock_guard lock(mutex_);
@@ -396,7 +407,7 @@ void Supervisor::onJobRemoved(const JobRemoved& job) {
     if (id != byUnit_.end()) events = services_.at(id->second).tracker->jobRemoved(job, p::now());
   }
   jobsDone_.notify_all();
-  publish(events);
+  publish(events, received);
 }
 
 void Supervisor::onUnitNew(const UnitSignal& unit) {

@@ -118,7 +118,9 @@ class Supervisor {
   config::LoadResult readConfig(std::vector<std::string>* errors) const;
   void applyConfig(config::LoadResult loaded, bool initial);
   void declareAll();
-  void publish(const std::vector<protocol::RegistryEvent>& events);
+  /** @param received when the D-Bus signal behind @p events reached its callback: logged at
+   *  debug level with the other stages' times (`timing …` lines, bench/supervisor_bench.sh) */
+  void publish(const std::vector<protocol::RegistryEvent>& events, std::optional<protocol::Timestamp> received = {});
   void onProperties(const PropertyChange& change);
   void onJobRemoved(const JobRemoved& job);
   void onUnitNew(const UnitSignal& unit);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -68,6 +69,7 @@ PersistentPublisher::~PersistentPublisher() {
   wake_.notify_all();
   stopping_.notify_all();
   worker_.join();
+  if (replies_) natsSubscription_Destroy(replies_);  // the connection outlives the publisher
   counters_.dropped += queue_.size() + latest_.size();
 }
 
@@ -112,7 +114,7 @@ void PersistentPublisher::enqueue(std::string_view subject, std::string_view dat
       ++dropped;
     }
     const bool wasEmpty = queuesEmpty();
-    queue_.push_back({std::string(subject), std::string(data)});
+    queue_.push_back({std::string(subject), std::string(data), {}});
     if (wasEmpty) wake_.notify_one();  // a non-empty queue means the worker is awake already
   }
   if (dropped > 0) warnDropped(dropped, "messages", options_.persistentQueueCapacity);
@@ -136,7 +138,7 @@ void PersistentPublisher::enqueueLatest(std::string_view subject, std::string_vi
       ++dropped;
     }
     const bool wasEmpty = queuesEmpty();
-    latest_.push_back({std::string(subject), std::string(data)});
+    latest_.push_back({std::string(subject), std::string(data), {}});
     if (wasEmpty) wake_.notify_one();
   }
   if (dropped > 0) warnDropped(dropped, "subjects in the latest lane", kLatestLaneSubjects);
@@ -165,10 +167,33 @@ void PersistentPublisher::assumeCaptured(std::string_view filter) {
 
 void PersistentPublisher::run() {
   std::unique_lock lock(mutex_);
+  std::vector<Item> batch;
   for (;;) {
     wake_.wait(lock, [this] { return stop_ || (!queuesEmpty() && !busy_); });
     if (stop_) break;
-    // The latest lane first: a heartbeat waits for the message in flight, not for a backlog.
+    // A backlog on subjects a stream captures: pipelined (the leading run of such messages).
+    if (latest_.empty() && queue_.size() >= 2) {
+      const auto now = Clock::now();
+      std::size_t n = 0;
+      while (n < queue_.size() && n < kPipelineMax && pipelinableLocked(queue_[n], now)) ++n;
+      if (n >= 2) {
+        batch.assign(std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+        busy_ = true;
+        lock.unlock();
+        const auto acked = pipeline(batch);
+        lock.lock();
+        busy_ = false;
+        // What was not acked goes back to the head, in order, for send() (same Nats-Msg-Id).
+        for (std::size_t i = batch.size(); i-- > 0;)
+          if (!acked[i]) queue_.push_front(std::move(batch[i]));
+        batch.clear();
+        if (queuesEmpty()) idle_.notify_all();
+        continue;
+      }
+    }
+    // The latest lane first: a heartbeat waits for the message(s) in flight, not for a backlog.
     auto& lane = latest_.empty() ? queue_ : latest_;
     Item item = std::move(lane.front());
     lane.pop_front();
@@ -267,8 +292,86 @@ void PersistentPublisher::send(const Item& item) {
   sendToStream(item, captured, now);
 }
 
+bool PersistentPublisher::pipelinableLocked(const Item& item, Clock::time_point now) {
+  if (!item.msgId.empty() || !up_->load(std::memory_order_relaxed)) return false;
+  if (std::exchange(forgetStreamed_, false)) streamed_.clear();
+  const bool known = streamed_.contains(item.subject) ||
+                     std::any_of(capturedFilters_.begin(), capturedFilters_.end(),
+                                 [&](const std::string& f) { return subjectCovers(f, item.subject); });
+  return known && !coreOnlyLocked(item.subject, now) && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::vector<bool> PersistentPublisher::pipeline(std::vector<Item>& items) {
+  std::vector<bool> acked(items.size(), false);
+  if (!replies_) {
+    natsInbox* inbox = nullptr;
+    if (natsInbox_Create(&inbox) != NATS_OK) return acked;
+    const InboxPtr inboxGuard(inbox);
+    replyPrefix_ = std::string(inbox) + ".";
+    if (natsConnection_SubscribeSync(&replies_, nc_, (replyPrefix_ + ">").c_str()) != NATS_OK) {
+      replies_ = nullptr;
+      return acked;
+    }
+  }
+  // <inbox>.<batch>.<index>: a late ack of an earlier batch is recognised and ignored.
+  const std::string tag = replyPrefix_ + std::to_string(++batchNo_) + ".";
+  std::vector<std::chrono::system_clock::time_point> sent(items.size());
+  std::size_t waiting = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
+    item.msgId = nextMessageId();
+    natsMsg* raw = nullptr;
+    if (natsMsg_Create(&raw, item.subject.c_str(), (tag + std::to_string(i)).c_str(), item.data.data(),
+                       static_cast<int>(item.data.size())) != NATS_OK)
+      continue;
+    const MsgPtr msg(raw);
+    if (natsMsgHeader_Set(raw, "Nats-Msg-Id", item.msgId.c_str()) != NATS_OK) continue;
+    sent[i] = std::chrono::system_clock::now();
+    if (natsConnection_PublishMsg(nc_, raw) == NATS_OK) ++waiting;
+  }
+  // nats.c's flusher writes them out; the acks come back in order, one round trip for all. The
+  // ack timeout runs from the last ack of the batch: on a busy machine a batch's acks may take
+  // longer than it in all, and a retry of a stored message reaches live subscribers twice.
+  auto deadline = Clock::now() + options_.persistentAckTimeout;
+  while (waiting > 0) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    natsMsg* raw = nullptr;
+    if (left <= 0 || natsSubscription_NextMsg(&raw, replies_, left) != NATS_OK) break;
+    const MsgPtr reply(raw);
+    const std::string_view subject = natsMsg_GetSubject(raw);
+    if (!subject.starts_with(tag)) continue;
+    std::size_t i = 0;
+    const auto index = subject.substr(tag.size());
+    if (std::from_chars(index.data(), index.data() + index.size(), i).ec != std::errc{} || i >= items.size()) continue;
+    --waiting;
+    deadline = Clock::now() + options_.persistentAckTimeout;
+    // An ack is {"stream": …, "seq": …}; an error {"error": …}; no responders an empty status message.
+    const char* data = natsMsg_GetData(raw);
+    const auto answer = nlohmann::json::parse(data, data + natsMsg_GetDataLength(raw), nullptr, false);
+    if (answer.is_discarded() || !answer.is_object() || answer.contains("error") || !answer.contains("seq")) continue;
+    acked[i] = true;
+    ++counters_.acked;
+    rememberStreamed(items[i].subject);
+    if (log::level() <= log::Level::Debug) {
+      const auto us = [](std::chrono::system_clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+      };
+      log::debug("timing ack {}: sent={} acked={} (pipelined, {} in the batch)", items[i].subject, us(sent[i]),
+                 us(std::chrono::system_clock::now()), items.size());
+    }
+  }
+  return acked;
+}
+
+void PersistentPublisher::rememberStreamed(const std::string& subject) {
+  if (streamed_.size() >= 4096) streamed_.clear();  // the bound only guards against unique subjects
+  streamed_.insert(subject);
+}
+
 void PersistentPublisher::sendToStream(const Item& item, bool captured, Clock::time_point now) {
-  const std::string id = nextMessageId();
+  // A message a pipelined batch sent without getting its ack is sent again: same id, counted.
+  if (!item.msgId.empty()) ++counters_.retried;
+  const std::string id = item.msgId.empty() ? nextMessageId() : item.msgId;
   jsPubOptions pubOptions;
   jsPubOptions_Init(&pubOptions);
   pubOptions.MaxWait = options_.persistentAckTimeout.count();
@@ -278,13 +381,19 @@ void PersistentPublisher::sendToStream(const Item& item, bool captured, Clock::t
   for (;;) {
     jsPubAck* ack = nullptr;
     jsErrCode errorCode{};
+    const auto sent = std::chrono::system_clock::now();
     const natsStatus status = js_Publish(&ack, js_, item.subject.c_str(), item.data.data(),
                                          static_cast<int>(item.data.size()), &pubOptions, &errorCode);
     const PubAckPtr ackGuard(ack);
     if (status == NATS_OK) {
       ++counters_.acked;
-      if (streamed_.size() >= 4096) streamed_.clear();  // the bound only guards against unique subjects
-      streamed_.insert(item.subject);
+      if (log::level() <= log::Level::Debug) {  // the ack's round trip (issue 17: mass-start lag)
+        const auto us = [](std::chrono::system_clock::time_point t) {
+          return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+        };
+        log::debug("timing ack {}: sent={} acked={}", item.subject, us(sent), us(std::chrono::system_clock::now()));
+      }
+      rememberStreamed(item.subject);
       return;
     }
     // A failover? No ack (the server may have it: the same id makes a second copy a duplicate),

@@ -61,10 +61,20 @@ class RateLimit {
  * which holds one message per subject — a newer one replaces a still-queued one in place — for
  * at most kLatestLaneSubjects subjects (beyond that the oldest subject's entry is dropped,
  * counted). The worker drains the latest lane before the ordinary queue, so a heartbeat waits
- * for at most the one message in flight (its ack, or its failover retries), never for a backlog
+ * for at most what is in flight — one message (its ack, or its failover retries) or one pipelined
+ * batch (its acks) — never for a backlog
  * of status changes, and the ordinary lane's cap never drops it. Both lanes go through the same
  * send(): same stream check, ack, Nats-Msg-Id retries and core fallback. The order is kept per
  * lane; a subject should use one lane only (a latest-lane message overtakes queued ordinary ones).
+ *
+ * Pipelining (issue 17, the mass start's tail): when several ordinary messages are queued and a
+ * stream is known to capture their subjects, the worker sends up to kPipelineMax of them before
+ * it waits for their acks (one round trip for the lot, not one each: on a busy machine every
+ * round trip costs two wake-ups, of nats-server and of this thread). Each carries its own
+ * `Nats-Msg-Id` and reply subject. A message whose ack is an error, or does not come within
+ * persistentAckTimeout of the batch's previous ack, goes through send()'s usual path again, with
+ * the same id — so a copy the stream already stored is a duplicate, not a second message. Only
+ * such a retry can reorder: the batch's later messages may then be stored before it.
  */
 /** @return whether the subject filter @p pattern (`*` one token, `>` the rest) captures all of @p subject */
 bool subjectCovers(std::string_view pattern, std::string_view subject);
@@ -89,6 +99,8 @@ class PersistentPublisher {
 
   /** @brief Subjects the latest lane holds at most (one message each). */
   static constexpr std::size_t kLatestLaneSubjects = 256;
+  /** @brief JetStream publishes in flight at most (pipelining, above). */
+  static constexpr std::size_t kPipelineMax = 64;
 
   /** @brief Publishes at once on the caller's thread when that keeps the order (see the .cpp), else
    *  copies the message into the ordinary queue. */
@@ -108,6 +120,7 @@ class PersistentPublisher {
   struct Item {
     std::string subject;
     std::string data;
+    std::string msgId;  // set once sent to a stream (pipelining): a retry keeps it
   };
 
   /** @brief The fast path (caller's thread, core): @return whether it sent the message. Locked. */
@@ -116,6 +129,12 @@ class PersistentPublisher {
   void warnDropped(std::uint64_t dropped, std::string_view lane, std::size_t capacity);
   void run();
   void send(const Item& item);
+  /** @return whether @p item can be pipelined: not tried yet, connected, a stream known to capture
+   *  it, not core-only. Locked (the worker's). */
+  bool pipelinableLocked(const Item& item, std::chrono::steady_clock::time_point now);
+  /** @brief Publishes all of @p items without waiting, then collects their acks. The ones not
+   *  acked keep their msgId (send() retries them). @return which were acked */
+  std::vector<bool> pipeline(std::vector<Item>& items);
   void sendCore(const char* subject, std::string_view data);
   bool coreOnly(std::string_view subject, std::chrono::steady_clock::time_point now);
   bool coreOnlyLocked(std::string_view subject, std::chrono::steady_clock::time_point now);
@@ -126,6 +145,8 @@ class PersistentPublisher {
   void forgetCaptured(const std::string& subject);
   /** @brief The publish after @p item's checks: JetStream with retries, else core. */
   void sendToStream(const Item& item, bool captured, std::chrono::steady_clock::time_point now);
+  /** @brief The subject a stream acked: no need to ask before the next publish on it. */
+  void rememberStreamed(const std::string& subject);
   /** @return whether connected before @p deadline (false at once when closed or stopping) */
   bool waitConnected(std::chrono::steady_clock::time_point deadline);
   /** @brief Sleeps @p pause unless stopping. @return false when stopping */
@@ -168,6 +189,10 @@ class PersistentPublisher {
   std::unordered_set<std::string, SubjectHash, std::equal_to<>> streamed_;
   bool forgetStreamed_ = false;               // guarded by mutex_: the worker clears streamed_ at its next message
   std::vector<std::string> capturedFilters_;  // guarded by mutex_ (assumeCaptured)
+  // Pipelining: the worker's reply subscription (<inbox>.<batch>.<index>), made on first use.
+  natsSubscription* replies_ = nullptr;
+  std::string replyPrefix_;
+  std::uint64_t batchNo_ = 0;
   std::thread worker_;
 };
 
