@@ -106,33 +106,37 @@ class RecordingNats : public tcs::INatsTransport {
   tcs::NatsSubscription subscribe(std::string_view subject, MessageHandler h) override {
     std::lock_guard lock(mutex);
     subscriptions.emplace_back(subject);
-    if (subject.ends_with(">"))
-      handler = std::move(h);  // the RPC subscription: deliver() goes there
-    else
-      exact[std::string(subject)] = std::move(h);
+    handlers.emplace_back(std::string(subject), std::move(h));
     return {};
   }
-  // A message on an exact subject (status, heartbeat) as its subscription would deliver it.
-  void deliverTo(const std::string& subject, const std::string& body) {
+  // NATS subject matching: `*` is one token, a final `>` one or more.
+  static bool matches(std::string_view pattern, std::string_view subject) {
+    for (;;) {
+      const auto pd = pattern.find('.'), sd = subject.find('.');
+      const auto p = pattern.substr(0, pd), s = subject.substr(0, sd);
+      if (p == ">") return !s.empty();
+      if (p != "*" && p != s) return false;
+      if (pd == std::string_view::npos || sd == std::string_view::npos) return pd == sd;
+      pattern.remove_prefix(pd + 1);
+      subject.remove_prefix(sd + 1);
+    }
+  }
+  // A message as the subscription matching its subject would deliver it (none: dropped).
+  void deliverTo(const std::string& subject, const std::string& body, const std::string& reply = "") {
     MessageHandler h;
     {
       std::lock_guard lock(mutex);
-      const auto it = exact.find(subject);
-      if (it == exact.end()) return;
-      h = it->second;
+      for (const auto& [pattern, handler] : handlers)
+        if (matches(pattern, subject)) {
+          h = handler;
+          break;
+        }
     }
-    h(tcs::NatsMessage{subject, "", body});
+    if (h) h(tcs::NatsMessage{subject, reply, body});
   }
-  std::map<std::string, MessageHandler> exact;
+  std::vector<std::pair<std::string, MessageHandler>> handlers;
   // A request as the subscription would deliver it.
-  void deliver(const std::string& subject, const std::string& reply) {
-    MessageHandler h;
-    {
-      std::lock_guard lock(mutex);
-      h = handler;
-    }
-    h(tcs::NatsMessage{subject, reply, ""});
-  }
+  void deliver(const std::string& subject, const std::string& reply) { deliverTo(subject, "", reply); }
   // The index in sent() of the reply on @p inbox, or -1.
   int replyIndex(const std::string& inbox) {
     const auto all = sent();
@@ -140,7 +144,6 @@ class RecordingNats : public tcs::INatsTransport {
       if (all[i].first == inbox) return static_cast<int>(i);
     return -1;
   }
-  MessageHandler handler;
   std::vector<std::pair<std::string, nlohmann::json>> sent() {
     std::lock_guard lock(mutex);
     return messages;

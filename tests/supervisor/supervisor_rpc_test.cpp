@@ -87,10 +87,10 @@ TEST_F(ASupervisor, DeclaresEveryConfiguredServiceAndServesItsRpcSubject) {
   EXPECT_EQ(declared[0].at("parent"), "launcher.vm-systemd-launcher");
   EXPECT_EQ(declared[0].at("runner_id"), "vm-systemd-launcher.hello_world");
   EXPECT_EQ(declared[1].at("service_id"), "test.crash.once");
-  // The RPC, and the status and heartbeat subjects of its services (duplicate instances).
-  EXPECT_THAT(nats.subscriptions, ElementsAre("svc.rpc.launcher.vm-systemd-launcher.v1.>",
-                                              "svc.status.hello_world.main", "svc.heartbeat.hello_world.main",
-                                              "svc.status.test.crash.once", "svc.heartbeat.test.crash.once"));
+  // The RPC, and every status and heartbeat (duplicate instances of its services): two wildcard
+  // subscriptions whatever the number of services, not a nats.c delivery thread per service.
+  EXPECT_THAT(nats.subscriptions,
+              ElementsAre("svc.rpc.launcher.vm-systemd-launcher.v1.>", "svc.status.>", "svc.heartbeat.>"));
 }
 
 TEST_F(ASupervisor, PublishesOneDuplicateEventWhenItsServiceIsAliveOnAnotherHost) {
@@ -128,6 +128,17 @@ TEST_F(ASupervisor, PublishesOneDuplicateEventWhenItsServiceIsAliveOnAnotherHost
   send("vm.example", 321, "Messenger_local", false);
   send("vm.example", 321, "Messenger_local", true);
   EXPECT_TRUE(nats.registry("duplicate").empty());
+  {  // the wildcard brings other services' and launchers' statuses too: not its business
+    p::StatusUpdate u;
+    u.name = "cam.elsewhere";
+    u.status = tcs::Status::Ok;
+    u.timestamp = p::now();
+    u.pid = 4;
+    u.hostname = "other.example";
+    nats.deliverTo("svc.status.cam.elsewhere", p::encode(u, p::processMetaGenerator().next()));
+    nats.deliverTo("svc.status.launcher.other-systemd-launcher", "{}");
+    EXPECT_TRUE(nats.registry("duplicate").empty());
+  }
   send("other.example", 999, "Messenger_other", false);  // alive on another host too
   send("other.example", 999, "Messenger_other", true);
   send("vm.example", 321, "Messenger_local", true);
