@@ -77,6 +77,7 @@ int run(int argc, char** argv) {
   tcs::config::NatsConfig natsConfig;
   try {
     natsConfig = tcs::config::load(configPath).config.nats();
+    options.natsConnectedWith = natsConfig;  // what the connection below is made from
   } catch (const tcs::ConfigError& e) {
     tcs::log::critical("{}", e.what());
     notifier->notify(std::string("STATUS=failed: ") + e.what());

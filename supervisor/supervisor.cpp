@@ -100,9 +100,16 @@ config::LoadResult Supervisor::readConfig(std::vector<std::string>* errors) cons
 void Supervisor::applyConfig(config::LoadResult loaded, bool initial) {
   std::lock_guard lock(mutex_);
   if (initial) {
-    prefix_ = loaded.config.nats().subjectPrefix;
-    natsAtStart_ = loaded.config.nats();
+    // What the connection was really made from (the file may have changed since main read it:
+    // a config written while the supervisor started, found by the chaos soak).
+    natsAtStart_ = options_.natsConnectedWith.value_or(loaded.config.nats());
+    prefix_ = natsAtStart_.subjectPrefix;
     streamReplicas_ = natsAtStart_.streamReplicas;
+    if (!sameConnection(loaded.config.nats(), natsAtStart_))
+      log::warning(
+          "{}: the nats: section changed while the supervisor started; it keeps the NATS connection "
+          "it made from the earlier version until it restarts: systemctl restart tcs-supervisor",
+          options_.configPath.string());
   }
   for (const auto& svc : loaded.config.services()) {
     auto it = services_.find(svc.id());

@@ -36,6 +36,12 @@ namespace tcs::supervisor {
 
 struct SupervisorOptions {
   std::filesystem::path configPath;
+  /**
+   * @brief The nats: section the process's NATS connection was made from (main.cpp reads it
+   * before the rest). When the file changed in between, this one counts (the connection is
+   * made), and the difference is reported as a reload reports it. Unset: the config's.
+   */
+  std::optional<config::NatsConfig> natsConnectedWith;
   /** @brief This host's launcher id (default: unit_name::launcherId(short hostname), as the units say). */
   std::string launcherId;
   /** @brief Full hostname for `start` events (default: gethostname()). */

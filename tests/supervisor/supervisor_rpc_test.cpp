@@ -53,8 +53,9 @@ services:
 class ASupervisor : public ::testing::Test {
  protected:
   void SetUp() override { configPath = dir.write("services.yaml", kConfig); }
-  std::unique_ptr<Supervisor> make() {
+  std::unique_ptr<Supervisor> make(std::optional<tcs::config::NatsConfig> natsConnectedWith = std::nullopt) {
     SupervisorOptions o;
+    o.natsConnectedWith = std::move(natsConnectedWith);
     o.configPath = configPath;
     o.launcherId = "vm-systemd-launcher";
     o.hostname = "vm.example";
@@ -355,6 +356,18 @@ TEST_F(ASupervisor, ReloadReportsConfigErrorsAndKeepsTheValidServices) {
   dir.write("services.yaml", "services: [");  // unparsable: the old config stays in force
   EXPECT_EQ(rpc(*s, "reload").at("data").at("error"), "action_failed");
   EXPECT_EQ(rpc(*s, "list").at("data").at("services").size(), 2U);
+}
+
+TEST_F(ASupervisor, KeepsTheNatsSectionItsConnectionWasMadeFromWhenTheFileChangedMeanwhile) {
+  // Found by the chaos soak: main.cpp read a config without nats: (being rewritten), so no
+  // connection was made; by the time the supervisor read the file it had one. A reload of that
+  // same file must still say that the nats: section differs from what the process runs with.
+  tcs::config::NatsConfig none;  // present = false
+  auto s = make(none);
+  s->start();
+  const auto r = rpc(*s, "reload");
+  ASSERT_EQ(r.at("data").at("errors").size(), 1U);
+  EXPECT_THAT(r.at("data").at("errors")[0].get<std::string>(), HasSubstr("nats: section changed"));
 }
 
 TEST_F(ASupervisor, ReloadSaysAChangedNatsSectionNeedsARestartAndAppliesTheRest) {

@@ -26,9 +26,11 @@ services_boot_container() {
 }
 
 # install_config FILE — FILE (on the host, in the test's temp dir) becomes the container's
-# /etc/tcs/services.yaml.
+# /etc/tcs/services.yaml, replaced in one rename as config management does: a supervisor (re)starting
+# meanwhile reads the old or the new file, never a half-written one.
 install_config() {
-  tcs_check "installing $1 as /etc/tcs/services.yaml" tcs_sh 'cat >/etc/tcs/services.yaml' <"$1"
+  tcs_check "installing $1 as /etc/tcs/services.yaml" \
+    tcs_sh 'cat >/etc/tcs/.services.yaml.new && mv -f /etc/tcs/.services.yaml.new /etc/tcs/services.yaml' <"$1"
 }
 
 # start_unit UNIT — systemctl start, failing the test with the unit's status when it fails.
