@@ -66,6 +66,7 @@ struct RunState {
   bool sawReady = false;         // "Started" in this run
   bool waitingRestart = false;   // ended by a crash that systemd restarts
   bool limitHit = false;         // "Start request repeated too quickly" since the last start
+  bool failedSent = false;       // a `failed` is due since the last start (at most one per run)
   std::optional<int> lastExit;   // the run's main process exit
   std::optional<int> scheduled;  // "Scheduled restart job, restart counter is at N"
   Micros scheduledAt = 0;
@@ -175,18 +176,26 @@ std::vector<Expected> expectedFromJournal(const std::vector<json>& records,
         e.exitCode = s.lastExit;
         e.willRestart = restart;
         s.waitingRestart = restart;
-        if (!restart && !s.sawReady) emit("failed").reason = "start_failed";
+        if (!restart && !s.sawReady) {
+          emit("failed").reason = "start_failed";
+          s.failedSent = true;
+        }
       }
       s.running = false;
     } else if (endsWith(message, "Start request repeated too quickly.")) {  // "<unit>: Start request …"
-      Expected& e = emit("failed");
-      if (s.scheduled) {
-        e.reason = "restart_limit_reached";
-        e.restartCount = *s.scheduled - 1;
-        s.scheduled.reset();
-      } else {
-        e.reason = "start_failed";
+      // protocol.md: `failed` at most once per run — a manual start refused again after the
+      // run's `failed` (no process in between) has none
+      if (s.scheduled || !s.failedSent) {
+        Expected& e = emit("failed");
+        if (s.scheduled) {
+          e.reason = "restart_limit_reached";
+          e.restartCount = *s.scheduled - 1;
+          s.scheduled.reset();
+        } else {
+          e.reason = "start_failed";
+        }
       }
+      s.failedSent = true;
       s.limitHit = true;
       s.running = false;
       s.waitingRestart = false;

@@ -182,6 +182,25 @@ TEST(ASoakCheck, ExpectsRestartLimitReachedWhenSystemdRefusesARestart) {
   EXPECT_EQ(c.report.transitions, 4u);
 }
 
+TEST(ASoakCheck, ExpectsOneFailedPerRunWhenAManualStartIsRefusedAgain) {
+  const std::vector<json> journal = {starting(0),
+                                     started(100),
+                                     exited(1500, "exited", 3),
+                                     failedWith(1501, "exit-code"),
+                                     scheduled(2000, 3),
+                                     tooQuickly(2001),
+                                     failedWith(2002, "exit-code"),
+                                     tooQuickly(9000),
+                                     failedWith(9001, "exit-code")};
+  const std::vector<json> events = {
+      event(1, "start", 0), event(2, "ready", 100),
+      event(3, "crashed", 1501, {{"result", "exit-code"}, {"exit_code", 3}, {"will_restart", true}}),
+      event(4, "failed", 2001, {{"reason", "restart_limit_reached"}, {"restart_count", 2}})};
+  const auto c = run(journal, events, {}, {{kId, "failed", 3, 0, "on-failure"}});
+  EXPECT_TRUE(c.report.ok()) << (c.report.problems.empty() ? "" : c.report.problems[0].text);
+  EXPECT_EQ(c.report.transitions, 4u);
+}
+
 TEST(ASoakCheck, ExpectsStartFailedForACrashWithoutRestartBeforeReady) {
   const std::vector<json> journal = {starting(0), exited(50, "exited", 219), failedWith(51, "exit-code")};
   const std::vector<json> events = {
