@@ -56,6 +56,13 @@ std::string describe(const std::vector<Directive>& ds) {
 }
 
 // The secret files the service's connection names (its own nats: or the top-level one).
+// The directive a secret file gets: systemd-creds output (`*.cred`) is decrypted by systemd.
+std::string credentialKey(const config::NatsCredentialFile& c) {
+  const std::string name = c.path.filename().string();
+  return name.size() > 5 && name.compare(name.size() - 5, 5, ".cred") == 0 ? "LoadCredentialEncrypted"
+                                                                           : "LoadCredential";
+}
+
 std::vector<config::NatsCredentialFile> credentialsOf(const config::Config& cfg, const config::ServiceConfig& s) {
   return config::natsCredentialFiles(s.nats ? *s.nats : cfg.nats());
 }
@@ -64,7 +71,7 @@ std::vector<config::NatsCredentialFile> credentialsOf(const config::Config& cfg,
 std::vector<Directive> expectedDirectives(const config::Config& cfg, const config::ServiceConfig& s,
                                           unitgen::Mode mode) {
   std::vector<Directive> out;
-  const auto add = [&out](const char* section, const char* key) { out.push_back({section, key, {}}); };
+  const auto add = [&out](const char* section, const std::string& key) { out.push_back({section, key, {}}); };
   add("Unit", "Description");
   add("Unit", "SourcePath");
   for (std::size_t i = 0; i < s.requires_.size(); ++i) add("Unit", "Requires");
@@ -90,7 +97,7 @@ std::vector<Directive> expectedDirectives(const config::Config& cfg, const confi
   if (s.tasksMax) add("Service", "TasksMax");
   if (s.nice) add("Service", "Nice");
   if (s.ioWeight) add("Service", "IOWeight");
-  for (std::size_t i = 0; i < credentialsOf(cfg, s).size(); ++i) add("Service", "LoadCredential");
+  for (const auto& c : credentialsOf(cfg, s)) add("Service", credentialKey(c));
   return out;
 }
 
@@ -139,8 +146,9 @@ void checkSupervisorDropIn(const config::Config& cfg, const unitgen::UnitSet& se
         describe(file.directives));
   for (std::size_t i = 0; i < file.directives.size(); ++i) {
     const auto& d = file.directives[i];
-    check(d.section == "Service" && d.key == "LoadCredential",
-          "the supervisor's drop-in holds only [Service] LoadCredential=", describe(d));
+    check(d.section == "Service" && d.key == credentialKey(files[i]),
+          "the supervisor's drop-in holds only [Service] LoadCredential= (LoadCredentialEncrypted= for *.cred)",
+          describe(d));
     checkLoadCredential(d.value, files[i]);
   }
 }
@@ -223,7 +231,9 @@ void checkDropIn(const config::Config& cfg, const config::ServiceConfig& s, cons
       check(s.nice && d.value == std::to_string(*s.nice), "Nice= is the configured value", d.value);
     } else if (k == "IOWeight") {
       check(s.ioWeight && d.value == std::to_string(*s.ioWeight), "IOWeight= is the configured value", d.value);
-    } else if (k == "LoadCredential") {
+    } else if (k == "LoadCredential" || k == "LoadCredentialEncrypted") {
+      check(k == credentialKey(credentials.at(credential)),
+            "*.cred files, and only they, are LoadCredentialEncrypted=", describe(d));
       checkLoadCredential(d.value, credentials.at(credential++));
     }
   }

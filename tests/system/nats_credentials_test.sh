@@ -16,6 +16,8 @@
 # file does not exist is refused by systemd (status=243/CREDENTIALS). The supervisor connects with
 # the top-level section's password file (0600 root:root too) through the generated
 # tcs-supervisor.service.d/50-tcs.conf: its launcher status on NATS proves it authenticated.
+# A fifth instance's password file is `systemd-creds encrypt` output (*.cred): the unit gets
+# LoadCredentialEncrypted= (not LoadCredential=), systemd decrypts it, and the instance publishes.
 # SC2016: single-quoted scripts expand inside the container; SC2317: polled functions.
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
@@ -63,6 +65,11 @@ services:
     interval: 1
     log_level: DEBUG
     nats: {nkey_seed_file: hello.nk}      # relative: /etc/tcs/hello.nk
+  - type: hello_world
+    variant: enc          # systemd-creds output (*.cred): LoadCredentialEncrypted=
+    interval: 1
+    log_level: DEBUG
+    nats: {user: hello, password_file: /etc/credstore.encrypted/hello.password.cred}
 EOF
 NATS_CONF="$TCS_TEST_TMPDIR/nats-server.conf"
 cat >"$NATS_CONF" <<EOF
@@ -82,6 +89,7 @@ PW=tcs@hello_world:pw.service
 BARE=tcs@hello_world:bare.service
 MISSING=tcs@hello_world:missing.service
 NK=tcs@hello_world:nk.service
+ENC=tcs@hello_world:enc.service
 
 services_boot_container
 install_config "$CONFIG"
@@ -91,6 +99,14 @@ tcs_check "the NKey seed file, 0600 root:root" tcs_sh \
   'umask 077 && printf "%s\n" "$1" >/etc/tcs/hello.nk && chown root:root /etc/tcs/hello.nk' "$SEED"
 tcs_check "the supervisor's password file, 0600 root:root" tcs_sh \
   'umask 077 && printf "supervisor-%s\n" "$1" >/etc/tcs/supervisor.password && chown root:root /etc/tcs/supervisor.password' "$PASSWORD"
+# The same password encrypted with the host's credential key (no TPM needed), under the name the
+# generated LoadCredentialEncrypted= asks for: systemd decrypts it for the unit only.
+tcs_check "the encrypted password file (systemd-creds encrypt)" tcs_sh \
+  'mkdir -p /etc/credstore.encrypted && printf "%s\n" "$1" |
+     systemd-creds encrypt --name=nats.password --with-key=host - /etc/credstore.encrypted/hello.password.cred' "$PASSWORD"
+if tcs_exec grep -qF "$PASSWORD" /etc/credstore.encrypted/hello.password.cred; then
+  tcs_fail "the encrypted file holds the password in clear"
+fi
 tcs_expect_eq "hello.password mode" "600 root:root" "$(tcs_exec stat -c '%a %U:%G' /etc/tcs/hello.password)"
 tcs_expect_eq "hello.nk mode" "600 root:root" "$(tcs_exec stat -c '%a %U:%G' /etc/tcs/hello.nk)"
 tcs_check "the service user exists" tcs_exec id tcs
@@ -148,6 +164,25 @@ wait_unit_journal 10 "$PW" "nats.password_file: using the systemd credential '/r
 wait_unit_journal 10 "$NK" "nats.nkey_seed_file: using the systemd credential '/run/credentials/$NK/nats.nkey'"
 tcs_expect_eq "the delivered password" "$PASSWORD" "$(tcs_exec cat "/run/credentials/$PW/nats.password")"
 
+# ---- an encrypted credential: LoadCredentialEncrypted=, decrypted by systemd --------------------
+load_credential_encrypted() {
+  local path
+  path=$(tcs_exec busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 \
+    org.freedesktop.systemd1.Manager LoadUnit s "$1" | awk '{ print $2 }' | tr -d '"')
+  tcs_exec busctl get-property org.freedesktop.systemd1 "$path" org.freedesktop.systemd1.Service LoadCredentialEncrypted
+}
+tcs_expect_eq "$ENC LoadCredentialEncrypted" 'a(ss) 1 "nats.password" "/etc/credstore.encrypted/hello.password.cred"' \
+  "$(load_credential_encrypted "$ENC")"
+tcs_expect_eq "$ENC LoadCredential (none in clear)" 'a(ss) 0' "$(load_credential "$ENC")"
+start_unit "$ENC"
+tcs_wait_until 15 "a status of hello_world.enc on NATS" status_of hello_world.enc || {
+  unit_journal "$ENC" | tail -n 20 >&2
+  tcs_fail "no status of hello_world.enc arrived on NATS"
+}
+wait_unit_journal 10 "$ENC" "nats.password_file: using the systemd credential '/run/credentials/$ENC/nats.password'"
+tcs_expect_eq "the decrypted password" "$PASSWORD" "$(tcs_exec cat "/run/credentials/$ENC/nats.password")"
+tcs_log "an encrypted credential (systemd-creds, host key) reached the service decrypted; it authenticated"
+
 # ---- without the credential: an empty LoadCredential= in a later drop-in clears the generated
 # one (security.md's recipe for LoadCredentialEncrypted=), and the tcs user cannot read the file.
 tcs_check "an admin drop-in clearing LoadCredential=" tcs_sh \
@@ -179,7 +214,7 @@ tcs_wait_until 20 "the supervisor's status on NATS" status_of "launcher.$LAUNCHE
 tcs_log "tcs-supervisor authenticated with its credential (launcher.$LAUNCHER publishes)"
 tcs_check "systemctl stop tcs-supervisor" tcs_exec timeout 60 systemctl stop tcs-supervisor.service
 
-for unit in "$PW" "$NK"; do
+for unit in "$PW" "$NK" "$ENC"; do
   tcs_check "systemctl stop $unit" tcs_exec timeout 60 systemctl stop "$unit"
   expect_clean_exit "$unit"
 done

@@ -164,6 +164,23 @@ services:
   EXPECT_EQ(service.find("nats.password"), std::string::npos);
 }
 
+TEST(Render, HandsSystemdCredsFilesOverAsEncryptedCredentials) {
+  // `systemd-creds encrypt --name=nats.password secret /etc/credstore.encrypted/x.cred`: systemd
+  // decrypts it into $CREDENTIALS_DIRECTORY under the same name libtcs looks for.
+  const auto units = render(load(R"(
+nats: {host: 127.0.0.1, user: sup, password_file: /etc/credstore.encrypted/sup.cred, tls: {cert: /etc/tls.pem, key: /etc/tls.key}}
+services:
+  - {type: a, variant: x, nats: {user: a, password_file: /etc/credstore.encrypted/a.cred}}
+)"));
+  EXPECT_NE(units.at("tcs-supervisor.service.d/50-tcs.conf")
+                .content.find("\nLoadCredentialEncrypted=nats.password:/etc/credstore.encrypted/sup.cred\n"),
+            std::string::npos);
+  const auto& service = units.at("tcs@a:x.service.d/50-tcs.conf").content;
+  EXPECT_NE(service.find("\nLoadCredentialEncrypted=nats.password:/etc/credstore.encrypted/a.cred\n"),
+            std::string::npos);
+  EXPECT_NE(service.find("\nLoadCredential=nats.tls-key:/etc/tls.key\n"), std::string::npos) << service;
+}
+
 TEST(Render, WritesNoSupervisorDropInWithoutSecretFilesOrForAUserManager) {
   EXPECT_FALSE(render(load("nats: {host: h, user: u, password: p}\nservices:\n  - {type: a, variant: x}\n"))
                    .count("tcs-supervisor.service.d/50-tcs.conf"));

@@ -29,6 +29,10 @@ std::string escapeSpecifiers(std::string_view text) {
   return out;
 }
 
+std::string credentialDirective(const std::filesystem::path& file) {
+  return file.extension() == ".cred" ? "LoadCredentialEncrypted" : "LoadCredential";
+}
+
 namespace {
 
 // Inside double quotes systemd applies C unescaping, so `\` and `"` need a backslash.
@@ -133,8 +137,9 @@ std::string dropIn(const config::Config& config, const config::ServiceConfig& s,
   // The service's NATS secrets, read by the manager (as root) and handed to the service in
   // $CREDENTIALS_DIRECTORY: the files in /etc can stay unreadable to the service's user.
   // LoadCredential= takes the path verbatim after the first ':' (no quotes), expanding specifiers.
+  // A file named *.cred is systemd-creds output: LoadCredentialEncrypted=, decrypted by systemd.
   for (const auto& file : config::natsCredentialFiles(s.nats ? *s.nats : config.nats()))
-    line("LoadCredential", fmt::format("{}:{}", file.credential, escapeSpecifiers(file.path.string())));
+    line(credentialDirective(file.path), fmt::format("{}:{}", file.credential, escapeSpecifiers(file.path.string())));
   return out;
 }
 
@@ -149,7 +154,8 @@ std::string supervisorDropIn(const config::Config& config, const RenderOptions& 
   out += "# Do not edit: change the config's nats: section and run tcs-unitgen (or systemctl daemon-reload).\n";
   out += "[Service]\n";
   for (const auto& file : files)
-    out += fmt::format("LoadCredential={}:{}\n", file.credential, escapeSpecifiers(file.path.string()));
+    out += fmt::format("{}={}:{}\n", credentialDirective(file.path), file.credential,
+                       escapeSpecifiers(file.path.string()));
   return out;
 }
 

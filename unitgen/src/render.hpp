@@ -85,4 +85,8 @@ std::string quoteEnvironmentAssignment(std::string_view assignment);
 /** @brief Escapes specifiers in a free-text value such as Description= (`%`→`%%`). */
 std::string escapeSpecifiers(std::string_view text);
 
+/// "LoadCredentialEncrypted" for a secret file named `*.cred` (the output of `systemd-creds
+/// encrypt`, which systemd decrypts for the unit), "LoadCredential" for any other.
+std::string credentialDirective(const std::filesystem::path& file);
+
 }  // namespace tcs::unitgen
