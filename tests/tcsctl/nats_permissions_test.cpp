@@ -234,6 +234,51 @@ TEST_F(ANatsService, CannotPublishAsAnotherService) {
   for (const auto& m : seen.messages()) EXPECT_EQ(m.subject, "svc.status.hello_world.main");
 }
 
+using ANatsSupervisor = ANatsRole;
+
+TEST_F(ANatsSupervisor, WatchesItsServicesForADuplicateInstanceWithItsRolesRights) {
+  // The supervisor's duplicate watch subscribes to <P>.status.> and <P>.heartbeat.>: its role
+  // must allow that (read-only), or the server refuses the subscriptions and no `duplicate` comes.
+  auto observer = connect("OPERATOR", "observer");
+  tcs::test::Inbox seen;
+  auto sub = observer->subscribe("svc.registry.duplicate.>", seen.handler());
+  ASSERT_TRUE(observer->flush(5s));
+  systemd_.callbacks.propertiesChanged(
+      tcs::supervisor::PropertyChange{"tcs@hello_world:main.service",
+                                      "/u",
+                                      std::string(tcs::supervisor::kServiceInterface),
+                                      {{"MainPID", std::uint64_t{321}},
+                                       {"ExecMainPID", std::uint64_t{321}},
+                                       {"ExecMainStartTimestamp", std::uint64_t{1795000000000000}}},
+                                      {}});
+  auto service = connect("SERVICE_HELLO_WORLD_MAIN", "hello_world.main");
+  const auto send = [&](const std::string& host, std::int64_t pid, const std::string& sender) {
+    p::Meta meta;
+    meta.id = "msg";
+    meta.sender = sender;
+    meta.ts = p::now();
+    p::StatusUpdate u;
+    u.name = "hello_world.main";
+    u.status = tcs::Status::Ok;
+    u.timestamp = p::now();
+    u.pid = pid;
+    u.hostname = host;
+    u.parent = "launcher." + host + "-systemd-launcher";
+    service->publish("svc.status.hello_world.main", p::encode(u, meta));
+    p::Heartbeat h;
+    h.serviceId = "hello_world.main";
+    h.timestamp = p::now();
+    h.status = tcs::Status::Ok;
+    service->publish("svc.heartbeat.hello_world.main", p::encode(h, meta));
+    ASSERT_TRUE(service->flush(5s));
+  };
+  send("vm", 321, "Messenger_local");
+  send("elsewhere", 999, "Messenger_other");  // the same id alive on another host
+  send("vm", 321, "Messenger_local");
+  ASSERT_TRUE(waitUntil([&] { return seen.size() >= 1; }, 5s)) << server_->log();
+  EXPECT_EQ(seen.messages()[0].subject, "svc.registry.duplicate.hello_world.main");
+}
+
 TEST_F(ANatsService, CannotCallItsSupervisorsControlRpc) {
   auto a = connect("SERVICE_HELLO_WORLD_MAIN", "hello_world.main");
   const auto subject =
