@@ -55,7 +55,7 @@ std::vector<json> jsonLines(const std::string& path) {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt{
-      {"--tolerance-ms", "2000"}, {"--in-flight-ms", "250"}, {"--seed", "?"}, {"--seconds", "?"}};
+      {"--tolerance-ms", "2000"}, {"--in-flight-ms", "500"}, {"--seed", "?"}, {"--seconds", "?"}};
   const std::set<std::string> known{"--journal", "--stream", "--faults",  "--final",        "--tcsctl",
                                     "--sniffed", "--seed",   "--seconds", "--tolerance-ms", "--in-flight-ms"};
   for (int i = 1; i < argc; ++i) {
