@@ -108,7 +108,15 @@ std::vector<Expected> expectedFromJournal(const std::vector<json>& records,
                                           std::vector<Problem>& notes) {
   std::vector<Expected> out;
   std::map<std::string, RunState> state;
-  for (const auto& r : records) {
+  // The next record PID 1 wrote about the same unit after records[i] (nullptr: none).
+  const auto nextOfUnit = [&records](std::size_t i) -> const json* {
+    const std::string unit = field(records[i], "UNIT");
+    for (std::size_t j = i + 1; j < records.size(); ++j)
+      if (field(records[j], "_PID") == "1" && field(records[j], "UNIT") == unit) return &records[j];
+    return nullptr;
+  };
+  for (std::size_t index = 0; index < records.size(); ++index) {
+    const json& r = records[index];
     if (field(r, "_PID") != "1") continue;
     const std::string id = serviceIdOfUnit(field(r, "UNIT"));
     if (id.empty()) continue;
@@ -154,9 +162,16 @@ std::vector<Expected> expectedFromJournal(const std::vector<json>& records,
       if (status) s.lastExit = code == "exited" ? *status : -*status;
     } else if (mid == kSuccess) {
       if (!s.running) continue;
+      // A stop or restart job that ended the run while it was still activating logs no
+      // "Stopping": its own "Stopped" right after says that it was requested (SIGTERM, so the
+      // exit code is 0 or -15 depending on whether the service had its handler yet).
+      const json* next = nextOfUnit(index);
+      const bool byJob = !s.stopRequested && next && field(*next, "MESSAGE_ID") == kStopped &&
+                         (field(*next, "JOB_TYPE") == "stop" || field(*next, "JOB_TYPE") == "restart");
+      if (byJob) emit("stopping").reason = "terminated";
       Expected& e = emit("stop");
-      e.reason = s.stopRequested ? "terminated" : "completed";
-      e.exitCode = s.lastExit.value_or(0);
+      e.reason = s.stopRequested || byJob ? "terminated" : "completed";
+      if (!byJob) e.exitCode = s.lastExit.value_or(0);
       s.running = false;
     } else if (mid == kFailureResult) {
       if (!s.running || s.limitHit) {

@@ -201,6 +201,19 @@ TEST(ASoakCheck, ExpectsOneFailedPerRunWhenAManualStartIsRefusedAgain) {
   EXPECT_EQ(c.report.transitions, 4u);
 }
 
+TEST(ASoakCheck, ExpectsAStopWhenARestartJobEndsARunThatWasStillActivating) {
+  // Seen in the soak: `systemctl restart` while an automatic restart was activating. PID 1 logs
+  // no "Stopping", only "Deactivated successfully" and the restart job's "Stopped".
+  const std::vector<json> journal = {starting(0), deactivated(10), stoppedJob(11, "restart"), starting(12),
+                                     started(60)};
+  const std::vector<json> events = {event(1, "start", 0), event(2, "stopping", 8, {{"reason", "terminated"}}),
+                                    event(3, "stop", 10, {{"reason", "terminated"}, {"exit_code", -15}}),
+                                    event(4, "start", 12), event(5, "ready", 60)};
+  const auto c = run(journal, events, {}, {{kId, "active", 0, 1, "on-failure"}});
+  EXPECT_TRUE(c.report.ok()) << (c.report.problems.empty() ? "" : c.report.problems[0].text);
+  EXPECT_EQ(c.report.transitions, 5u);
+}
+
 TEST(ASoakCheck, ExpectsStartFailedForACrashWithoutRestartBeforeReady) {
   const std::vector<json> journal = {starting(0), exited(50, "exited", 219), failedWith(51, "exit-code")};
   const std::vector<json> events = {
