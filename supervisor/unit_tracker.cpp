@@ -211,7 +211,10 @@ void UnitTracker::beginRun(std::vector<p::RegistryEvent>& out) {
     // is overwritten already, but a requested stop is still a stop.
     out.push_back(make(p::StopEvent{Status::Shutdown, std::string(p::reason::kTerminated), 0}, s.stateChangeTimestamp));
   }
-  if (runState_ == RunState::AutoRestart && sawAutoRestart_) {
+  // Automatic only when systemd counted it (NRestarts grows when the restart timer fires): an
+  // operator's `systemctl restart` during RestartSec also ends auto-restart, with no new count
+  // (found by the chaos soak, which saw `restarting` twice with the same attempt).
+  if (runState_ == RunState::AutoRestart && sawAutoRestart_ && s.nRestarts > restartsAtAutoRestart_) {
     const std::optional<int> max = service_.restartMax > 0 ? std::optional<int>(service_.restartMax) : std::nullopt;
     out.push_back(
         make(p::RestartingEvent{Status::Startup, static_cast<int>(s.nRestarts), max}, s.stateChangeTimestamp));

@@ -379,6 +379,24 @@ TEST_F(Tracker, StoppedWhileWaitingToRestart) {
   EXPECT_THAT(unit(state("failed", "failed", kT0 + 7)), IsEmpty());
 }
 
+TEST_F(Tracker, AnOperatorsRestartDuringRestartSecIsNoAutomaticRestart) {
+  make("always");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0, 4);
+  EXPECT_THAT(flush(killed(SIGABRT, "watchdog"), state("failed", "failed", kT0 + 5)),
+              ElementsAre("crashed{error,exit=-6,always,will_restart=1,watchdog}"));
+  EXPECT_THAT(unit(state("activating", "auto-restart", kT0 + 6)), IsEmpty());
+  // `systemctl restart` before the timer fires: a new process, NRestarts still 4.
+  EXPECT_THAT(flush({{"MainPID", std::uint64_t{11}},
+                     {"ExecMainPID", std::uint64_t{11}},
+                     {"ExecMainStartTimestamp", kT0 + 10},
+                     {"ExecMainCode", std::int64_t{0}},
+                     {"Result", "success"},
+                     {"NRestarts", std::uint64_t{4}}},
+                    state("activating", "start", kT0 + 10, 12)),
+              ElementsAre(start(11)));
+}
+
 TEST_F(Tracker, ASnapshotMidCrashLoopIsFollowedToTheRestartLimit) {
   // Supervisor starts while the unit waits for its 3rd restart (restart_max 3: 4 starts).
   make("on-failure", 3);
