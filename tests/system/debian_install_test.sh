@@ -60,9 +60,14 @@ SNAP_SCRIPT='
 snapshot() {  # snapshot NAME
   tcs_sh "$SNAP_SCRIPT" >"$TCS_TEST_TMPDIR/$1.files" || tcs_fail "file system snapshot $1 failed"
   # A unit left "not-found inactive" is only a reference PID 1 has not collected yet (e.g. one
-  # whose cgroup removal it retries), not something installed or running: not counted.
+  # whose cgroup removal it retries), not something installed or running: not counted. Nor is
+  # an inactive slice: such an instance keeps its implicit slice (system-tcs.slice, which has
+  # no unit file) loaded, and a daemon-reload loads it again (seen once in CI, on cgroup v1,
+  # after "Failed to kill control group ...: Input/output error"). An inactive slice holds no
+  # process; a slice file tcs shipped would show in the unit files' diff.
   cx systemctl list-units --all --plain --no-legend --no-pager |
-    awk '!($2 == "not-found" && $3 == "inactive") {print $1}' | grep -v '^session-' |
+    awk '!($2 == "not-found" && $3 == "inactive") && !($1 ~ /\.slice$/ && $3 == "inactive") {print $1}' |
+    grep -v '^session-' |
     sort >"$TCS_TEST_TMPDIR/$1.units"
   cx systemctl list-unit-files --no-legend --no-pager | awk '{print $1}' | sort >"$TCS_TEST_TMPDIR/$1.unitfiles"
 }
@@ -273,7 +278,7 @@ for kind in files units unitfiles; do
     [[ -z "$other" ]] || tcs_log "other $kind changed while tcs was installed (not tcs's):"$'\n'"$other"
   fi
   if [[ -n "$bad" ]]; then
-    [[ $kind == units ]] && cx systemctl list-units --all --plain --no-legend --no-pager 'tcs*' >&2
+    [[ $kind == units ]] && cx systemctl list-units --all --plain --no-legend --no-pager 'tcs*' '*-tcs*' >&2
     tcs_fail "install + purge changed the $kind (< before, > after):"$'\n'"$bad"
   fi
 done

@@ -218,7 +218,7 @@ void NatsConnection::Impl::connectRequired() {
         natsOptions_SetTimeout(natsOptions.get(), std::clamp(left, milliseconds(1), options.connectTimeout).count()),
         "invalid NATS connect timeout");
     natsConnection* raw = nullptr;
-    const natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
+    const natsStatus status = connectOnce(&raw);
     if (status == NATS_OK) {
       nc.reset(raw);
       up = true;
@@ -267,9 +267,25 @@ std::string NatsConnection::Impl::hintFor(natsStatus status) const {
          "nats.tls.cert and nats.tls.key";
 }
 
+natsStatus NatsConnection::Impl::connectOnce(natsConnection** raw) {
+  // nats.c 3.4.1 (Debian 12's) sends no signature when the Ed25519 signature of the server's
+  // nonce begins with a zero byte: its base64 encoder took a first NUL for an empty input
+  // (nats.c#705, fixed in 3.8.0). One connect in 256 with an NKey or a creds file is then refused
+  // as an "Authorization Violation" (tests/integration: ANatsConnection.WithAnNKey…). A new
+  // connection brings a new nonce; a wrong key is refused every time, and that is reported.
+  const bool signs = config.nkeySeedFile.has_value() || config.credsFile.has_value();
+  natsStatus status = natsConnection_Connect(raw, natsOptions.get());
+  for (int again = 0; signs && status == NATS_CONNECTION_AUTH_FAILED && again < kSignedConnectRetries; ++again) {
+    log::debug("NATS refused the signed connect; trying again with a new nonce (nats.c 3.4 drops a signature "
+               "that begins with a zero byte)");
+    status = natsConnection_Connect(raw, natsOptions.get());
+  }
+  return status;
+}
+
 void NatsConnection::Impl::connectOptional() {
   natsConnection* raw = nullptr;
-  natsStatus status = natsConnection_Connect(&raw, natsOptions.get());
+  natsStatus status = connectOnce(&raw);
   if (status == NATS_OK) {
     nc.reset(raw);
     up = true;

@@ -33,6 +33,10 @@ struct TCS_LOCAL NatsConnection::Impl {
   Impl& operator=(const Impl&) = delete;
 
   void start();
+  /** @brief natsConnection_Connect, again (kSignedConnectRetries times) when nats.c 3.4's
+   *         dropped signature may have been the cause (connection.cpp). */
+  natsStatus connectOnce(natsConnection** raw);
+  static constexpr int kSignedConnectRetries = 3;  // a valid key fails 4 times in 2^32
   void connectRequired();
   void connectOptional();
   detail::PersistentPublisher& publisher();
