@@ -276,8 +276,9 @@ natsStatus NatsConnection::Impl::connectOnce(natsConnection** raw) {
   const bool signs = config.nkeySeedFile.has_value() || config.credsFile.has_value();
   natsStatus status = natsConnection_Connect(raw, natsOptions.get());
   for (int again = 0; signs && status == NATS_CONNECTION_AUTH_FAILED && again < kSignedConnectRetries; ++again) {
-    log::debug("NATS refused the signed connect; trying again with a new nonce (nats.c 3.4 drops a signature "
-               "that begins with a zero byte)");
+    log::debug(
+        "NATS refused the signed connect; trying again with a new nonce (nats.c 3.4 drops a signature "
+        "that begins with a zero byte)");
     status = natsConnection_Connect(raw, natsOptions.get());
   }
   return status;
