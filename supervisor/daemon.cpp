@@ -142,7 +142,10 @@ int Daemon::run() {
     // The streams: at every (re)connection, and again while JetStream did not answer (backing
     // off from streamRetry to a minute; a reconnection starts over).
     const bool reconnected = events.takeEnsureStreams();
-    if (reconnected) streamRetry_.reset();
+    if (reconnected) {
+      streamRetry_.reset();
+      supervisor_->watchHeartbeats();  // copies that started while NATS was away (duplicate watch)
+    }
     const bool retryDue = streamRetry_ && std::chrono::steady_clock::now() >= streamRetry_->at;
     if ((reconnected || retryDue) && parts_.nats && parts_.nats->transport().connected()) {
       if (ensureStreams()) {

@@ -82,6 +82,10 @@ bool DuplicateDetector::inConflict(std::string_view serviceId) const {
   return it != services_.end() && it->second.conflict;
 }
 
+bool DuplicateDetector::anyConflict() const {
+  return std::any_of(services_.begin(), services_.end(), [](const auto& kv) { return kv.second.conflict; });
+}
+
 std::optional<p::RegistryEvent> DuplicateDetector::evaluate(const std::string& serviceId, Service& s,
                                                             p::Timestamp now) {
   std::vector<const Process*> alive;

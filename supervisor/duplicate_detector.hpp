@@ -58,6 +58,8 @@ class DuplicateDetector {
 
   /** @return whether @p serviceId is in a conflict episode */
   bool inConflict(std::string_view serviceId) const;
+  /** @return whether any service is in a conflict episode (only a message can find it over) */
+  bool anyConflict() const;
 
  private:
   struct Process {

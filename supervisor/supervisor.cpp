@@ -235,35 +235,108 @@ void Supervisor::rpcWorker() {
 void Supervisor::watchDuplicates() {
   if (!nats_) return;
   const auto ids = serviceIds();
-  // Two wildcard subscriptions, whatever the number of services: onWatched() drops the subjects of
-  // services it does not supervise. (One subscription per service and kind cost a nats.c delivery
-  // thread each: 415 threads, 0.35 % idle CPU and +7 MiB with 200 services — bench/README.md.)
-  std::vector<NatsSubscription> subs;
+  // One wildcard subscription for every status, whatever the number of services: onWatched()
+  // drops the subjects of services it does not supervise. (One subscription per service and kind
+  // cost a nats.c delivery thread each: 415 threads with 200 services — bench/README.md.)
+  // Heartbeats, ten times as many, only in windows (heartbeatWatcher()).
+  NatsSubscription sub;
   bool subscribe = false;
   {
     std::lock_guard lock(duplicatesMutex_);
     subscribe = watch_.empty();
   }
   if (subscribe) {
-    for (const auto kind : {p::SubjectKind::Status, p::SubjectKind::Heartbeat}) {
-      try {
-        subs.push_back(
-            nats_->subscribe(p::subjectFilter(prefix_, kind), [this](const NatsMessage& m) { onWatched(m); }));
-      } catch (const std::exception& e) {
-        log::warning("cannot watch {} for duplicate instances: {}", p::subjectFilter(prefix_, kind), e.what());
-      }
+    const auto filter = p::subjectFilter(prefix_, p::SubjectKind::Status);
+    try {
+      sub = nats_->subscribe(filter, [this](const NatsMessage& m) { onWatched(m); });
+    } catch (const std::exception& e) {
+      log::warning("cannot watch {} for duplicate instances: {}", filter, e.what());
     }
   }
-  std::lock_guard lock(duplicatesMutex_);
-  if (!duplicates_)
-    duplicates_ = std::make_unique<DuplicateDetector>(
-        DuplicateDetector::Options{options_.hostname, options_.launcherId, std::chrono::seconds(30)});
-  duplicates_->retain(ids);
-  if (subscribe) std::swap(watch_, subs);
+  {
+    std::lock_guard lock(duplicatesMutex_);
+    if (!duplicates_)
+      duplicates_ = std::make_unique<DuplicateDetector>(
+          DuplicateDetector::Options{options_.hostname, options_.launcherId, std::chrono::seconds(30)});
+    duplicates_->retain(ids);
+    if (subscribe) watch_.push_back(std::move(sub));
+  }
+  {
+    std::lock_guard lock(heartbeatMutex_);
+    if (!heartbeatThread_.joinable()) heartbeatThread_ = std::thread([this] { heartbeatWatcher(); });
+  }
+  watchHeartbeats();  // a copy that runs already shows itself by its heartbeats only
+}
+
+void Supervisor::watchHeartbeats() {
+  if (!nats_) return;
+  {
+    std::lock_guard lock(heartbeatMutex_);
+    const auto until = std::chrono::steady_clock::now() + options_.heartbeatWatch;
+    // Called for every status of a service's foreign copy: wake the thread only to open a window.
+    const bool opens = heartbeatsUntil_ < std::chrono::steady_clock::now();
+    heartbeatsUntil_ = std::max(heartbeatsUntil_, until);
+    if (!opens) return;
+  }
+  heartbeatCv_.notify_all();
+}
+
+bool Supervisor::watchingHeartbeats() const {
+  std::lock_guard lock(heartbeatMutex_);
+  return heartbeatsHeard_;
+}
+
+void Supervisor::heartbeatWatcher() {
+  const auto filter = p::subjectFilter(prefix_, p::SubjectKind::Heartbeat);
+  NatsSubscription sub;
+  bool heard = false;
+  std::unique_lock lock(heartbeatMutex_);
+  while (!heartbeatStop_) {
+    const auto now = std::chrono::steady_clock::now();
+    bool want = now < heartbeatsUntil_;
+    if (!want) {
+      lock.unlock();  // lock order: duplicatesMutex_ is never taken under heartbeatMutex_
+      {
+        std::lock_guard d(duplicatesMutex_);
+        want = duplicates_ && duplicates_->anyConflict();  // only a message can find it over
+      }
+      lock.lock();
+      if (heartbeatStop_) break;
+    }
+    if (want != heard) {
+      lock.unlock();  // subscribing writes to the socket; dropping waits for a callback in flight
+      bool failed = false;
+      if (want) {
+        try {
+          sub = nats_->subscribe(filter, [this](const NatsMessage& m) { onWatched(m); });
+          heard = true;
+          log::debug("duplicate watch: hearing {}", filter);
+        } catch (const std::exception& e) {
+          log::warning("cannot watch {} for duplicate instances: {}; trying again in 5 s", filter, e.what());
+          failed = true;
+        }
+      } else {
+        sub.unsubscribe();
+        heard = false;
+        log::debug("duplicate watch: no longer hearing {}", filter);
+      }
+      lock.lock();
+      heartbeatsHeard_ = heard;
+      if (failed) heartbeatCv_.wait_for(lock, std::chrono::seconds(5), [&] { return heartbeatStop_; });
+      continue;  // the window may have moved meanwhile
+    }
+    // A window: until it ends (or is extended: then woken). A conflict: look again a window later.
+    const auto wakeAt = now < heartbeatsUntil_ ? heartbeatsUntil_ : now + options_.heartbeatWatch;
+    heartbeatCv_.wait_until(lock, wakeAt, [&] { return heartbeatStop_ || heartbeatsUntil_ > wakeAt; });
+  }
+  heartbeatsHeard_ = false;
+  lock.unlock();
+  sub.unsubscribe();
 }
 
 void Supervisor::onWatched(const NatsMessage& m) {
   std::optional<p::RegistryEvent> event;
+  bool widen = false;  // hear heartbeats: a copy other than the unit's main process spoke, or a conflict lasts
   try {
     const auto subject = p::parseSubject(prefix_, m.subject);
     std::uint32_t mainPid = 0;
@@ -279,15 +352,20 @@ void Supervisor::onWatched(const NatsMessage& m) {
     duplicates_->local(subject.name, mainPid, now);
     if (subject.kind == p::SubjectKind::Status) {
       const auto msg = p::decode<p::StatusUpdate>(m.data);
-      if (msg.data.name == subject.name) event = duplicates_->status(msg.data, msg.meta.sender, now);
+      if (msg.data.name == subject.name) {
+        event = duplicates_->status(msg.data, msg.meta.sender, now);
+        widen = msg.data.hostname != options_.hostname || msg.data.pid != std::int64_t{mainPid};
+      }
     } else if (subject.kind == p::SubjectKind::Heartbeat) {
       const auto msg = p::decode<p::Heartbeat>(m.data);
       if (msg.data.serviceId == subject.name) event = duplicates_->heartbeat(msg.data, msg.meta.sender, now);
     }
+    widen = widen || duplicates_->inConflict(subject.name);
   } catch (const std::exception& e) {
     log::debug("{}: not a message to judge duplicates by: {}", m.subject, e.what());
     return;
   }
+  if (widen) watchHeartbeats();
   if (!event) return;
   std::string where;
   for (const auto& h : std::get<p::DuplicateEvent>(event->specific).hosts)
@@ -299,6 +377,12 @@ void Supervisor::onWatched(const NatsMessage& m) {
 }
 
 void Supervisor::stop() {
+  {
+    std::lock_guard lock(heartbeatMutex_);
+    heartbeatStop_ = true;
+  }
+  heartbeatCv_.notify_all();
+  if (heartbeatThread_.joinable()) heartbeatThread_.join();  // it drops its subscription
   std::vector<NatsSubscription> watched;
   {
     std::lock_guard lock(duplicatesMutex_);
@@ -395,14 +479,19 @@ void Supervisor::publish(const std::vector<p::RegistryEvent>& events, std::optio
 void Supervisor::onProperties(const PropertyChange& change) {
   const auto received = p::now();
   std::vector<p::RegistryEvent> events;
+  bool started = false;
   {
     std::lock_guard lock(mutex_);
     const auto id = byUnit_.find(change.unit);
     if (id == byUnit_.end()) return;  // a tcs@ unit that is not configured: not ours
     auto& s = services_.at(id->second);
+    const auto mainPid = s.tracker->snapshot().mainPid;
     events = s.tracker->update(change);
+    started = s.tracker->snapshot().mainPid != mainPid && s.tracker->snapshot().mainPid != 0;
   }
   publish(events, received);  // on the D-Bus thread: in systemd's order
+  // A new main process: a copy elsewhere that runs already is heard by its heartbeats only.
+  if (started) watchHeartbeats();
   updateMonitorStatus();
 }
 

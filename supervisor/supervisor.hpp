@@ -63,6 +63,10 @@ struct SupervisorOptions {
   /** @brief The units belong to the calling user's service manager (`--user`): the `logs` RPC
    *         reads their user-unit journal fields. */
   bool userManager = false;
+  /** @brief How long the duplicate watch hears heartbeats after something that may reveal a
+   *         second copy (doc/supervisor.md, "Duplicate instances"): longer than the detector's
+   *         30 s "alive", so that every live copy sends one meanwhile. */
+  std::chrono::milliseconds heartbeatWatch{std::chrono::seconds(40)};
 };
 
 /** @brief The JetStream streams of protocol.md for @p prefix. */
@@ -112,6 +116,13 @@ class Supervisor {
   bool systemdConnected() const;
   /** @brief Tries to reconnect to the bus after a loss (call from the main loop). */
   void reconnectIfNeeded();
+  /**
+   * @brief Hears every heartbeat of its services for SupervisorOptions::heartbeatWatch from now
+   * (the duplicate watch; e.g. after NATS reconnected). Returns at once: a thread subscribes.
+   */
+  void watchHeartbeats();
+  /** @return whether the heartbeat subscription of the duplicate watch is held now */
+  bool watchingHeartbeats() const;
 
  private:
   /** @brief A service of the config (not tcs::Service: this is the supervisor's view of its unit). */
@@ -132,9 +143,13 @@ class Supervisor {
   void onUnitNew(const UnitSignal& unit);
   void seedAll();
   void updateMonitorStatus();
-  /** @brief (Re)subscribes to the status and heartbeat subjects of every configured service. */
+  /** @brief Subscribes to every status (once), keeps the detector to the configured services
+   *         and opens a heartbeat window. */
   void watchDuplicates();
   void onWatched(const NatsMessage& m);
+  /** @brief The thread that holds the heartbeat subscription while a window is open or a
+   *         conflict lasts, and drops it afterwards. */
+  void heartbeatWatcher();
 
   protocol::LauncherListReply list();
   std::string act(protocol::RpcCommand command, const std::string& serviceId);
@@ -182,6 +197,15 @@ class Supervisor {
   std::mutex duplicatesMutex_;  // duplicates_, watch_
   std::unique_ptr<DuplicateDetector> duplicates_;
   std::vector<NatsSubscription> watch_;
+
+  // The heartbeat window: heartbeatWatcher() subscribes while now < heartbeatsUntil_ or a
+  // conflict lasts. Lock order: never duplicatesMutex_ while holding heartbeatMutex_.
+  mutable std::mutex heartbeatMutex_;
+  std::condition_variable heartbeatCv_;
+  std::chrono::steady_clock::time_point heartbeatsUntil_{};  // guarded by heartbeatMutex_
+  bool heartbeatStop_ = false;                               // guarded by heartbeatMutex_
+  bool heartbeatsHeard_ = false;                             // guarded by heartbeatMutex_
+  std::thread heartbeatThread_;
 };
 
 }  // namespace tcs::supervisor

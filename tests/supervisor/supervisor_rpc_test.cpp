@@ -55,6 +55,7 @@ class ASupervisor : public ::testing::Test {
   void SetUp() override { configPath = dir.write("services.yaml", kConfig); }
   std::unique_ptr<Supervisor> make(std::optional<tcs::config::NatsConfig> natsConnectedWith = std::nullopt) {
     SupervisorOptions o;
+    o.heartbeatWatch = heartbeatWatch;
     o.natsConnectedWith = std::move(natsConnectedWith);
     o.configPath = configPath;
     o.launcherId = "vm-systemd-launcher";
@@ -66,8 +67,25 @@ class ASupervisor : public ::testing::Test {
     return Json::parse(s.handleRpc("svc.rpc.launcher.vm-systemd-launcher.v1." + tail, body));
   }
 
+  // A status message of hello_world.main from a process (a copy on @p host when not vm.example).
+  void deliverStatus(const std::string& host, std::int64_t pid, const std::string& sender) {
+    p::Meta meta;
+    meta.id = "msg";
+    meta.sender = sender;
+    meta.ts = p::now();
+    p::StatusUpdate u;
+    u.name = "hello_world.main";
+    u.status = tcs::Status::Ok;
+    u.timestamp = p::now();
+    u.pid = pid;
+    u.hostname = host;
+    u.parent = host == "vm.example" ? "launcher.vm-systemd-launcher" : "launcher.other-systemd-launcher";
+    nats.deliverTo("svc.status.hello_world.main", p::encode(u, meta));
+  }
+
   TempDir dir;
   std::filesystem::path configPath;
+  std::chrono::milliseconds heartbeatWatch{std::chrono::seconds(40)};
   FakeSystemd systemd;
   RecordingNats nats;
   FakeJournal journal;
@@ -88,10 +106,90 @@ TEST_F(ASupervisor, DeclaresEveryConfiguredServiceAndServesItsRpcSubject) {
   EXPECT_EQ(declared[0].at("parent"), "launcher.vm-systemd-launcher");
   EXPECT_EQ(declared[0].at("runner_id"), "vm-systemd-launcher.hello_world");
   EXPECT_EQ(declared[1].at("service_id"), "test.crash.once");
-  // The RPC, and every status and heartbeat (duplicate instances of its services): two wildcard
-  // subscriptions whatever the number of services, not a nats.c delivery thread per service.
+  // The RPC, and every status and (for a while) heartbeat (duplicate instances of its services):
+  // wildcard subscriptions whatever the number of services, not a nats.c delivery thread per service.
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
   EXPECT_THAT(nats.subscriptions,
               ElementsAre("svc.rpc.launcher.vm-systemd-launcher.v1.>", "svc.status.>", "svc.heartbeat.>"));
+}
+
+// Heartbeats are ten times as many messages as statuses, and each woke the supervisor (0.245 %
+// idle CPU with 200 services): heard only while they can reveal a second copy.
+TEST_F(ASupervisor, HearsHeartbeatsOnlyForAWhileAfterItStartsOrAUnitGetsANewMainProcess) {
+  heartbeatWatch = 150ms;
+  auto s = make();
+  s->start();
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));  // copies that ran before it
+  ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  systemd.callbacks.propertiesChanged(
+      PropertyChange{"tcs@hello_world:main.service",
+                     "/u",
+                     std::string(tcs::supervisor::kServiceInterface),
+                     {{"MainPID", std::uint64_t{321}}, {"ExecMainPID", std::uint64_t{321}}},
+                     {}});
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));  // a copy elsewhere that runs already
+  ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  // The unit's own process saying something is no reason; another one is.
+  deliverStatus("vm.example", 321, "Messenger_local");
+  EXPECT_FALSE(waitUntil([&] { return s->watchingHeartbeats(); }, 300ms));
+  deliverStatus("other.example", 999, "Messenger_other");
+  EXPECT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
+  s->stop();
+  EXPECT_FALSE(s->watchingHeartbeats());
+}
+
+TEST_F(ASupervisor, FindsASecondCopyOnItsHostByTheUnitsNextHeartbeatOnceItSpoke) {
+  heartbeatWatch = 100ms;
+  auto s = make();
+  s->start();
+  systemd.callbacks.propertiesChanged(
+      PropertyChange{"tcs@hello_world:main.service",
+                     "/u",
+                     std::string(tcs::supervisor::kServiceInterface),
+                     {{"MainPID", std::uint64_t{321}}, {"ExecMainPID", std::uint64_t{321}}},
+                     {}});
+  deliverStatus("vm.example", 321, "Messenger_local");
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  // Started by hand on the same host after the unit's last message: no overlap seen yet...
+  deliverStatus("vm.example", 555, "Messenger_by_hand");
+  EXPECT_TRUE(nats.registry("duplicate").empty());
+  // ...but its status opens the window, and the unit's next heartbeat shows both alive.
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
+  p::Meta meta;
+  meta.id = "msg";
+  meta.sender = "Messenger_local";
+  meta.ts = p::now();
+  p::Heartbeat h;
+  h.serviceId = "hello_world.main";
+  h.timestamp = p::now();
+  h.status = tcs::Status::Ok;
+  nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
+  const auto dup = nats.registry("duplicate");
+  ASSERT_EQ(dup.size(), 1U);
+  EXPECT_EQ(dup[0].at("hosts"),
+            Json::parse(R"([{"hostname":"vm.example","pid":321,"launcher":"launcher.vm-systemd-launcher"},
+      {"hostname":"vm.example","pid":555,"launcher":"launcher.vm-systemd-launcher"}])"));
+}
+
+TEST_F(ASupervisor, KeepsHearingHeartbeatsWhileAConflictLasts) {
+  heartbeatWatch = 100ms;
+  auto s = make();
+  s->start();
+  systemd.callbacks.propertiesChanged(
+      PropertyChange{"tcs@hello_world:main.service",
+                     "/u",
+                     std::string(tcs::supervisor::kServiceInterface),
+                     {{"MainPID", std::uint64_t{321}}, {"ExecMainPID", std::uint64_t{321}}},
+                     {}});
+  deliverStatus("vm.example", 321, "Messenger_local");
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  deliverStatus("other.example", 999, "Messenger_other");  // alive elsewhere while the unit runs
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
+  ASSERT_EQ(nats.registry("duplicate").size(), 1U);
+  // Only a message can find the conflict over: heard for many windows.
+  EXPECT_FALSE(waitUntil([&] { return !s->watchingHeartbeats(); }, 600ms));
 }
 
 TEST_F(ASupervisor, PublishesOneDuplicateEventWhenItsServiceIsAliveOnAnotherHost) {
@@ -104,27 +202,18 @@ TEST_F(ASupervisor, PublishesOneDuplicateEventWhenItsServiceIsAliveOnAnotherHost
                                                       {"ExecMainPID", std::uint64_t{321}},
                                                       {"ExecMainStartTimestamp", std::uint64_t{1795000000000000}}},
                                                      {}});
+  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
   const auto send = [&](const std::string& host, std::int64_t pid, const std::string& sender, bool heartbeat) {
+    if (!heartbeat) return deliverStatus(host, pid, sender);
     p::Meta meta;
     meta.id = "msg";
     meta.sender = sender;
     meta.ts = p::now();
-    if (heartbeat) {
-      p::Heartbeat h;
-      h.serviceId = "hello_world.main";
-      h.timestamp = p::now();
-      h.status = tcs::Status::Ok;
-      nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
-    } else {
-      p::StatusUpdate u;
-      u.name = "hello_world.main";
-      u.status = tcs::Status::Ok;
-      u.timestamp = p::now();
-      u.pid = pid;
-      u.hostname = host;
-      u.parent = host == "vm.example" ? "launcher.vm-systemd-launcher" : "launcher.other-systemd-launcher";
-      nats.deliverTo("svc.status.hello_world.main", p::encode(u, meta));
-    }
+    p::Heartbeat h;
+    h.serviceId = "hello_world.main";
+    h.timestamp = p::now();
+    h.status = tcs::Status::Ok;
+    nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
   };
   send("vm.example", 321, "Messenger_local", false);
   send("vm.example", 321, "Messenger_local", true);
