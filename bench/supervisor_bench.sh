@@ -35,7 +35,8 @@
 #                         behind systemd's ActiveEnterTimestamp (the event's `timestamp`), the
 #                         CPU the supervisor and PID 1 used meanwhile, and that exactly one
 #                         `start` and one `ready` per instance arrived (and reached the
-#                         svc_registry stream). Then, after BENCH_SETTLE s (10): the
+#                         svc_registry stream). Then, after BENCH_SETTLE s (45: the
+#                         duplicate watch hears heartbeats for 40 s after a unit's start): the
 #                         supervisor's Rss/Pss/Private_Dirty/Anonymous (smaps_rollup) and its
 #                         CPU over BENCH_IDLE s (60) — compared with the same figures of the
 #                         supervisor measured with the 2-service config of steps 1–2.
@@ -88,7 +89,7 @@ done
 KILLS=${BENCH_KILLS:-25}
 RPCS=${BENCH_RPCS:-20}
 N=${BENCH_INSTANCES:-200}
-SETTLE=${BENCH_SETTLE:-10}
+SETTLE=${BENCH_SETTLE:-45}
 IDLE=${BENCH_IDLE:-60}
 BURSTS=${BENCH_BURSTS:-1}
 BUSY=${BENCH_BUSY:-0}

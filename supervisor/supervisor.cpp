@@ -336,7 +336,7 @@ void Supervisor::heartbeatWatcher() {
 
 void Supervisor::onWatched(const NatsMessage& m) {
   std::optional<p::RegistryEvent> event;
-  bool widen = false;  // hear heartbeats: a copy other than the unit's main process spoke, or a conflict lasts
+  bool widen = false;  // hear heartbeats: a copy that may conflict spoke, or a conflict lasts
   try {
     const auto subject = p::parseSubject(prefix_, m.subject);
     std::uint32_t mainPid = 0;
@@ -354,7 +354,9 @@ void Supervisor::onWatched(const NatsMessage& m) {
       const auto msg = p::decode<p::StatusUpdate>(m.data);
       if (msg.data.name == subject.name) {
         event = duplicates_->status(msg.data, msg.meta.sender, now);
-        widen = msg.data.hostname != options_.hostname || msg.data.pid != std::int64_t{mainPid};
+        // A copy here other than the unit's main process; one elsewhere while the unit runs (a
+        // standby host's statuses, while its own unit is stopped, are no reason).
+        widen = msg.data.hostname == options_.hostname ? msg.data.pid != std::int64_t{mainPid} : mainPid != 0;
       }
     } else if (subject.kind == p::SubjectKind::Heartbeat) {
       const auto msg = p::decode<p::Heartbeat>(m.data);

@@ -121,6 +121,9 @@ TEST_F(ASupervisor, HearsHeartbeatsOnlyForAWhileAfterItStartsOrAUnitGetsANewMain
   s->start();
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));  // copies that ran before it
   ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  // Its unit is stopped: the service running on another (standby) host is no reason.
+  deliverStatus("other.example", 999, "Messenger_other");
+  EXPECT_FALSE(waitUntil([&] { return s->watchingHeartbeats(); }, 300ms));
   systemd.callbacks.propertiesChanged(
       PropertyChange{"tcs@hello_world:main.service",
                      "/u",
