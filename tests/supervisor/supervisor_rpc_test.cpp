@@ -83,6 +83,27 @@ class ASupervisor : public ::testing::Test {
     nats.deliverTo("svc.status.hello_world.main", p::encode(u, meta));
   }
 
+  // A heartbeat of hello_world.main from the process that sends as @p sender.
+  void deliverHeartbeat(const std::string& sender) {
+    p::Meta meta;
+    meta.id = "msg";
+    meta.sender = sender;
+    meta.ts = p::now();
+    p::Heartbeat h;
+    h.serviceId = "hello_world.main";
+    h.timestamp = p::now();
+    h.status = tcs::Status::Ok;
+    nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
+  }
+  // systemd says: hello_world.main's unit runs with main PID @p pid.
+  void mainPidIs(std::uint64_t pid) {
+    systemd.callbacks.propertiesChanged(PropertyChange{"tcs@hello_world:main.service",
+                                                       "/u",
+                                                       std::string(tcs::supervisor::kServiceInterface),
+                                                       {{"MainPID", pid}, {"ExecMainPID", pid}},
+                                                       {}});
+  }
+
   TempDir dir;
   std::filesystem::path configPath;
   std::chrono::milliseconds heartbeatWatch{std::chrono::seconds(40)};
@@ -124,12 +145,7 @@ TEST_F(ASupervisor, HearsHeartbeatsOnlyForAWhileAfterItStartsOrAUnitGetsANewMain
   // Its unit is stopped: the service running on another (standby) host is no reason.
   deliverStatus("other.example", 999, "Messenger_other");
   EXPECT_FALSE(waitUntil([&] { return s->watchingHeartbeats(); }, 300ms));
-  systemd.callbacks.propertiesChanged(
-      PropertyChange{"tcs@hello_world:main.service",
-                     "/u",
-                     std::string(tcs::supervisor::kServiceInterface),
-                     {{"MainPID", std::uint64_t{321}}, {"ExecMainPID", std::uint64_t{321}}},
-                     {}});
+  mainPidIs(321);
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));  // a copy elsewhere that runs already
   ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
   // The unit's own process saying something is no reason; another one is.
@@ -145,12 +161,7 @@ TEST_F(ASupervisor, FindsASecondCopyOnItsHostByTheUnitsNextHeartbeatOnceItSpoke)
   heartbeatWatch = 100ms;
   auto s = make();
   s->start();
-  systemd.callbacks.propertiesChanged(
-      PropertyChange{"tcs@hello_world:main.service",
-                     "/u",
-                     std::string(tcs::supervisor::kServiceInterface),
-                     {{"MainPID", std::uint64_t{321}}, {"ExecMainPID", std::uint64_t{321}}},
-                     {}});
+  mainPidIs(321);
   deliverStatus("vm.example", 321, "Messenger_local");
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
   ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
@@ -159,15 +170,7 @@ TEST_F(ASupervisor, FindsASecondCopyOnItsHostByTheUnitsNextHeartbeatOnceItSpoke)
   EXPECT_TRUE(nats.registry("duplicate").empty());
   // ...but its status opens the window, and the unit's next heartbeat shows both alive.
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
-  p::Meta meta;
-  meta.id = "msg";
-  meta.sender = "Messenger_local";
-  meta.ts = p::now();
-  p::Heartbeat h;
-  h.serviceId = "hello_world.main";
-  h.timestamp = p::now();
-  h.status = tcs::Status::Ok;
-  nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
+  deliverHeartbeat("Messenger_local");
   const auto dup = nats.registry("duplicate");
   ASSERT_EQ(dup.size(), 1U);
   EXPECT_EQ(dup[0].at("hosts"),
@@ -179,12 +182,7 @@ TEST_F(ASupervisor, KeepsHearingHeartbeatsWhileAConflictLasts) {
   heartbeatWatch = 100ms;
   auto s = make();
   s->start();
-  systemd.callbacks.propertiesChanged(
-      PropertyChange{"tcs@hello_world:main.service",
-                     "/u",
-                     std::string(tcs::supervisor::kServiceInterface),
-                     {{"MainPID", std::uint64_t{321}}, {"ExecMainPID", std::uint64_t{321}}},
-                     {}});
+  mainPidIs(321);
   deliverStatus("vm.example", 321, "Messenger_local");
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
   ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
@@ -207,16 +205,7 @@ TEST_F(ASupervisor, PublishesOneDuplicateEventWhenItsServiceIsAliveOnAnotherHost
                                                      {}});
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
   const auto send = [&](const std::string& host, std::int64_t pid, const std::string& sender, bool heartbeat) {
-    if (!heartbeat) return deliverStatus(host, pid, sender);
-    p::Meta meta;
-    meta.id = "msg";
-    meta.sender = sender;
-    meta.ts = p::now();
-    p::Heartbeat h;
-    h.serviceId = "hello_world.main";
-    h.timestamp = p::now();
-    h.status = tcs::Status::Ok;
-    nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
+    heartbeat ? deliverHeartbeat(sender) : deliverStatus(host, pid, sender);
   };
   send("vm.example", 321, "Messenger_local", false);
   send("vm.example", 321, "Messenger_local", true);
