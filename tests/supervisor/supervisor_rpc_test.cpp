@@ -95,6 +95,18 @@ class ASupervisor : public ::testing::Test {
     h.status = tcs::Status::Ok;
     nats.deliverTo("svc.heartbeat.hello_world.main", p::encode(h, meta));
   }
+  // Started with a 100 ms heartbeat window; hello_world.main's unit runs (pid 321) and has
+  // spoken; the window its start opened is over.
+  std::unique_ptr<Supervisor> startWithItsUnitRunningAndNoHeartbeatWindow() {
+    heartbeatWatch = 100ms;
+    auto s = make();
+    s->start();
+    mainPidIs(321);
+    deliverStatus("vm.example", 321, "Messenger_local");
+    EXPECT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
+    EXPECT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+    return s;
+  }
   // systemd says: hello_world.main's unit runs with main PID @p pid.
   void mainPidIs(std::uint64_t pid) {
     systemd.callbacks.propertiesChanged(PropertyChange{"tcs@hello_world:main.service",
@@ -158,13 +170,8 @@ TEST_F(ASupervisor, HearsHeartbeatsOnlyForAWhileAfterItStartsOrAUnitGetsANewMain
 }
 
 TEST_F(ASupervisor, FindsASecondCopyOnItsHostByTheUnitsNextHeartbeatOnceItSpoke) {
-  heartbeatWatch = 100ms;
-  auto s = make();
-  s->start();
-  mainPidIs(321);
-  deliverStatus("vm.example", 321, "Messenger_local");
-  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
-  ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  auto s = startWithItsUnitRunningAndNoHeartbeatWindow();
+  ASSERT_FALSE(s->watchingHeartbeats());
   // Started by hand on the same host after the unit's last message: no overlap seen yet...
   deliverStatus("vm.example", 555, "Messenger_by_hand");
   EXPECT_TRUE(nats.registry("duplicate").empty());
@@ -179,13 +186,8 @@ TEST_F(ASupervisor, FindsASecondCopyOnItsHostByTheUnitsNextHeartbeatOnceItSpoke)
 }
 
 TEST_F(ASupervisor, KeepsHearingHeartbeatsWhileAConflictLasts) {
-  heartbeatWatch = 100ms;
-  auto s = make();
-  s->start();
-  mainPidIs(321);
-  deliverStatus("vm.example", 321, "Messenger_local");
-  ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
-  ASSERT_TRUE(waitUntil([&] { return !s->watchingHeartbeats(); }, 5s));
+  auto s = startWithItsUnitRunningAndNoHeartbeatWindow();
+  ASSERT_FALSE(s->watchingHeartbeats());
   deliverStatus("other.example", 999, "Messenger_other");  // alive elsewhere while the unit runs
   ASSERT_TRUE(waitUntil([&] { return s->watchingHeartbeats(); }, 5s));
   ASSERT_EQ(nats.registry("duplicate").size(), 1U);
