@@ -53,7 +53,9 @@ std::string toJson(const Line& line) {
                  },
                  [&](const PropertyChange& e) {
                    j["kind"] = "PropertiesChanged";
-                   j["origin"] = e.origin == PropertyChange::Origin::Signal ? "signal" : "snapshot";
+                   j["origin"] = e.origin == PropertyChange::Origin::Signal     ? "signal"
+                                 : e.origin == PropertyChange::Origin::Snapshot ? "snapshot"
+                                                                                : "refresh";
                    j["unit"] = e.unit;
                    j["path"] = e.objectPath;
                    j["interface"] = e.interface;
@@ -108,8 +110,14 @@ std::vector<Line> parse(std::istream& in) {
       } else if (kind == "PropertiesChanged") {
         PropertyChange c;
         const auto origin = j.at("origin").get<std::string>();
-        if (origin != "signal" && origin != "snapshot") throw std::runtime_error("unknown origin '" + origin + "'");
-        c.origin = origin == "signal" ? PropertyChange::Origin::Signal : PropertyChange::Origin::Snapshot;
+        if (origin == "signal")
+          c.origin = PropertyChange::Origin::Signal;
+        else if (origin == "snapshot")
+          c.origin = PropertyChange::Origin::Snapshot;
+        else if (origin == "refresh")
+          c.origin = PropertyChange::Origin::Refresh;
+        else
+          throw std::runtime_error("unknown origin '" + origin + "'");
         c.unit = j.at("unit").get<std::string>();
         c.objectPath = j.at("path").get<std::string>();
         c.interface = j.at("interface").get<std::string>();

@@ -276,7 +276,8 @@ UnitSnapshot SdbusSystemdManager::unitProperties(const std::string& objectPath) 
   return snapshot;
 }
 
-void SdbusSystemdManager::requestUnitProperties(const std::string& unit, const std::string& objectPath) {
+void SdbusSystemdManager::requestUnitProperties(const std::string& unit, const std::string& objectPath,
+                                                PropertyChange::Origin origin) {
   const auto held = use("GetAll " + objectPath);
   remember(objectPath, unit);
   auto& proxy = unitProxy(objectPath);
@@ -286,7 +287,7 @@ void SdbusSystemdManager::requestUnitProperties(const std::string& unit, const s
       proxy.callMethodAsync("GetAll")
           .onInterface(kPropertiesInterface)
           .withArguments(std::string(iface))
-          .uponReplyInvoke([this, unit, objectPath, interface = std::string(iface)](
+          .uponReplyInvoke([this, unit, objectPath, origin, interface = std::string(iface)](
                                const sdbus::Error* error, const std::map<std::string, sdbus::Variant>& values) {
             if (error) {
               // The unit went away meanwhile (UnitRemoved follows) or the bus is closing.
@@ -295,7 +296,7 @@ void SdbusSystemdManager::requestUnitProperties(const std::string& unit, const s
               return;
             }
             deliver("propertiesChanged", callbacks_.propertiesChanged,
-                    makeChange(unit, objectPath, interface, values, PropertyChange::Origin::Snapshot));
+                    makeChange(unit, objectPath, interface, values, origin));
           });
     });
   }

@@ -88,7 +88,8 @@ class SdbusSystemdManager final : public ISystemdManager {
   std::string loadUnit(const std::string& name) override;
   std::string getUnit(const std::string& name) override;
   UnitSnapshot unitProperties(const std::string& objectPath) override;
-  void requestUnitProperties(const std::string& unit, const std::string& objectPath) override;
+  void requestUnitProperties(const std::string& unit, const std::string& objectPath,
+                             PropertyChange::Origin origin) override;
   std::string startUnit(const std::string& name) override;
   std::string stopUnit(const std::string& name) override;
   std::string restartUnit(const std::string& name) override;

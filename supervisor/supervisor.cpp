@@ -411,28 +411,37 @@ void Supervisor::stop() {
   }
 }
 
-void Supervisor::seedAll() {
-  // Units already loaded: take their state silently (Origin::Snapshot seeds without events).
+void Supervisor::seedAll(bool refresh) {
+  // Units already loaded: take their state silently (Origin::Snapshot seeds without events) —
+  // or, for a unit already followed (refresh: after a daemon-reload), compare it with what is
+  // known (Origin::Refresh): the reply may come before the signal of a change it already shows.
   std::vector<UnitListEntry> loaded;
   try {
     loaded = systemd_.listUnitsByPatterns({std::string(kTcsUnitPattern)});
   } catch (const SystemdError& e) {
     log::error("cannot list the tcs units: {}", e.what());
   }
-  std::vector<std::pair<std::string, std::string>> toRequest;
+  struct Request {
+    std::string unit, path;
+    PropertyChange::Origin origin;
+  };
+  std::vector<Request> toRequest;
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, s] : services_) {
       const auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& u) { return u.name == s.unit; });
       if (it != loaded.end())
-        toRequest.emplace_back(it->name, it->objectPath);
+        toRequest.push_back({it->name, it->objectPath,
+                             refresh && s.tracker->runState() != UnitTracker::RunState::Unknown
+                                 ? PropertyChange::Origin::Refresh
+                                 : PropertyChange::Origin::Snapshot});
       else
         s.tracker->unitLoaded();  // not loaded: inactive, its first start is reported
     }
   }
-  for (const auto& [unit, path] : toRequest) {
+  for (const auto& [unit, path, origin] : toRequest) {
     try {
-      systemd_.requestUnitProperties(unit, path);
+      systemd_.requestUnitProperties(unit, path, origin);
     } catch (const SystemdError& e) {
       log::error("cannot read {}: {}", unit, e.what());
     }
@@ -807,7 +816,7 @@ p::LauncherReloadReply Supervisor::reload() {
   // The generator re-reads the same file during daemon-reload and writes the units.
   systemd_.reload();
   applyConfig(std::move(loaded), /*initial=*/false);
-  seedAll();
+  seedAll(/*refresh=*/true);
   std::vector<std::string> toStart;
   {
     std::lock_guard lock(mutex_);

@@ -141,7 +141,8 @@ class Supervisor {
   void onProperties(const PropertyChange& change);
   void onJobRemoved(const JobRemoved& job);
   void onUnitNew(const UnitSignal& unit);
-  void seedAll();
+  /** @param refresh the units' states are known (a reload): compare rather than take them */
+  void seedAll(bool refresh = false);
   void updateMonitorStatus();
   /** @brief Subscribes to every status (once), keeps the detector to the configured services
    *         and opens a heartbeat window. */

@@ -102,6 +102,9 @@ struct PropertyChange {
   enum class Origin {
     Signal,    ///< a PropertiesChanged signal
     Snapshot,  ///< a GetAll reply requested with ISystemdManager::requestUnitProperties()
+    /// The same for a unit already followed (after a daemon-reload): compared with what is known
+    /// like a signal, so that a change whose signal comes after the reply is not taken silently.
+    Refresh,
   };
 
   std::string unit;        ///< unit name (`tcs@hello_world:main.service`)
@@ -265,9 +268,10 @@ class ISystemdManager {
    *        `propertiesChanged` as two changes with Origin::Snapshot (Service first, then Unit,
    *        like systemd's own signals), in order with the signals. This is how a state is
    *        taken while signals flow: a snapshot read on another thread could be older than a
-   *        signal already delivered.
+   *        signal already delivered. @p origin: Snapshot or Refresh.
    */
-  virtual void requestUnitProperties(const std::string& unit, const std::string& objectPath) = 0;
+  virtual void requestUnitProperties(const std::string& unit, const std::string& objectPath,
+                                     PropertyChange::Origin origin) = 0;
 
   /** @name Jobs, mode `replace`. @return the job's object path @{ */
   virtual std::string startUnit(const std::string& name) = 0;

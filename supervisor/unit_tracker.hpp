@@ -61,7 +61,8 @@ struct TrackedService {
  * **Initial state.** A tracker starts *unseeded* (State::Unknown) or, via unitLoaded(),
  * as inactive. An unseeded tracker takes its first Unit-interface change as the current state
  * and emits nothing for it (the supervisor was not watching when it happened). A change with
- * Origin::Snapshot always re-seeds silently. So: trackers for the units found at supervisor
+ * Origin::Snapshot always re-seeds silently; one with Origin::Refresh (a seeded unit re-read
+ * after a daemon-reload) is compared like a signal. So: trackers for the units found at supervisor
  * start (or after a reconnect) stay unseeded until their snapshot; a unit loaded later
  * (UnitNew) gets unitLoaded() first, and its activation produces `start`.
  *

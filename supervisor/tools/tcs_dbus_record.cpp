@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     manager.subscribe();
     for (const auto& unit : manager.listUnitsByPatterns(patterns)) {
       writer.write(rec::Listed{unit.name, unit.objectPath});
-      manager.requestUnitProperties(unit.name, unit.objectPath);
+      manager.requestUnitProperties(unit.name, unit.objectPath, tcs::supervisor::PropertyChange::Origin::Snapshot);
     }
     writer.write(rec::Mark{"subscribed"});
 

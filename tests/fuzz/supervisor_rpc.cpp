@@ -57,7 +57,7 @@ class QuickSystemd : public sv::ISystemdManager {
     s.mainPid = 4711;
     return s;
   }
-  void requestUnitProperties(const std::string&, const std::string&) override {}
+  void requestUnitProperties(const std::string&, const std::string&, sv::PropertyChange::Origin) override {}
   std::string startUnit(const std::string& name) override { return job(name); }
   std::string stopUnit(const std::string& name) override { return job(name); }
   std::string restartUnit(const std::string& name) override { return job(name); }

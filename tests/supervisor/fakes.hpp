@@ -35,9 +35,10 @@ class FakeSystemd : public ISystemdManager {
     s.mainPid = mainPid;
     return s;
   }
-  void requestUnitProperties(const std::string& unit, const std::string&) override {
+  void requestUnitProperties(const std::string& unit, const std::string&, PropertyChange::Origin origin) override {
     std::lock_guard lock(mutex);
     requested.push_back(unit);
+    requestedOrigins.push_back(origin);
   }
   std::string startUnit(const std::string& name) override { return job("start", name); }
   std::string stopUnit(const std::string& name) override { return job("stop", name); }
@@ -65,6 +66,7 @@ class FakeSystemd : public ISystemdManager {
   bool subscribed = false;
   std::vector<UnitListEntry> loaded;
   std::vector<std::string> requested;
+  std::vector<PropertyChange::Origin> requestedOrigins;  // of each of requested
   std::uint32_t mainPid = 4711;
   std::string jobResult = "done";         ///< what JobRemoved says; empty: the job never finishes
   bool refuse = false;                    ///< calls fail like polkit's AccessDenied

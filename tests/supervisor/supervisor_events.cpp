@@ -64,7 +64,7 @@ class Driver {
         std::lock_guard lock(mutex_);
         if (!tracker(unit.name)) continue;
       }
-      manager.requestUnitProperties(unit.name, unit.objectPath);
+      manager.requestUnitProperties(unit.name, unit.objectPath, PropertyChange::Origin::Snapshot);
     }
     std::lock_guard lock(mutex_);
     out_ << "{\"mark\":\"subscribed\"}" << std::endl;

@@ -428,6 +428,58 @@ TEST_F(ASupervisor, ReloadReadsTheConfigAgainStartsNewServicesAndDeclaresThemAll
   EXPECT_EQ(rpc(*s, "stop.hello_world.added").at("data").at("result"), "stopped");
 }
 
+// A reload re-reads every loaded unit (daemon-reload may change its Restart=). The GetAll reply
+// may already show a change whose signal comes later (systemd defers its signals while its bus
+// is busy): taken as a fresh state, the change would never be reported.
+TEST_F(ASupervisor, ComparesTheUnitsItFollowsWithWhatSystemdSaysAfterAReload) {
+  systemd.loaded = {{"tcs@hello_world:main.service", "", "loaded", "active", "running", "/u", 0}};
+  auto s = make();
+  s->start();
+  using Origin = PropertyChange::Origin;
+  EXPECT_THAT(systemd.requestedOrigins, ElementsAre(Origin::Snapshot));
+  const auto deliver = [&](Origin origin, std::map<std::string, tcs::supervisor::PropertyValue> service,
+                           std::map<std::string, tcs::supervisor::PropertyValue> unit) {
+    systemd.callbacks.propertiesChanged(PropertyChange{"tcs@hello_world:main.service",
+                                                       "/u",
+                                                       std::string(tcs::supervisor::kServiceInterface),
+                                                       std::move(service),
+                                                       {},
+                                                       origin});
+    systemd.callbacks.propertiesChanged(PropertyChange{"tcs@hello_world:main.service",
+                                                       "/u",
+                                                       std::string(tcs::supervisor::kUnitInterface),
+                                                       std::move(unit),
+                                                       {},
+                                                       origin});
+  };
+  deliver(Origin::Snapshot,
+          {{"MainPID", std::uint64_t{321}},
+           {"ExecMainPID", std::uint64_t{321}},
+           {"ExecMainStartTimestamp", std::uint64_t{1795000000000000}},
+           {"Result", std::string("success")}},
+          {{"ActiveState", std::string("active")},
+           {"SubState", std::string("running")},
+           {"StateChangeTimestamp", std::uint64_t{1795000000100000}}});
+  EXPECT_TRUE(nats.registry("crashed").empty());
+  EXPECT_EQ(rpc(*s, "reload").at("data").at("result"), "reloaded");
+  EXPECT_THAT(systemd.requestedOrigins, ElementsAre(Origin::Snapshot, Origin::Refresh));
+  // The reply: it died meanwhile (no restart: Restart=no) — reported, and once.
+  const std::map<std::string, tcs::supervisor::PropertyValue> died{{"MainPID", std::uint64_t{0}},
+                                                                   {"ExecMainCode", std::int64_t{2}},
+                                                                   {"ExecMainStatus", std::int64_t{9}},
+                                                                   {"Result", std::string("signal")},
+                                                                   {"Restart", std::string("no")}};
+  const std::map<std::string, tcs::supervisor::PropertyValue> failed{
+      {"ActiveState", std::string("failed")},
+      {"SubState", std::string("failed")},
+      {"StateChangeTimestamp", std::uint64_t{1795000005000000}}};
+  deliver(Origin::Refresh, died, failed);
+  ASSERT_EQ(nats.registry("crashed").size(), 1U);
+  EXPECT_EQ(nats.registry("crashed")[0].at("exit_code"), -9);
+  deliver(Origin::Signal, died, failed);  // the signal, late
+  EXPECT_EQ(nats.registry("crashed").size(), 1U);
+}
+
 TEST_F(ASupervisor, ReloadReportsConfigErrorsAndKeepsTheValidServices) {
   auto s = make();
   s->start();

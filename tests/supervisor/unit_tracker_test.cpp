@@ -207,6 +207,22 @@ TEST_F(Tracker, SnapshotAtStartProducesNothingInAnyState) {
   }
 }
 
+TEST_F(Tracker, ARefreshIsComparedLikeASignalOnceSeededAndSeedsSilentlyBefore) {
+  using Origin = PropertyChange::Origin;
+  make("no");
+  EXPECT_THAT(svc({{"MainPID", std::uint64_t{10}}, {"ExecMainPID", std::uint64_t{10}}, {"ExecMainStartTimestamp", kT0}},
+                  Origin::Refresh),
+              IsEmpty());
+  EXPECT_THAT(unit(state("active", "running", kT0), Origin::Refresh), IsEmpty()) << "unseeded: taken as the state";
+  EXPECT_THAT(unit(state("active", "running", kT0), Origin::Refresh), IsEmpty()) << "nothing changed";
+  // Re-read after a daemon-reload, before the signal of the crash it shows.
+  EXPECT_THAT(svc(killed(SIGKILL, "signal"), Origin::Refresh), IsEmpty());
+  EXPECT_THAT(unit(state("failed", "failed", kT0 + 1'000'000), Origin::Refresh),
+              ElementsAre("crashed{failed,exit=-9,no,will_restart=0,signal}"));
+  EXPECT_THAT(flush(killed(SIGKILL, "signal"), state("failed", "failed", kT0 + 1'000'000)), IsEmpty())
+      << "the late signal repeats nothing";
+}
+
 TEST_F(Tracker, UnseededTrackerTakesItsFirstSignalAsTheState) {
   // A unit found at start whose snapshot is not in yet: its first Unit signal is the state.
   make("on-failure");
