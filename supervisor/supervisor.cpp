@@ -490,7 +490,8 @@ void Supervisor::publish(const std::vector<p::RegistryEvent>& events, std::optio
 void Supervisor::onProperties(const PropertyChange& change) {
   const auto received = p::now();
   std::vector<p::RegistryEvent> events;
-  bool started = false;
+  std::string serviceId;
+  std::optional<std::uint32_t> newMainPid;  // set when the unit's main PID changed
   {
     std::lock_guard lock(mutex_);
     const auto id = byUnit_.find(change.unit);
@@ -498,11 +499,22 @@ void Supervisor::onProperties(const PropertyChange& change) {
     auto& s = services_.at(id->second);
     const auto mainPid = s.tracker->snapshot().mainPid;
     events = s.tracker->update(change);
-    started = s.tracker->snapshot().mainPid != mainPid && s.tracker->snapshot().mainPid != 0;
+    if (s.tracker->snapshot().mainPid != mainPid) {
+      serviceId = id->second;
+      newMainPid = s.tracker->snapshot().mainPid;
+    }
   }
   publish(events, received);  // on the D-Bus thread: in systemd's order
-  // A new main process: a copy elsewhere that runs already is heard by its heartbeats only.
-  if (started) watchHeartbeats();
+  if (newMainPid) {
+    // The duplicate watch learns it now, not at the service's next message: a copy elsewhere
+    // that speaks after this moment overlaps this unit's run.
+    {
+      std::lock_guard lock(duplicatesMutex_);
+      if (duplicates_) duplicates_->local(serviceId, *newMainPid, received);
+    }
+    // A new main process: a copy elsewhere that runs already is heard by its heartbeats only.
+    if (*newMainPid != 0) watchHeartbeats();
+  }
   updateMonitorStatus();
 }
 
