@@ -92,6 +92,7 @@ void UnitTracker::seed() {
     runState_ = RunState::AutoRestart;
     sawAutoRestart_ = true;
     restartsAtAutoRestart_ = s.nRestarts;
+    restartsAtEnd_.reset();  // the end predates us
     restartJobId_ = s.jobId;
     lastEnd_ = s.result == "success" ? LastEnd::Stop : LastEnd::Crashed;
     lastExitCode_ = s.exitCode();
@@ -194,6 +195,7 @@ void UnitTracker::evaluate(std::vector<p::RegistryEvent>& out) {
         runState_ = RunState::AutoRestart;
         sawAutoRestart_ = true;
         restartsAtAutoRestart_ = s.nRestarts;
+        restartsAtEnd_.reset();  // the end was not seen with its count
         restartJobId_ = s.jobId;
         restartJobResult_.clear();
         if (lastEnd_ == LastEnd::None) lastEnd_ = s.result == "success" ? LastEnd::Stop : LastEnd::Crashed;
@@ -262,6 +264,7 @@ void UnitTracker::endRun(std::vector<p::RegistryEvent>& out) {
     runState_ = RunState::AutoRestart;
     sawAutoRestart_ = s.subState == "auto-restart";
     restartsAtAutoRestart_ = s.nRestarts;
+    restartsAtEnd_ = s.nRestarts;
     restartJobId_ = 0;
     restartJobResult_.clear();
   } else {
@@ -276,8 +279,10 @@ void UnitTracker::endAutoRestart(std::vector<p::RegistryEvent>& out, const std::
       (jobResult.empty() && s.nRestarts > restartsAtAutoRestart_)) {
     // systemd tried to restart and refused without starting a process: the start limit
     // ("Start request repeated too quickly"), or a failed dependency. systemd 252 keeps the old
-    // Result (not start-limit-hit) and counts the refused attempt in NRestarts.
-    const bool limit = jobResult != "dependency";
+    // Result (not start-limit-hit) and counts the refused attempt in NRestarts. Not counted: the
+    // refused job was an operator's start during RestartSec (the chaos soak found it), which
+    // the start limit refused before systemd's own restart came: a refused start.
+    const bool limit = jobResult != "dependency" && (!restartsAtEnd_ || s.nRestarts > *restartsAtEnd_);
     const int restarts = limit ? std::max(static_cast<int>(s.nRestarts) - 1, 0) : static_cast<int>(s.nRestarts);
     out.push_back(
         make(p::FailedEvent{Status::Failed,

@@ -134,10 +134,13 @@ class UnitTracker {
   // `failed` and confirmed when SubState auto-restart is seen.
   bool sawAutoRestart_ = false;
   std::uint32_t restartsAtAutoRestart_ = 0;  // NRestarts when auto-restart was first seen
-  std::uint32_t restartJobId_ = 0;           // the job systemd queued to restart the unit
-  std::string restartJobResult_;             // its JobRemoved result
-  std::uint64_t lastEndChange_ = 0;          // StateChangeTimestamp of the last run's end
-  bool failedReported_ = false;              // `failed` already sent since the last run began
+  // NRestarts when the run's end was seen (systemd's own restart adds 1); unset when the
+  // auto-restart was found by a snapshot (a refused restart is then taken as the limit's).
+  std::optional<std::uint32_t> restartsAtEnd_;
+  std::uint32_t restartJobId_ = 0;   // the job systemd queued to restart the unit
+  std::string restartJobResult_;     // its JobRemoved result
+  std::uint64_t lastEndChange_ = 0;  // StateChangeTimestamp of the last run's end
+  bool failedReported_ = false;      // `failed` already sent since the last run began
 };
 
 /** @return the name of @p state (for logs and test messages) */

@@ -449,6 +449,22 @@ TEST_F(Tracker, ASnapshotMidCrashLoopIsFollowedToTheRestartLimit) {
   EXPECT_THAT(job(41, "failed"), IsEmpty());
 }
 
+// The chaos soak: a crash loop at its limit, and an operator's `systemctl start` during
+// RestartSec. The start limit refuses that job before systemd's own restart comes (no
+// "Scheduled restart job", NRestarts unchanged): a refused start, not the restart limit.
+TEST_F(Tracker, AnOperatorsStartRefusedByTheStartLimitDuringRestartSecIsAStartFailure) {
+  make("on-failure");
+  tracker_->unitLoaded();
+  startAndReady(10, kT0, 9);
+  EXPECT_THAT(flush(exited(3, "exit-code"), state("failed", "failed", kT0 + 5)),
+              ElementsAre("crashed{error,exit=3,on-failure,will_restart=1,exit-code}"));
+  EXPECT_THAT(unit(state("activating", "auto-restart", kT0 + 6)), IsEmpty());
+  EXPECT_THAT(unit(state("activating", "auto-restart", kT0 + 6, 77)), IsEmpty());  // the operator's start job
+  EXPECT_THAT(unit(state("failed", "failed", kT0 + 7, 77)), IsEmpty());
+  EXPECT_THAT(job(77, "failed"), ElementsAre("failed{failed,start_failed,restarts=9}"));
+  EXPECT_THAT(unit(state("failed", "failed", kT0 + 7)), IsEmpty());
+}
+
 TEST_F(Tracker, AManualStartRefusedByTheStartLimitIsAStartFailure) {
   make("on-failure", 2);
   EXPECT_THAT(svc({{"NRestarts", std::uint64_t{3}}, {"Result", "exit-code"}}, PropertyChange::Origin::Snapshot),
