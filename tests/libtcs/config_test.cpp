@@ -864,6 +864,15 @@ TEST(ConfigNats, RejectsACredentialPathWithAControlCharacterOrTrailingWhitespace
   EXPECT_NE(trailing.find("nats.token_file: path '/etc/tcs/token ' ends in whitespace"), std::string::npos) << trailing;
   EXPECT_NE(trailing.find("services[0].nats.creds_file"), std::string::npos) << trailing;
   EXPECT_EQ(t.config.find("hello_world", "main"), nullptr);
+
+  // …and takes a backslash as an escape: at the end, the next line would continue this one
+  // (found by fuzz.unitgen_render: the supervisor's drop-in lost a LoadCredential= line).
+  const auto b = parseYaml("nats:\n  user: tcs\n  password_file: secrets/nats.p\\\n  creds_file: /etc/nats/tcs.creds\n",
+                           {}, "/etc/tcs/services.yaml");
+  const auto escaped = joined(errors(b));
+  EXPECT_NE(escaped.find("nats.password_file: path 'secrets/nats.p\\' contains a backslash"), std::string::npos)
+      << escaped;
+  EXPECT_FALSE(b.config.nats().passwordFile.has_value());
 }
 
 TEST(ConfigNats, GivesAServiceItsOwnCredentialsOverTheTopLevelConnection) {

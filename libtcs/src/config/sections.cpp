@@ -41,12 +41,15 @@ class SectionReader {
   std::optional<std::filesystem::path> optPath(const Value& section, std::string_view key) {
     auto s = optString(section, key);
     if (!s) return std::nullopt;
-    // unitgen writes the secret files into LoadCredential= lines, which end at a newline and
-    // lose trailing whitespace.
-    if (hasControlChars(*s) || (!s->empty() && std::isspace(static_cast<unsigned char>(s->back())))) {
-      d_.error(*section.find(key),
-               fmt::format("path {} {}", section.find(key)->describe(),
-                           hasControlChars(*s) ? "contains a control character" : "ends in whitespace"));
+    // unitgen writes the secret files into LoadCredential= lines, which end at a newline, lose
+    // trailing whitespace, and take a backslash as an escape (at the end: the line continues).
+    const bool control = hasControlChars(*s);
+    const bool backslash = s->find('\\') != std::string::npos;
+    if (control || backslash || (!s->empty() && std::isspace(static_cast<unsigned char>(s->back())))) {
+      d_.error(*section.find(key), fmt::format("path {} {}", section.find(key)->describe(),
+                                               control     ? "contains a control character"
+                                               : backslash ? "contains a backslash (a unit file takes it as an escape)"
+                                                           : "ends in whitespace"));
       return std::nullopt;
     }
     std::filesystem::path p{*s};
