@@ -385,4 +385,69 @@ TEST_F(ANatsCluster, KeepsEveryStatusChangeAndRegistryEventExactlyOnceWhenANodeI
   EXPECT_TRUE(waitUntil([&] { return raw.state("svc_registry").peers == 2; }, 60s));
 }
 
+// tcsctl started just after the node leading a stream died: a request that reached the dead
+// leader gets no answer at all, and the new one is elected 4–9 s later. The read asks again
+// meanwhile (JetStreamReader's retries) instead of waiting its whole bound for a lost answer —
+// before them, 1 read in 3 here ended "JetStream did not answer within 20000 ms" although a new
+// leader had been elected after 8.2 s.
+TEST_F(ANatsCluster, ReadsAStreamRightAfterTheNodeLeadingItIsKilled) {
+  auto supervisor = connect("supervisor");
+  tcs::JetStreamAdmin admin(*supervisor);
+  RawCluster raw(cluster_->urls());
+  for (const auto& spec : protocolStreams(3)) {
+    ASSERT_EQ(admin.ensureStream(spec), StreamOutcome::Created);
+    ASSERT_TRUE(waitUntil([&] { return raw.state(spec.name.c_str()).peers == 2; }, 20s)) << spec.name;
+  }
+  constexpr int kStored = 20;
+  for (int i = 0; i < kStored; ++i) raw.publish(("svc.registry.start.s" + std::to_string(i)).c_str(), "stored");
+  auto reader = connect("tcsctl");
+  ASSERT_TRUE(waitUntil([&] { return reader->connected(); }));
+  const int victim = (cluster_->indexOfPort(portOf(reader->connectedUrl())) + 1) % cluster_->size();
+  const auto victimName = NatsCluster::nodeName(victim);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const auto st = raw.state("svc_registry");
+        if (st.leader == victimName) return true;
+        if (!st.leader.empty() && st.peers == 2) raw.stepDown("svc_registry");
+        return false;
+      },
+      30s, 200ms))
+      << "svc_registry's leader could not be moved to " << victimName;
+
+  const auto killed = Clock::now();
+  cluster_->node(victim).kill();
+  int delivered = 0;
+  const auto read = tcs::JetStreamReader(*reader).lastPerSubject(
+      "svc.registry.>", 30s, [&](std::string_view, std::string_view body) { delivered += body == "stored"; });
+  std::cout << "read " << millisecondsOf(Clock::now() - killed) << " ms after the leader " << victimName
+            << " was killed: " << read.error << "\n";
+  EXPECT_EQ(read.outcome, tcs::StreamReadOutcome::Read) << read.error;
+  EXPECT_EQ(delivered, kStored);
+}
+
+// A cluster that lost its quorum has JetStream, but no leader to answer for it: tcsctl says so
+// (before: "JetStream is not enabled on the server", as for a server without JetStream).
+TEST_F(ANatsCluster, SaysJetStreamCannotAnswerWhenTheClusterLostItsQuorum) {
+  auto reader = connect("tcsctl");
+  ASSERT_TRUE(waitUntil([&] { return reader->connected(); }));
+  const int mine = cluster_->indexOfPort(portOf(reader->connectedUrl()));
+  for (int i = 0; i < cluster_->size(); ++i)
+    if (i != mine) cluster_->node(i).kill();
+  // Until it notices, the node left answers as before.
+  ASSERT_TRUE(waitUntil([&] { return cluster_->metaLeader() < 0; }, 60s)) << cluster_->logs();
+  tcs::control::ServiceControlClient client(*reader, "svc");
+  tcs::control::SnapshotOptions so;
+  so.timeout = 3s;
+  so.liveWindow = 0ms;
+  for (int k = 0; k < 3; ++k) {
+    const auto snap = client.snapshot(so);
+    EXPECT_FALSE(snap.jetstream);
+    ASSERT_EQ(snap.notes.size(), 1u);
+    std::cout << "note: " << snap.notes[0] << "\n";
+    EXPECT_THAT(snap.notes[0], ::testing::AnyOf(::testing::HasSubstr("JetStream did not answer within"),
+                                                ::testing::HasSubstr("JetStream cannot answer")));
+    EXPECT_THAT(snap.notes[0], ::testing::HasSubstr("only live messages are shown"));
+  }
+}
+
 }  // namespace

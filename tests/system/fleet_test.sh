@@ -415,13 +415,17 @@ tcs_wait_until 15 "registry events == journal before the NATS node kill" exactly
 
 # ---- 3. kill -9 a NATS node during a burst, and a service on every host ---------------------------
 # tcsctl keeps being asked in the background: its latency is the operator's view of the failover.
+# It is stopped between calls (PROBE_STOP), never in one: the slowest call is the one that matters,
+# and a call cut short would be neither timed nor counted.
+PROBE_STOP="$T/probe.stop"
 probe() {
-  while :; do
+  while [[ ! -e "$PROBE_STOP" ]]; do
     octl --json --timeout 10 >/dev/null 2>&1
     sleep 0.3
   done
 }
 : >"$LAT"
+rm -f "$PROBE_STOP"
 probe &
 PROBE_PID=$!
 # The node with the most clients (never n1, the sniffer's).
@@ -460,7 +464,10 @@ degraded_s=$((SECONDS - kill_t0))
 start_node "$victim"
 tcs_wait_until 60 "$victim to rejoin" js_ready || tcs_fail "$victim did not rejoin the cluster"
 tcs_wait_until 30 "registry events == journal after $victim rejoined" exactly_once || tcs_fail "after the rejoin"
-kill "$PROBE_PID" 2>/dev/null
+touch "$PROBE_STOP"
+probe_done() { ! kill -0 "$PROBE_PID" 2>/dev/null; }
+# A call lasts at most about its --timeout 10 (a stream read) plus the connect.
+tcs_wait_until 30 "the tcsctl call under way to end" probe_done || tcs_fail "a tcsctl call did not end within 30 s"
 wait "$PROBE_PID" 2>/dev/null
 PROBE_PID=""
 read -r probes max_ms failures < <(awk '{ n++; if ($1 > m) m = $1; if ($2 != 0) f++ } END { printf "%d %d %d\n", n, m, f }' "$LAT")

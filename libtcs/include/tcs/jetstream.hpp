@@ -84,6 +84,20 @@ struct TCS_API StreamRead {
   std::string error;  ///< why it is not Read, for people ("" when Read)
 };
 
+/** @brief What JetStreamReader::probe() found. */
+enum class JetStreamState {
+  Available,    ///< the account's JetStream answered
+  NotEnabled,   ///< the server has no JetStream for this account (it said so, or nothing serves its API)
+  NoAnswer,     ///< nothing answered within the bound (e.g. a cluster electing its JetStream leader)
+  Unavailable,  ///< not connected, or JetStream answered with an error (e.g. a cluster without a quorum)
+};
+
+/** @brief What JetStreamReader::probe() found, and why when it is not Available. */
+struct TCS_API JetStreamProbe {
+  JetStreamState state = JetStreamState::Unavailable;
+  std::string error;  ///< for people ("" when Available)
+};
+
 /**
  * @brief Reads stored messages over one NatsConnection (which must outlive it): what a control
  *        client (tcsctl) does to rebuild the fleet from the protocol's streams.
@@ -95,10 +109,20 @@ class TCS_API JetStreamReader {
   explicit JetStreamReader(NatsConnection& nats) noexcept : nats_(nats) {}
 
   /**
-   * @brief Whether the server has JetStream for this account (one API request).
-   * @param[in] timeout - the request's bound
+   * @brief Whether the server has JetStream for this account (probe(timeout) is Available).
+   * @param[in] timeout - the bound for the answer
    */
   bool available(std::chrono::milliseconds timeout);
+
+  /**
+   * @brief Asks the account's JetStream for its information, and says what answered.
+   *
+   * While nothing answers, or a cluster says it is temporarily unavailable, it asks again (a
+   * request that reached a leader which has just died is never answered; the election takes
+   * seconds), until @p timeout. A server without JetStream says so at once.
+   * @param[in] timeout - the bound for the answer
+   */
+  JetStreamProbe probe(std::chrono::milliseconds timeout);
 
   /**
    * @brief Delivers the newest stored message of every subject matching @p filter to @p each,
@@ -107,7 +131,8 @@ class TCS_API JetStreamReader {
    * An ephemeral in-memory pull consumer (deliver last per subject, no acks, deleted
    * afterwards; the server drops it by itself 30 s after a crashed reader) is created on the
    * stream that captures @p filter; its pending count at creation says when the backlog is
-   * read. Never throws for a missing stream or JetStream: the outcome says so.
+   * read. Never throws for a missing stream or JetStream: the outcome says so. A request left
+   * unanswered (a cluster electing a leader) is asked again within @p timeout, as in probe().
    * @param[in] filter - e.g. `svc.status.>`
    * @param[in] timeout - bound for the whole read (creation, fetches)
    * @param[in] each - called with subject and body of every message, on the calling thread

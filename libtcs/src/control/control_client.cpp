@@ -144,7 +144,10 @@ void ServiceControlClient::Impl::readStored(
         "doc/security.md): only live messages are shown",
         nats.lastPermissionViolation());
   };
-  snap.jetstream = nats.connected() && reader.available(std::min(left(), milliseconds(std::chrono::seconds(2))));
+  // The whole budget: a cluster electing its JetStream meta leader answers nothing for seconds
+  // (probe() asks again meanwhile); a server without JetStream says so at once.
+  const auto probe = reader.probe(left());
+  snap.jetstream = probe.state == JetStreamState::Available;
   if (!nats.connected()) {
     snap.notes.push_back(
         fmt::format("not connected to NATS ({}): nothing could be read", fmt::join(nats.servers(), ", ")));
@@ -152,6 +155,10 @@ void ServiceControlClient::Impl::readStored(
   }
   if (!snap.jetstream && refused()) {
     snap.notes.push_back(*refused());
+    return;
+  }
+  if (probe.state == JetStreamState::NoAnswer || probe.state == JetStreamState::Unavailable) {
+    snap.notes.push_back(fmt::format("{}: only live messages are shown", probe.error));
     return;
   }
   if (!snap.jetstream) {

@@ -164,17 +164,82 @@ bool noJetStream(natsStatus st, jsErrCode code) {
   return st == NATS_NO_RESPONDERS || code == JSNotEnabledErr || code == JSNotEnabledForAccountErr;
 }
 
+/**
+ * Runs one JetStream API request, @p request(options, code), again while it times out or the
+ * cluster says it is temporarily unavailable, and time is left before @p deadline. Each ask
+ * waits 1 s, 1.5 s, then 2 s for its answer; after a quick "temporarily unavailable" the next
+ * ask comes 250 ms later.
+ *
+ * In a cluster, a request reaching a leader that has just died gets no answer at all, and the
+ * election after it takes 4–9 s (nats-server 2.9): a request waiting for the whole deadline
+ * would time out even when the new leader answers a fresh one at once (seen: a consumer create
+ * lost, a new stream leader 8.2 s later, the read failing at 20 s). Longer waits between asks
+ * only delay the answer after the election (seen: 13.2 s for an election at 6.2 s with the
+ * waits growing ×1.5). Creating a read's consumer takes milliseconds even at 10,000 services
+ * (bench/README.md), so 2 s is no limit for a healthy server. A refusal by the user's
+ * permissions (the server's -ERR, then a time-out) ends the retries: asking again cannot help.
+ */
+template <class Request>
+natsStatus askingAgain(const NatsConnection& nats, Clock::time_point deadline, jsErrCode& code, Request&& request) {
+  const auto violationsBefore = nats.permissionViolations();
+  auto attempt = std::chrono::milliseconds(1000);
+  for (;;) {
+    auto opts = apiOptions(std::min(deadline, Clock::now() + attempt));
+    code = {};
+    const natsStatus st = request(opts, code);
+    const bool unavailable = code == JSClusterNotAvailErr;
+    if ((st != NATS_TIMEOUT && !unavailable) || Clock::now() >= deadline ||
+        nats.permissionViolations() != violationsBefore)
+      return st;
+    if (unavailable) std::this_thread::sleep_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(250)));
+    attempt = std::min(attempt * 3 / 2, std::chrono::milliseconds(2000));
+  }
+}
+
+/** What a failed request says, for people: nats.c's last error without its "(jsm.c:2356): "
+ *  source position, else the status's text. */
+std::string errorText(natsStatus st) {
+  const char* last = nats_GetLastError(nullptr);
+  std::string_view text = last != nullptr && *last != '\0' ? last : natsStatus_GetText(st);
+  if (const auto end = text.find("): ");
+      text.starts_with('(') && end != std::string_view::npos && text.substr(0, end).find(' ') == std::string_view::npos)
+    text.remove_prefix(end + 3);
+  return std::string(text);
+}
+
 }  // namespace
 
-bool JetStreamReader::available(std::chrono::milliseconds timeout) {
+JetStreamProbe JetStreamReader::probe(std::chrono::milliseconds timeout) {
   auto& impl = *nats_.impl_;
-  if (impl.js == nullptr || !nats_.connected()) return false;
-  auto opts = apiOptions(Clock::now() + timeout);
-  jsAccountInfo* raw = nullptr;
+  JetStreamProbe p;
+  if (impl.js == nullptr || !nats_.connected()) {
+    p.error = "not connected to a NATS server";
+    return p;
+  }
   jsErrCode code{};
-  const natsStatus st = js_GetAccountInfo(&raw, impl.js.get(), &opts, &code);
-  jsAccountInfo_Destroy(raw);
-  return st == NATS_OK;
+  const natsStatus st = askingAgain(nats_, Clock::now() + timeout, code, [&](jsOptions& opts, jsErrCode& c) {
+    jsAccountInfo* raw = nullptr;
+    const natsStatus s = js_GetAccountInfo(&raw, impl.js.get(), &opts, &c);
+    jsAccountInfo_Destroy(raw);
+    return s;
+  });
+  if (st == NATS_OK) {
+    p.state = JetStreamState::Available;
+  } else if (noJetStream(st, code)) {
+    p.state = JetStreamState::NotEnabled;
+    p.error = fmt::format("JetStream is not enabled on the server ({})", errorText(st));
+  } else if (st == NATS_TIMEOUT) {
+    p.state = JetStreamState::NoAnswer;
+    p.error = fmt::format("JetStream did not answer within {} ms (a cluster electing its leader, or without a quorum?)",
+                          timeout.count());
+  } else {
+    p.error = fmt::format("JetStream cannot answer: {}", errorText(st));
+  }
+  return p;
+}
+
+bool JetStreamReader::available(std::chrono::milliseconds timeout) {
+  return probe(timeout).state == JetStreamState::Available;
 }
 
 StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono::milliseconds timeout,
@@ -192,7 +257,6 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
     return r;
   }
   const std::string subject{filter};
-  auto opts = apiOptions(deadline);
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Config.DeliverPolicy = js_DeliverLastPerSubject;
@@ -202,14 +266,17 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
   so.Config.InactiveThreshold = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::seconds(30)).count();
   natsSubscription* rawSub = nullptr;
   jsErrCode code{};
-  natsStatus st = js_PullSubscribe(&rawSub, impl.js.get(), subject.c_str(), nullptr, &opts, &so, &code);
+  // A create whose answer was lost may leave its consumer on the server: InactiveThreshold drops it.
+  natsStatus st = askingAgain(nats_, deadline, code, [&](jsOptions& opts, jsErrCode& c) {
+    return js_PullSubscribe(&rawSub, impl.js.get(), subject.c_str(), nullptr, &opts, &so, &c);
+  });
   SubscriptionPtr sub(rawSub);
   // Deletes the consumer (the library created it), then the handle.
   const auto unsubscribe = [&] {
     if (sub) natsSubscription_Unsubscribe(sub.get());
   };
   if (st != NATS_OK) {
-    const std::string text = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : natsStatus_GetText(st);
+    const std::string text = errorText(st);
     if (noJetStream(st, code)) {
       r.error = fmt::format("JetStream is not enabled on the server ({})", text);
     } else if (st == NATS_NOT_FOUND || code == JSStreamNotFoundErr ||
@@ -226,8 +293,11 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
     return r;
   }
   jsConsumerInfo* rawInfo = nullptr;
-  opts = apiOptions(deadline);
-  st = natsSubscription_GetConsumerInfo(&rawInfo, sub.get(), &opts, &code);
+  st = askingAgain(nats_, deadline, code, [&](jsOptions& opts, jsErrCode& c) {
+    jsConsumerInfo_Destroy(rawInfo);
+    rawInfo = nullptr;
+    return natsSubscription_GetConsumerInfo(&rawInfo, sub.get(), &opts, &c);
+  });
   if (st != NATS_OK) {
     jsConsumerInfo_Destroy(rawInfo);
     unsubscribe();
