@@ -464,6 +464,9 @@ degraded_s=$((SECONDS - kill_t0))
 start_node "$victim"
 tcs_wait_until 60 "$victim to rejoin" js_ready || tcs_fail "$victim did not rejoin the cluster"
 tcs_wait_until 30 "registry events == journal after $victim rejoined" exactly_once || tcs_fail "after the rejoin"
+# At least three answers (a slow call during the election may take most of the failover).
+three_calls() { (($(wc -l <"$LAT") >= 3)); }
+tcs_wait_until 60 "three tcsctl calls since the NATS node kill" three_calls || true
 touch "$PROBE_STOP"
 probe_done() { ! kill -0 "$PROBE_PID" 2>/dev/null; }
 # A call lasts at most about its --timeout 10 (a stream read) plus the connect.
