@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <set>
 
@@ -378,6 +379,68 @@ bool inAny(const std::vector<Window>& windows, Micros t, Micros slack) {
 
 }  // namespace
 
+std::vector<std::pair<std::size_t, std::size_t>> align(const std::vector<Micros>& want, const std::vector<Micros>& got,
+                                                       Micros tolerance,
+                                                       const std::function<bool(std::size_t, std::size_t)>& same) {
+  struct Score {
+    std::int32_t pairs = 0, same = 0;
+    Micros apart = 0;
+    bool operator<(const Score& o) const {  // worse than
+      if (pairs != o.pairs) return pairs < o.pairs;
+      if (same != o.same) return same < o.same;
+      return apart > o.apart;
+    }
+  };
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
+  std::size_t i0 = 0, j0 = 0;
+  while (i0 < want.size() && j0 < got.size()) {
+    // A part: times each within the tolerance of an earlier one in it (both lists merged).
+    std::size_t i1 = i0, j1 = j0;
+    Micros reach = std::min(want[i0], got[j0]);
+    for (;;) {
+      const bool w = i1 < want.size(), g = j1 < got.size();
+      if (w && (!g || want[i1] <= got[j1]) && want[i1] <= reach + tolerance)
+        reach = std::max(reach, want[i1++]);
+      else if (g && got[j1] <= reach + tolerance)
+        reach = std::max(reach, got[j1++]);
+      else
+        break;
+    }
+    // best[i][j]: the best alignment of want[i0 + i …] with got[j0 + j …] in the part.
+    const std::size_t n = i1 - i0, m = j1 - j0;
+    std::vector<Score> best((n + 1) * (m + 1));
+    std::vector<std::uint8_t> step((n + 1) * (m + 1));  // 0 skip want, 1 skip got, 2 pair
+    const auto at = [m](std::size_t i, std::size_t j) { return i * (m + 1) + j; };
+    for (std::size_t i = n + 1; i-- > 0;) {
+      for (std::size_t j = m + 1; j-- > 0;) {
+        if (i == n || j == m) continue;
+        Score s = best[at(i + 1, j)];
+        std::uint8_t how = 0;
+        if (s < best[at(i, j + 1)]) s = best[at(i, j + 1)], how = 1;
+        const Micros apart = std::llabs(want[i0 + i] - got[j0 + j]);
+        if (apart <= tolerance) {
+          Score p = best[at(i + 1, j + 1)];
+          ++p.pairs;
+          p.same += same(i0 + i, j0 + j) ? 1 : 0;
+          p.apart += apart;
+          if (s < p) s = p, how = 2;
+        }
+        best[at(i, j)] = s;
+        step[at(i, j)] = how;
+      }
+    }
+    for (std::size_t i = 0, j = 0; i < n && j < m;) {
+      switch (step[at(i, j)]) {
+        case 0: ++i; break;
+        case 1: ++j; break;
+        default: pairs.emplace_back(i0 + i++, j0 + j++);
+      }
+    }
+    i0 = i1, j0 = j1;  // a part holds one item at least: min(want[i0], got[j0])
+  }
+  return pairs;
+}
+
 Report check(std::vector<Expected> expected, std::vector<Reported> reported, std::vector<Window> windows,
              const std::vector<FinalState>& finals, const json* tcsctl, Micros tolerance) {
   Report rep;
@@ -400,7 +463,11 @@ Report check(std::vector<Expected> expected, std::vector<Reported> reported, std
     unique.push_back(r);
   }
 
-  // Match per (service, event), both in time order, within the tolerance.
+  // Match per (service, event), both in time order, within the tolerance: the alignment with the
+  // most matches, then the most without differences, then the least time apart (align()). A
+  // greedy walk would pair a report with an earlier, unreported transition of the same kind
+  // within the tolerance (two restarts 1.1 s apart, the first in a window) and call its own
+  // transition lost.
   std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> want, got;
   for (std::size_t i = 0; i < expected.size(); ++i) want[{expected[i].serviceId, expected[i].event}].push_back(i);
   for (std::size_t i = 0; i < unique.size(); ++i) got[{unique[i].serviceId, unique[i].event}].push_back(i);
@@ -409,31 +476,28 @@ Report check(std::vector<Expected> expected, std::vector<Reported> reported, std
     auto& gs = got[key];
     std::sort(ws.begin(), ws.end(), [&](auto a, auto b) { return expected[a].at < expected[b].at; });
     std::sort(gs.begin(), gs.end(), [&](auto a, auto b) { return unique[a].at < unique[b].at; });
-    std::size_t i = 0, j = 0;
-    while (i < ws.size() && j < gs.size()) {
+    std::vector<Micros> wt, gt;
+    for (auto w : ws) wt.push_back(expected[w].at);
+    for (auto g : gs) gt.push_back(unique[g].at);
+    const auto pairs = align(wt, gt, tolerance, [&](std::size_t i, std::size_t j) {
+      return differences(expected[ws[i]], unique[gs[j]]).empty();
+    });
+    for (const auto& [i, j] : pairs) {
       Expected& e = expected[ws[i]];
       const Reported& r = unique[gs[j]];
-      if (std::llabs(e.at - r.at) <= tolerance) {
-        expectedMatched[ws[i]] = reportedMatched[gs[j]] = true;
-        ++rep.matched;
-        if (e.inWindow) ++rep.windowReported;
-        const std::string d = differences(e, r);
-        if (!d.empty()) {
-          if (e.inWindow) {
-            ++rep.windowDiffering;
-            rep.problems.push_back(
-                {"window", e.serviceId, fmt::format("{} at {} (in a window):{}", e.event, when(r.at), d)});
-          } else {
-            ++rep.wrong;
-            rep.problems.push_back(
-                {"wrong", e.serviceId, fmt::format("{} at {}:{} — journal: {}", e.event, when(r.at), d, e.record)});
-          }
-        }
-        ++i, ++j;
-      } else if (e.at < r.at) {
-        ++i;
+      expectedMatched[ws[i]] = reportedMatched[gs[j]] = true;
+      ++rep.matched;
+      if (e.inWindow) ++rep.windowReported;
+      const std::string d = differences(e, r);
+      if (d.empty()) continue;
+      if (e.inWindow) {
+        ++rep.windowDiffering;
+        rep.problems.push_back(
+            {"window", e.serviceId, fmt::format("{} at {} (in a window):{}", e.event, when(r.at), d)});
       } else {
-        ++j;
+        ++rep.wrong;
+        rep.problems.push_back(
+            {"wrong", e.serviceId, fmt::format("{} at {}:{} — journal: {}", e.event, when(r.at), d, e.record)});
       }
     }
   }

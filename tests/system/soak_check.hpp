@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -116,6 +117,13 @@ std::vector<Reported> reportedFromStream(const std::vector<nlohmann::json>& line
 
 // A [Y, M, D, h, m, s, µs] UTC timestamp array → µs since the epoch.
 Micros microsOf(const nlohmann::json& timestamp);
+
+// The order-keeping pairing of expected times `want` with reported times `got` (both sorted), each
+// pair at most `tolerance` apart: the most pairs, then the most for which `same(i, j)` (the
+// event's values agree with systemd's), then the least time apart in all. @return (i, j) pairs
+std::vector<std::pair<std::size_t, std::size_t>> align(const std::vector<Micros>& want, const std::vector<Micros>& got,
+                                                       Micros tolerance,
+                                                       const std::function<bool(std::size_t, std::size_t)>& same);
 
 // Everything together. `tcsctl` may be null (not compared).
 Report check(std::vector<Expected> expected, std::vector<Reported> reported, std::vector<Window> windows,
