@@ -70,7 +70,8 @@ class TCS_API JetStreamAdmin {
 /** @brief How JetStreamReader::lastPerSubject() ended. */
 enum class StreamReadOutcome {
   Read,         ///< every stored message the consumer had pending at its creation was delivered
-  Incomplete,   ///< the time ran out (or the connection dropped) before all of them came
+  Incomplete,   ///< the time ran out (or the connection dropped) before all of them came, or the
+                ///< copy read held fewer subjects than the stream's leader has
   NoStream,     ///< no stream captures the filter
   Unavailable,  ///< JetStream is not enabled on the server, or the server is not reachable
 };
@@ -133,6 +134,10 @@ class TCS_API JetStreamReader {
    * stream that captures @p filter; its pending count at creation says when the backlog is
    * read. Never throws for a missing stream or JetStream: the outcome says so. A request left
    * unanswered (a cluster electing a leader) is asked again within @p timeout, as in probe().
+   * In a cluster the consumer reads one replica's copy: when the stream stores exactly
+   * @p filter's subjects, a consumer holding fewer than the stream's leader has (a restarted
+   * replica's short copy) is made again, up to eight times; a read that stays short is Incomplete
+   * and its error says so (doc/fleet.md).
    * @param[in] filter - e.g. `svc.status.>`
    * @param[in] timeout - bound for the whole read (creation, fetches)
    * @param[in] each - called with subject and body of every message, on the calling thread
