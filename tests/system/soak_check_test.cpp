@@ -73,19 +73,24 @@ json event(std::int64_t seq, const std::string& name, int ms, json extra = json:
   return {{"seq", seq}, {"subject", "svc.registry." + name + "." + kId}, {"message", {{"data", data}}}};
 }
 
+// Starting and started at @p ms, ready 100 ms later.
+std::vector<json> startedAt(int ms) {
+  return {starting(ms), started(ms + 100)};
+}
+// kill -9 at @p ms, systemd's restart @p n 300 ms later, ready 100 ms after that.
+std::vector<json> killedAndRestarted(int ms, int n) {
+  return {exited(ms, "killed", 9),         failedWith(ms + 1, "signal"), scheduled(ms + 300, n),
+          stoppedJob(ms + 301, "restart"), starting(ms + 302),           started(ms + 400)};
+}
+std::vector<json> operator+(std::vector<json> a, const std::vector<json>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // kill -9 of an on-failure service and its restart, then an operator's stop.
 std::vector<json> killAndStopJournal() {
-  return {starting(0),
-          started(100),
-          exited(1000, "killed", 9),
-          failedWith(1001, "signal"),
-          scheduled(1300, 1),
-          stoppedJob(1301, "restart"),
-          starting(1302),
-          started(1400),
-          stopping(3000),
-          deactivated(3050),
-          stoppedJob(3051, "stop")};
+  return startedAt(0) + killedAndRestarted(1000, 1) +
+         std::vector<json>{stopping(3000), deactivated(3050), stoppedJob(3051, "stop")};
 }
 std::vector<json> killAndStopEvents() {
   return {event(1, "start", 2),
@@ -173,20 +178,7 @@ TEST(ASoakCheck, ReportsTransitionsInsideAWindowApartFromLosses) {
 // the next one 1.1 s later, reported, both within the soak's 2 s tolerance. Each report belongs to
 // its own transition: nothing lost, nothing "reported differently".
 TEST(ASoakCheck, PairsAReportWithItsOwnTransitionNotAnUnreportedOneJustBefore) {
-  const std::vector<json> journal = {starting(0),
-                                     started(100),
-                                     exited(1000, "killed", 9),
-                                     failedWith(1001, "signal"),
-                                     scheduled(1300, 1),
-                                     stoppedJob(1301, "restart"),
-                                     starting(1302),
-                                     started(1400),
-                                     exited(2000, "killed", 9),
-                                     failedWith(2001, "signal"),
-                                     scheduled(2400, 2),
-                                     stoppedJob(2401, "restart"),
-                                     starting(2402),
-                                     started(2500)};
+  const auto journal = startedAt(0) + killedAndRestarted(1000, 1) + killedAndRestarted(2100, 2);
   const json killed = {{"result", "signal"}, {"exit_code", -9}, {"will_restart", true}};
   const std::vector<json> events = {event(1, "start", 0),
                                     event(2, "ready", 100),
