@@ -285,12 +285,13 @@ StreamRead JetStreamReader::lastPerSubject(std::string_view filter, std::chrono:
   so.Config.MemoryStorage = true;
   so.Config.InactiveThreshold = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::seconds(30)).count();
   // A cluster places the consumer on one of the stream's replicas, at random (nats-server 2.9:
-  // even on one still catching up after a restart), and reads from that copy. A consumer whose
-  // copy holds fewer subjects than the stream's leader (asked once, after the first consumer:
-  // a consumer made after that answer holds them all) is dropped before anything is delivered
-  // and made again (another replica, likely); after kAttempts the last one is read anyway, and
-  // the read says it is short. Only in a cluster. Seen once in system.fleet: a launcher's status missing from
-  // tcsctl's snapshot 74 s after a node's restart, without any error.
+  // even on one whose copy stayed short after a restart, doc/fleet.md), and reads from that
+  // copy. A consumer whose copy holds fewer subjects than the stream's leader has (asked once,
+  // after the first consumer: a consumer made after that answer holds them all) is dropped
+  // before anything is delivered and made again (another replica, likely); after kAttempts the
+  // last one is read anyway, and the read says it is short. Seen in system.fleet: a launcher's
+  // status missing from tcsctl's snapshot 74 s after a node's restart, without any error.
+  // (The leader's STREAM.INFO is in the viewer role's permissions, doc/security.md.)
   constexpr int kAttempts = 8;
   std::optional<std::uint64_t> leaderHas;
   bool leaderAsked = false;
